@@ -1,0 +1,29 @@
+# Compiler settings shared by every faultgraph target: warnings, ccache, sanitizers.
+if(FG_USE_CCACHE)
+  find_program(FG_CCACHE ccache)
+  if(FG_CCACHE)
+    set(CMAKE_CXX_COMPILER_LAUNCHER ${FG_CCACHE})
+    # Precompiled headers change mtime on every rebuild; let ccache trust their content.
+    set(ENV{CCACHE_SLOPPINESS} "pch_defines,time_macros,include_file_mtime,include_file_ctime")
+  endif()
+endif()
+
+add_library(fg_warnings INTERFACE)
+target_compile_options(fg_warnings INTERFACE -Wall -Wextra -Wno-unused-parameter)
+
+if(FG_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# fg_add_library(name SOURCES ... DEPS ...): one static library per layer.
+function(fg_add_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/include
+                                     PRIVATE ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(${name} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE fg_warnings ${ARG_PRIVATE_DEPS})
+  if(FG_USE_PCH)
+    target_precompile_headers(${name} REUSE_FROM fg_pch)
+  endif()
+endfunction()

@@ -1,0 +1,27 @@
+# Every dependency comes from a Debian package listed in scripts/debian-packages.txt.
+find_package(Threads REQUIRED)
+find_package(Protobuf REQUIRED)
+find_package(ONNX REQUIRED CONFIG)
+find_package(fmt REQUIRED CONFIG)
+find_package(spdlog REQUIRED CONFIG)
+find_package(nlohmann_json REQUIRED CONFIG)
+find_package(CLI11 CONFIG QUIET)
+
+# ATen from Debian's libtorch-dev. TorchConfig.cmake drags in far more than we need, so
+# the two libraries are imported directly.
+find_library(FG_TORCH_CPU torch_cpu REQUIRED)
+find_library(FG_C10 c10 REQUIRED)
+find_path(FG_ATEN_INCLUDE ATen/ATen.h REQUIRED)
+add_library(fg_aten INTERFACE)
+target_include_directories(fg_aten SYSTEM INTERFACE ${FG_ATEN_INCLUDE}
+                           ${FG_ATEN_INCLUDE}/torch/csrc/api/include)
+target_link_libraries(fg_aten INTERFACE ${FG_TORCH_CPU} ${FG_C10} Threads::Threads)
+
+# One precompiled header for every library that includes ATen (ATen.h costs ~6 s a file).
+add_library(fg_pch STATIC ${PROJECT_SOURCE_DIR}/cmake/pch.cpp)
+target_link_libraries(fg_pch PUBLIC fg_aten fmt::fmt)
+if(FG_USE_PCH)
+  target_precompile_headers(fg_pch PUBLIC
+    <ATen/ATen.h> <fmt/format.h> <string> <vector> <unordered_map> <memory> <optional>
+    <variant> <functional> <algorithm> <stdexcept>)
+endif()

@@ -1,0 +1,21 @@
+// Process-wide runtime settings: thread count, allocator tuning, and what BLAS is loaded.
+#pragma once
+
+#include <string>
+
+namespace fg {
+
+struct RuntimeInfo {
+  int threads;
+  std::string blas;  // path of the loaded BLAS library, or "none loaded"
+};
+
+// Sets ATen's intra-op thread count (0: one per core) and raises glibc's mmap threshold so
+// that large activations are not an mmap/munmap pair each (DESIGN.md: +45% on MobileNetV2).
+// Call once at start-up, before running models.
+void configure_runtime(int threads = 0);
+RuntimeInfo runtime_info();
+// "threads=2 blas=/usr/lib/.../libopenblas.so.0": for benchmark and log headers.
+std::string describe_runtime();
+
+}  // namespace fg

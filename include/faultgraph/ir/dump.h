@@ -1,0 +1,24 @@
+// Human-readable renderings of a graph: a text listing and Graphviz DOT.
+#pragma once
+
+#include <string>
+#include <unordered_set>
+
+#include "faultgraph/ir/graph.h"
+
+namespace fg {
+
+// "f32[1,3,224,224]", "f32[?,1000]", "i64[?]" (unknown rank).
+std::string format_type(const Value& v);
+
+// One line per node in topological order: `name = Op(inputs) {attrs} -> outputs: type`.
+std::string dump_text(const Graph& g);
+
+struct DotOptions {
+  std::unordered_set<std::string> highlight;  // node names drawn in red (fault nodes)
+  bool show_shapes = true;
+};
+// Graphviz DOT source: one box per node, one edge per value with its type as label.
+std::string to_dot(const Graph& g, const DotOptions& options = {});
+
+}  // namespace fg

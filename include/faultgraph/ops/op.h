@@ -1,0 +1,70 @@
+// The op interface: what every op in src/ops/ provides (shape/dtype inference, a kernel
+// built once per node and input signature, a FLOP count), and the op table.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "faultgraph/ir/graph.h"
+
+namespace fg {
+
+// What is known about a value before running the graph: element type, shape (dims may be
+// kUnknownDim), and, for small values computable without inputs, the value itself.
+struct TensorInfo {
+  DType dtype = DType::kUndefined;
+  Shape shape;
+  bool rank_known = false;
+  std::optional<at::Tensor> value;
+
+  int64_t rank() const { return static_cast<int64_t>(shape.size()); }
+  bool shape_known() const;
+  int64_t numel() const;  // -1 when a dim is unknown
+};
+
+struct OpContext {
+  const Node& node;
+  std::span<const TensorInfo> in;  // one per node input; a default TensorInfo when omitted
+  int64_t opset;
+
+  const Attrs& attrs() const { return node.attrs; }
+  bool has_input(size_t i) const { return i < node.inputs.size() && node.inputs[i] != kNoValue; }
+  // "node 'conv1' (Conv)": prefix for error messages.
+  std::string where() const;
+};
+
+// The arguments of one kernel call. `in` holds the node's inputs (undefined tensors for
+// omitted ones); a kernel may overwrite in[i] in place when may_overwrite(i): the executor
+// sets that bit only when nothing reads the value afterwards.
+struct KernelArgs {
+  std::vector<at::Tensor>& in;
+  std::vector<at::Tensor>& out;
+  uint64_t overwritable = 0;
+  bool may_overwrite(size_t i) const { return i < 64 && ((overwritable >> i) & 1U) != 0; }
+};
+using Kernel = std::function<void(KernelArgs&)>;
+
+struct OpDef {
+  OpKind kind;
+  std::string_view name;
+  int min_inputs, max_inputs, min_outputs, max_outputs;
+  // Output types from input types and attributes. Throws ShapeError / ModelFormatError
+  // naming the node when they do not fit.
+  std::vector<TensorInfo> (*infer)(const OpContext&);
+  // Parses attributes once and returns the kernel for this node and input signature.
+  Kernel (*prepare)(const OpContext&);
+  // Floating-point operations of one call (multiply-add = 2); nullptr: one per output
+  // element; ops that only move data report 0 through `moves_data`.
+  int64_t (*flops)(const OpContext&, std::span<const TensorInfo> out);
+  bool moves_data;
+};
+
+const OpDef& op_def(OpKind op);
+
+}  // namespace fg

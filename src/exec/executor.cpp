@@ -1,0 +1,291 @@
+#include "faultgraph/exec/executor.h"
+
+#include <ATen/ATen.h>
+#include <c10/util/Exception.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <cstring>
+
+#include "faultgraph/core/error.h"
+#include "faultgraph/ir/topo.h"
+#include "faultgraph/ops/infer.h"
+#include "faultgraph/ops/op.h"
+
+namespace fg {
+
+struct Executor::Plan {
+  struct Step {
+    NodeId node;
+    Kernel kernel;
+    uint64_t overwritable = 0;      // inputs the kernel may overwrite (plain run only)
+    std::vector<ValueId> free_after;  // values whose last use is this step
+  };
+  std::vector<TensorInfo> info;
+  std::vector<Step> steps;               // nodes that depend on the runtime inputs
+  std::vector<at::Tensor> constants;     // values known before running (by ValueId)
+};
+
+Executor::Executor(Graph graph) : graph_(std::move(graph)) { verify(graph_); }
+Executor::~Executor() = default;
+
+namespace {
+std::string signature(const std::vector<at::Tensor>& inputs) {
+  std::string s;
+  for (const auto& t : inputs) {
+    s += fmt::format("{}[{}];", c10::toString(t.scalar_type()), fmt::join(t.sizes(), ","));
+  }
+  return s;
+}
+
+Kernel prepare_node(const Graph& g, const Node& n, const std::vector<TensorInfo>& info) {
+  std::vector<TensorInfo> ins(n.inputs.size());
+  for (size_t i = 0; i < n.inputs.size(); ++i) {
+    if (n.inputs[i] != kNoValue) ins[i] = info[n.inputs[i]];
+  }
+  OpContext ctx{n, ins, g.opset};
+  return op_def(n.op).prepare(ctx);
+}
+
+void call_kernel(const Graph& g, const Node& n, const Kernel& k, KernelArgs& args) {
+  try {
+    k(args);
+  } catch (const c10::Error& e) {
+    FG_FAIL(ShapeError, "node '", n.name, "' (", op_name(n.op), "): ",
+            e.what_without_backtrace());
+  }
+}
+
+// Ops whose output may share storage with input 0 (views, pass-through).
+bool may_alias(OpKind op) {
+  return op_def(op).moves_data || op == OpKind::kClip || op == OpKind::kReduceMean;
+}
+}  // namespace
+
+Executor::Plan& Executor::plan_for(const std::vector<at::Tensor>& inputs) {
+  auto runtime = graph_.runtime_inputs();
+  FG_CHECK(inputs.size() == runtime.size(), UsageError, "the model takes ", runtime.size(),
+           " input(s), got ", inputs.size());
+  std::string key = signature(inputs);
+  auto it = plans_.find(key);
+  if (it != plans_.end()) return *it->second;
+
+  std::vector<TensorInfo> in_info;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Value& v = graph_.value(runtime[i]);
+    const at::Tensor& t = inputs[i];
+    FG_CHECK(t.defined(), UsageError, "input '", v.name, "' is undefined");
+    DType dt = from_scalar_type(t.scalar_type());
+    FG_CHECK(v.dtype == DType::kUndefined || dt == v.dtype, UsageError, "input '", v.name,
+             "' must be ", dtype_name(v.dtype), ", got ", dtype_name(dt));
+    if (v.rank_known) {
+      bool ok = t.dim() == static_cast<int64_t>(v.shape.size());
+      // The batch dim may differ from a fixed declared one (models are often exported at
+      // batch 1); every other fixed dim must match.
+      for (size_t d = 1; ok && d < v.shape.size(); ++d) ok = v.shape[d] < 0 || v.shape[d] == t.size(d);
+      std::vector<std::string> dims;
+      for (int64_t d : v.shape) dims.push_back(d < 0 ? "?" : std::to_string(d));
+      FG_CHECK(ok, UsageError, "input '", v.name, "' must have shape [", fmt::format("{}", fmt::join(dims, ",")),
+               "], got [", fmt::format("{}", fmt::join(t.sizes(), ",")), "]");
+    }
+    TensorInfo ti;
+    ti.dtype = dt;
+    ti.shape = t.sizes().vec();
+    ti.rank_known = true;
+    in_info.push_back(std::move(ti));
+  }
+
+  auto plan = std::make_unique<Plan>();
+  plan->info = infer_types(graph_, in_info);
+  plan->constants.resize(graph_.values().size());
+  for (const Value& v : graph_.values()) {
+    if (v.data) plan->constants[v.id] = *v.data;
+  }
+  std::vector<bool> is_const(graph_.values().size(), false);
+  for (const Value& v : graph_.values()) is_const[v.id] = v.is_initializer();
+
+  // Nodes whose inputs are all known before running are evaluated once, here.
+  std::vector<NodeId> runtime_nodes;
+  for (NodeId id : topological_order(graph_)) {
+    const Node& n = graph_.node(id);
+    bool constant = true;
+    for (ValueId in : n.inputs) constant = constant && (in == kNoValue || is_const[in]);
+    if (!constant) {
+      runtime_nodes.push_back(id);
+      continue;
+    }
+    std::vector<at::Tensor> ins(n.inputs.size()), outs(n.outputs.size());
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      if (n.inputs[i] != kNoValue) ins[i] = plan->constants[n.inputs[i]];
+    }
+    KernelArgs args{ins, outs, 0};
+    call_kernel(graph_, n, prepare_node(graph_, n, plan->info), args);
+    for (size_t i = 0; i < outs.size(); ++i) {
+      plan->constants[n.outputs[i]] = outs[i];
+      is_const[n.outputs[i]] = true;
+    }
+  }
+
+  // Lifetimes: a value dies after the last step that reads it; views share the fate of
+  // the value they alias (their root).
+  const size_t nv = graph_.values().size();
+  std::vector<ValueId> root(nv);
+  for (size_t v = 0; v < nv; ++v) root[v] = static_cast<ValueId>(v);
+  std::vector<int> last_use(nv, -1);
+  for (size_t s = 0; s < runtime_nodes.size(); ++s) {
+    const Node& n = graph_.node(runtime_nodes[s]);
+    for (ValueId in : n.inputs) {
+      if (in != kNoValue) last_use[in] = static_cast<int>(s);
+    }
+    if (may_alias(n.op) && !n.inputs.empty() && n.inputs[0] != kNoValue) {
+      for (ValueId out : n.outputs) root[out] = root[n.inputs[0]];
+    }
+  }
+  std::vector<bool> pinned(nv, false);  // never freed or overwritten
+  for (ValueId o : graph_.outputs()) pinned[o] = true;
+  for (ValueId in : graph_.inputs()) pinned[in] = true;
+  for (size_t v = 0; v < nv; ++v) pinned[v] = pinned[v] || is_const[v];
+  std::vector<int> root_last_use(nv, -1);
+  std::vector<bool> root_pinned(nv, false);
+  for (size_t v = 0; v < nv; ++v) {
+    root_last_use[root[v]] = std::max(root_last_use[root[v]], last_use[v]);
+    if (pinned[v]) root_pinned[root[v]] = true;
+  }
+
+  for (size_t s = 0; s < runtime_nodes.size(); ++s) {
+    const Node& n = graph_.node(runtime_nodes[s]);
+    Plan::Step step{n.id, prepare_node(graph_, n, plan->info), 0, {}};
+    for (size_t i = 0; i < n.inputs.size() && i < 64; ++i) {
+      ValueId v = n.inputs[i];
+      if (v == kNoValue || pinned[v] || root_pinned[root[v]]) continue;
+      int reads = 0;
+      for (ValueId w : n.inputs) reads += w == v ? 1 : 0;
+      if (reads == 1 && last_use[v] == static_cast<int>(s) && root_last_use[root[v]] == static_cast<int>(s)) {
+        step.overwritable |= uint64_t{1} << i;
+      }
+    }
+    for (ValueId v : n.inputs) {
+      if (v != kNoValue && !pinned[v] && last_use[v] == static_cast<int>(s) &&
+          std::find(step.free_after.begin(), step.free_after.end(), v) == step.free_after.end()) {
+        step.free_after.push_back(v);
+      }
+    }
+    plan->steps.push_back(std::move(step));
+  }
+  return *plans_.emplace(key, std::move(plan)).first->second;
+}
+
+void Executor::execute(Plan& plan, std::vector<at::Tensor>& values, bool keep_all) {
+  std::vector<at::Tensor> ins, outs;
+  for (const auto& step : plan.steps) {
+    const Node& n = graph_.node(step.node);
+    uint64_t overwritable = keep_all ? 0 : step.overwritable;
+    ins.assign(n.inputs.size(), at::Tensor());
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      ValueId v = n.inputs[i];
+      if (v == kNoValue) continue;
+      // Moving the only reference out lets an in-place kernel own the buffer.
+      ins[i] = ((overwritable >> i) & 1U) ? std::move(values[v]) : values[v];
+    }
+    outs.assign(n.outputs.size(), at::Tensor());
+    KernelArgs args{ins, outs, overwritable};
+    call_kernel(graph_, n, step.kernel, args);
+    for (size_t i = 0; i < outs.size(); ++i) values[n.outputs[i]] = std::move(outs[i]);
+    if (!keep_all) {
+      for (ValueId v : step.free_after) values[v].reset();
+    }
+  }
+}
+
+std::vector<at::Tensor> Executor::run(const std::vector<at::Tensor>& inputs) {
+  Plan& plan = plan_for(inputs);
+  std::vector<at::Tensor> values = plan.constants;
+  auto runtime = graph_.runtime_inputs();
+  for (size_t i = 0; i < inputs.size(); ++i) values[runtime[i]] = inputs[i];
+  execute(plan, values, /*keep_all=*/false);
+  std::vector<at::Tensor> out;
+  for (ValueId o : graph_.outputs()) out.push_back(values[o]);
+  return out;
+}
+
+GoldenCache Executor::run_cached(const std::vector<at::Tensor>& inputs) {
+  Plan& plan = plan_for(inputs);
+  GoldenCache cache;
+  cache.graph_ = &graph_;
+  cache.values_ = plan.constants;
+  auto runtime = graph_.runtime_inputs();
+  for (size_t i = 0; i < inputs.size(); ++i) cache.values_[runtime[i]] = inputs[i];
+  execute(plan, cache.values_, /*keep_all=*/true);
+  return cache;
+}
+
+std::vector<at::Tensor> Executor::rerun(const GoldenCache& cache,
+                                        const std::vector<std::pair<ValueId, at::Tensor>>& changed,
+                                        RerunStats* stats) {
+  FG_CHECK(cache.graph_ == &graph_, UsageError, "rerun: the cache was made by another executor");
+  auto runtime = graph_.runtime_inputs();
+  std::vector<at::Tensor> inputs;
+  for (ValueId v : runtime) inputs.push_back(cache.values_[v]);
+  Plan& plan = plan_for(inputs);
+  std::vector<at::Tensor> values = cache.values_;
+  std::vector<bool> dirty(values.size(), false);
+  for (const auto& [id, t] : changed) {
+    FG_CHECK(id >= 0 && static_cast<size_t>(id) < values.size(), UsageError, "rerun: value id ", id,
+             " out of range");
+    values[id] = t;
+    dirty[id] = true;
+  }
+  RerunStats local;
+  std::vector<at::Tensor> ins, outs;
+  for (const auto& step : plan.steps) {
+    const Node& n = graph_.node(step.node);
+    bool touched = false;
+    for (ValueId v : n.inputs) touched = touched || (v != kNoValue && dirty[v]);
+    if (!touched) continue;
+    ins.assign(n.inputs.size(), at::Tensor());
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      if (n.inputs[i] != kNoValue) ins[i] = values[n.inputs[i]];
+    }
+    outs.assign(n.outputs.size(), at::Tensor());
+    KernelArgs args{ins, outs, 0};
+    call_kernel(graph_, n, step.kernel, args);
+    ++local.nodes_recomputed;
+    bool any_changed = false;
+    for (size_t i = 0; i < outs.size(); ++i) {
+      ValueId v = n.outputs[i];
+      if (dirty[v]) continue;  // a value replaced by the caller stays as given
+      if (bitwise_equal(outs[i], cache.values_[v])) continue;
+      values[v] = std::move(outs[i]);
+      dirty[v] = true;
+      any_changed = true;
+    }
+    if (!any_changed) ++local.nodes_masked;
+  }
+  if (stats) *stats = local;
+  std::vector<at::Tensor> out;
+  for (ValueId o : graph_.outputs()) out.push_back(values[o]);
+  return out;
+}
+
+const at::Tensor& GoldenCache::at(const std::string& name) const {
+  FG_ASSERT(graph_ != nullptr, "empty golden cache");
+  if (auto n = graph_->find_node(name)) return values_[graph_->node(*n).outputs.at(0)];
+  if (auto v = graph_->find_value(name)) return values_[*v];
+  graph_->node_named(name);  // throws with suggestions
+  FG_FAIL(UsageError, "no node or value named '", name, "'");
+}
+
+std::vector<at::Tensor> GoldenCache::outputs() const {
+  std::vector<at::Tensor> out;
+  for (ValueId o : graph_->outputs()) out.push_back(values_[o]);
+  return out;
+}
+
+bool bitwise_equal(const at::Tensor& a, const at::Tensor& b) {
+  if (a.scalar_type() != b.scalar_type() || !a.sizes().equals(b.sizes())) return false;
+  if (a.is_same(b)) return true;
+  at::Tensor ca = a.contiguous(), cb = b.contiguous();
+  return std::memcmp(ca.data_ptr(), cb.data_ptr(), ca.nbytes()) == 0;
+}
+
+}  // namespace fg

@@ -1,0 +1,41 @@
+#include "faultgraph/exec/runtime.h"
+
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
+#include <malloc.h>
+#include <unistd.h>
+
+#include <fstream>
+
+namespace fg {
+
+void configure_runtime(int threads) {
+  if (threads <= 0) threads = static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+  at::set_num_threads(threads);
+  // 256 MiB: buffers below it are reused from the heap instead of mapped and unmapped.
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+}
+
+RuntimeInfo runtime_info() {
+  RuntimeInfo info{at::get_num_threads(), "none loaded"};
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    auto pos = line.find('/');
+    if (pos == std::string::npos) continue;
+    std::string path = line.substr(pos);
+    if (path.find("blas") != std::string::npos) {
+      info.blas = path;
+      if (path.find("openblas") != std::string::npos) break;
+    }
+  }
+  return info;
+}
+
+std::string describe_runtime() {
+  RuntimeInfo info = runtime_info();
+  return fmt::format("threads={} blas={}", info.threads, info.blas);
+}
+
+}  // namespace fg

@@ -1,0 +1,123 @@
+#include "faultgraph/io/npy.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "faultgraph/core/error.h"
+
+namespace fg {
+
+namespace {
+constexpr char kMagic[] = "\x93NUMPY";
+
+at::ScalarType dtype_from_descr(const std::string& descr, const std::string& path) {
+  if (descr == "<f4") return at::kFloat;
+  if (descr == "<f8") return at::kDouble;
+  if (descr == "<f2") return at::kHalf;
+  if (descr == "|i1") return at::kChar;
+  if (descr == "|u1") return at::kByte;
+  if (descr == "<i4") return at::kInt;
+  if (descr == "<i8") return at::kLong;
+  if (descr == "|b1") return at::kBool;
+  FG_FAIL(UsageError, path, ": element type '", descr,
+          "' is not supported (use float32, e.g. np.save(path, x.astype(np.float32)))");
+}
+
+std::string descr_of(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat: return "<f4";
+    case at::kDouble: return "<f8";
+    case at::kHalf: return "<f2";
+    case at::kChar: return "|i1";
+    case at::kByte: return "|u1";
+    case at::kInt: return "<i4";
+    case at::kLong: return "<i8";
+    case at::kBool: return "|b1";
+    default: break;
+  }
+  FG_FAIL(UsageError, "cannot write element type ", c10::toString(t), " to .npy");
+}
+}  // namespace
+
+at::Tensor read_npy(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  FG_CHECK(f.good(), UsageError, path, ": cannot open the file");
+  std::ostringstream buf;
+  buf << f.rdbuf();
+  const std::string data = buf.str();
+  FG_CHECK(data.size() >= 10 && data.compare(0, 6, kMagic, 6) == 0, UsageError, path,
+           ": not a NumPy .npy file (bad magic; save it with np.save)");
+  auto major = static_cast<unsigned char>(data[6]);
+  size_t header_len = 0, offset = 0;
+  if (major == 1) {
+    header_len = static_cast<unsigned char>(data[8]) | (static_cast<unsigned char>(data[9]) << 8);
+    offset = 10;
+  } else {
+    FG_CHECK(major <= 3 && data.size() >= 12, UsageError, path, ": .npy format version ",
+             static_cast<int>(major), " is not supported");
+    for (int i = 3; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(data[8 + i]);
+    offset = 12;
+  }
+  FG_CHECK(data.size() >= offset + header_len, UsageError, path, ": truncated header");
+  std::string header = data.substr(offset, header_len);
+  std::smatch m;
+  FG_CHECK(std::regex_search(header, m, std::regex("'descr':\\s*'([^']*)'")), UsageError, path,
+           ": header has no 'descr'");
+  at::ScalarType dt = dtype_from_descr(m[1], path);
+  FG_CHECK(!std::regex_search(header, std::regex("'fortran_order':\\s*True")), UsageError, path,
+           ": Fortran-ordered arrays are not supported (save np.ascontiguousarray(x))");
+  FG_CHECK(std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)")), UsageError, path,
+           ": header has no 'shape'");
+  std::vector<int64_t> shape;
+  std::string dims = m[1];
+  std::regex num("\\d+");
+  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num); it != std::sregex_iterator(); ++it) {
+    shape.push_back(std::stoll(it->str()));
+  }
+  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dt));
+  size_t body = offset + header_len;
+  FG_CHECK(data.size() - body == t.nbytes(), UsageError, path, ": holds ", data.size() - body,
+           " data bytes but its header announces shape (", fmt::format("{}", fmt::join(shape, ",")),
+           ") needing ", t.nbytes(), " (truncated file?)");
+  if (t.nbytes() > 0) std::memcpy(t.data_ptr(), data.data() + body, t.nbytes());
+  return t;
+}
+
+void write_npy(const at::Tensor& tensor, const std::string& path) {
+  at::Tensor t = tensor.contiguous();
+  std::vector<std::string> dims;
+  for (int64_t d : t.sizes()) dims.push_back(std::to_string(d));
+  std::string shape = t.dim() == 1 ? dims[0] + "," : fmt::format("{}", fmt::join(dims, ", "));
+  std::string header = fmt::format("{{'descr': '{}', 'fortran_order': False, 'shape': ({}), }}",
+                                   descr_of(t.scalar_type()), shape);
+  size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    FG_CHECK(f.good(), UsageError, path, ": cannot open for writing");
+    f.write(kMagic, 6);
+    const char version[2] = {1, 0};
+    f.write(version, 2);
+    const char len[2] = {static_cast<char>(header.size() & 0xff), static_cast<char>(header.size() >> 8)};
+    f.write(len, 2);
+    f.write(header.data(), static_cast<std::streamsize>(header.size()));
+    f.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.nbytes()));
+    f.close();
+    if (!f.good()) {
+      std::remove(tmp.c_str());
+      FG_FAIL(UsageError, path, ": write failed (disk full?)");
+    }
+  }
+  FG_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, UsageError, path, ": cannot replace the file");
+}
+
+}  // namespace fg

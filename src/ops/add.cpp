@@ -1,0 +1,13 @@
+// Add: elementwise with numpy-style broadcasting.
+#include "ops/common.h"
+
+namespace fg::ops {
+namespace {
+Kernel prepare(const OpContext&) {
+  return binary_kernel([](const at::Tensor& a, const at::Tensor& b) { return at::add(a, b); },
+                       [](at::Tensor& a, const at::Tensor& b) -> at::Tensor& { return a.add_(b); });
+}
+}  // namespace
+
+extern const OpDef kAdd{OpKind::kAdd, "Add", 2, 2, 1, 1, broadcast_infer, prepare, nullptr, false};
+}  // namespace fg::ops

@@ -1,0 +1,46 @@
+// BatchNormalization in inference mode: (x - mean) / sqrt(var + epsilon) * scale + B,
+// per channel (dim 1). Extra outputs (running statistics, kept by old exporters) are the
+// input statistics unchanged. training_mode = 1 is rejected.
+#include "ops/common.h"
+
+namespace fg::ops {
+namespace {
+std::vector<TensorInfo> infer(const OpContext& ctx) {
+  FG_CHECK(ctx.attrs().get_int("training_mode", 0) == 0, ModelFormatError, ctx.where(),
+           ": training_mode=1 is not supported (export the model in eval mode)");
+  const TensorInfo& x = ctx.in[0];
+  FG_CHECK(!x.rank_known || x.rank() >= 2, ShapeError, ctx.where(), ": input must be N x C x ...");
+  for (size_t i = 1; i < 5; ++i) {
+    const TensorInfo& p = input_with_rank(ctx, i, 1);
+    if (x.rank_known && x.shape[1] >= 0 && p.rank_known && p.shape[0] >= 0) {
+      FG_CHECK(p.shape[0] == x.shape[1], ShapeError, ctx.where(), ": input ", i, " has ",
+               p.shape[0], " elements but the input has ", x.shape[1], " channels");
+    }
+  }
+  std::vector<TensorInfo> out = same_as_input(ctx);
+  for (size_t i = 1; i < ctx.node.outputs.size(); ++i) {
+    TensorInfo s = ctx.in[i % 2 == 1 ? 3 : 4];
+    s.value.reset();
+    out.push_back(s);
+  }
+  return out;
+}
+
+Kernel prepare(const OpContext& ctx) {
+  double eps = ctx.attrs().get_float("epsilon", 1e-5);
+  size_t extra = ctx.node.outputs.size() - 1;
+  return [eps, extra](KernelArgs& a) {
+    a.out[0] = at::batch_norm(a.in[0], a.in[1], a.in[2], a.in[3], a.in[4], /*training=*/false,
+                              /*momentum=*/0.0, eps, /*cudnn_enabled=*/false);
+    for (size_t i = 1; i <= extra; ++i) a.out[i] = a.in[i % 2 == 1 ? 3 : 4];
+  };
+}
+
+int64_t flops(const OpContext&, std::span<const TensorInfo> out) {
+  return out[0].numel() < 0 ? -1 : 2 * out[0].numel();
+}
+}  // namespace
+
+extern const OpDef kBatchNormalization{OpKind::kBatchNormalization, "BatchNormalization", 5, 5, 1,
+                                       5, infer, prepare, flops, false};
+}  // namespace fg::ops

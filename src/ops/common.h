@@ -1,0 +1,69 @@
+// Helpers shared by the op files: shape arithmetic with unknown dims, attribute and
+// constant-input access, window (conv/pool) geometry.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <optional>
+#include <vector>
+
+#include "faultgraph/core/error.h"
+#include "faultgraph/ops/op.h"
+
+namespace fg::ops {
+
+// A single output with the input's type (elementwise unary ops).
+std::vector<TensorInfo> same_as_input(const OpContext& ctx);
+TensorInfo make_info(DType dtype, Shape shape);
+TensorInfo unknown_rank(DType dtype);
+
+// Input i; throws ShapeError when its rank is known and differs from `rank`.
+const TensorInfo& input_with_rank(const OpContext& ctx, size_t i, int64_t rank);
+
+// Numpy-style broadcast of two shapes; ShapeError naming the node when incompatible.
+Shape broadcast_shapes(const OpContext& ctx, const Shape& a, const Shape& b);
+// `axis` in [-rank, rank) made non-negative; ModelFormatError otherwise.
+int64_t normalize_axis(const OpContext& ctx, int64_t axis, int64_t rank, const char* what = "axis");
+
+// The integer contents of constant input i (an initializer, a Constant, or a value
+// computed at inference time), if known.
+std::optional<std::vector<int64_t>> const_ints(const OpContext& ctx, size_t i);
+std::optional<double> const_scalar(const OpContext& ctx, size_t i);
+std::vector<int64_t> tensor_to_ints(const at::Tensor& t);
+
+// Integer list that comes from attribute `attr` before opset `input_since`, and from
+// constant input `input` from then on; nullopt when neither is present.
+std::optional<std::vector<int64_t>> ints_from_attr_or_input(const OpContext& ctx,
+                                                            const char* attr, size_t input,
+                                                            int64_t input_since);
+
+// Geometry of a sliding window op (Conv, MaxPool, AveragePool) over the spatial dims.
+struct Window {
+  std::vector<int64_t> kernel, strides, dilations;
+  std::vector<int64_t> pad_begin, pad_end;
+  bool ceil_mode = false;
+  bool symmetric() const { return pad_begin == pad_end; }
+};
+// Reads kernel_shape (or `kernel` when given), strides, dilations, pads, auto_pad and
+// ceil_mode; auto_pad SAME_* needs the spatial input dims.
+Window parse_window(const OpContext& ctx, const Shape& input_spatial,
+                    std::optional<std::vector<int64_t>> kernel = std::nullopt);
+// Output spatial dims (kUnknownDim where the input dim is unknown).
+Shape window_output(const OpContext& ctx, const Window& w, const Shape& input_spatial);
+// Pads x's trailing spatial dims by (begin, end) with `value` ATen-style.
+at::Tensor pad_spatial(const at::Tensor& x, const Window& w, double value);
+
+inline at::IntArrayRef ref(const std::vector<int64_t>& v) { return at::IntArrayRef(v); }
+
+}  // namespace fg::ops
+
+namespace fg::ops {
+// Elementwise binary op with broadcasting (Add, Sub, Mul, Div): inference.
+std::vector<TensorInfo> broadcast_infer(const OpContext& ctx);
+// Kernel for `out = f(a, b)`; uses `f_(a, b)` in place on a when a may be overwritten and
+// already has the output's shape and type.
+Kernel binary_kernel(at::Tensor (*f)(const at::Tensor&, const at::Tensor&),
+                     at::Tensor& (*f_)(at::Tensor&, const at::Tensor&));
+// Kernel for `out = f(x)`, in place through f_ when x may be overwritten.
+Kernel unary_kernel(at::Tensor (*f)(const at::Tensor&), at::Tensor& (*f_)(at::Tensor&));
+}  // namespace fg::ops

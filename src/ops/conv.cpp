@@ -1,0 +1,84 @@
+// Conv: N-d convolution (1-d to 3-d) with groups (depthwise included), dilations, strides,
+// explicit pads or auto_pad. Symmetric pads go to ATen's convolution as padding; asymmetric
+// ones are applied beforehand with a zero pad.
+#include "ops/common.h"
+
+namespace fg::ops {
+namespace {
+
+struct ConvParams {
+  Window window;
+  int64_t group;
+};
+
+ConvParams parse(const OpContext& ctx) {
+  const TensorInfo& x = ctx.in[0];
+  const TensorInfo& w = ctx.in[1];
+  FG_CHECK(x.rank_known && x.rank() >= 3 && x.rank() <= 5, ShapeError, ctx.where(),
+           ": input must be N x C x spatial (rank 3 to 5)");
+  input_with_rank(ctx, 1, x.rank());
+  Shape spatial(x.shape.begin() + 2, x.shape.end());
+  std::optional<std::vector<int64_t>> kernel;
+  if (!ctx.attrs().has("kernel_shape")) {
+    FG_CHECK(w.rank_known, ShapeError, ctx.where(), ": weight shape unknown and no kernel_shape");
+    kernel = std::vector<int64_t>(w.shape.begin() + 2, w.shape.end());
+  }
+  ConvParams p{parse_window(ctx, spatial, kernel), ctx.attrs().get_int("group", 1)};
+  FG_CHECK(p.group >= 1, ModelFormatError, ctx.where(), ": group must be >= 1");
+  if (x.shape[1] >= 0 && w.rank_known && w.shape[1] >= 0) {
+    FG_CHECK(x.shape[1] == w.shape[1] * p.group, ShapeError, ctx.where(), ": input has ",
+             x.shape[1], " channels but the weight expects ", w.shape[1], " x group ", p.group);
+  }
+  if (w.rank_known && w.shape[0] >= 0) {
+    FG_CHECK(w.shape[0] % p.group == 0, ShapeError, ctx.where(), ": ", w.shape[0],
+             " output channels are not divisible by group ", p.group);
+    if (ctx.has_input(2) && ctx.in[2].rank_known) {
+      FG_CHECK(ctx.in[2].rank() == 1 && (ctx.in[2].shape[0] == w.shape[0] || ctx.in[2].shape[0] < 0),
+               ShapeError, ctx.where(), ": bias must have ", w.shape[0], " elements");
+    }
+  }
+  return p;
+}
+
+std::vector<TensorInfo> infer(const OpContext& ctx) {
+  ConvParams p = parse(ctx);
+  const TensorInfo& x = ctx.in[0];
+  Shape out{x.shape[0], ctx.in[1].rank_known ? ctx.in[1].shape[0] : kUnknownDim};
+  Shape sp = window_output(ctx, p.window, Shape(x.shape.begin() + 2, x.shape.end()));
+  out.insert(out.end(), sp.begin(), sp.end());
+  return {make_info(x.dtype, out)};
+}
+
+Kernel prepare(const OpContext& ctx) {
+  ConvParams p = parse(ctx);
+  bool symmetric = p.window.symmetric();
+  return [p, symmetric](KernelArgs& a) {
+    const Window& w = p.window;
+    at::Tensor x = symmetric ? a.in[0] : pad_spatial(a.in[0], w, 0.0);
+    std::vector<int64_t> padding = symmetric ? w.pad_begin : std::vector<int64_t>(w.kernel.size(), 0);
+    const at::Tensor& bias = a.in.size() > 2 ? a.in[2] : at::Tensor();
+    switch (w.kernel.size()) {
+      case 2:
+        a.out[0] = at::conv2d(x, a.in[1], bias, w.strides, padding, w.dilations, p.group);
+        break;
+      case 1:
+        a.out[0] = at::conv1d(x, a.in[1], bias, w.strides, padding, w.dilations, p.group);
+        break;
+      default:
+        a.out[0] = at::conv3d(x, a.in[1], bias, w.strides, padding, w.dilations, p.group);
+        break;
+    }
+  };
+}
+
+int64_t flops(const OpContext& ctx, std::span<const TensorInfo> out) {
+  const TensorInfo& w = ctx.in[1];
+  if (!w.shape_known() || out[0].numel() < 0) return -1;
+  int64_t per_output = 1;  // multiply-adds per output element: (C/g) x kernel
+  for (size_t i = 1; i < w.shape.size(); ++i) per_output *= w.shape[i];
+  return out[0].numel() * (2 * per_output + (ctx.has_input(2) ? 1 : 0));
+}
+}  // namespace
+
+extern const OpDef kConv{OpKind::kConv, "Conv", 2, 3, 1, 1, infer, prepare, flops, false};
+}  // namespace fg::ops

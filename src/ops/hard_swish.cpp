@@ -1,0 +1,13 @@
+// HardSwish: x * relu6(x + 3) / 6 (opset 14).
+#include "ops/common.h"
+
+namespace fg::ops {
+namespace {
+Kernel prepare(const OpContext&) {
+  return unary_kernel([](const at::Tensor& x) { return at::hardswish(x); },
+                      [](at::Tensor& x) -> at::Tensor& { return at::hardswish_(x); });
+}
+}  // namespace
+
+extern const OpDef kHardSwish{OpKind::kHardSwish, "HardSwish", 1, 1, 1, 1, same_as_input, prepare, nullptr, false};
+}  // namespace fg::ops

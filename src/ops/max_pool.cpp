@@ -1,0 +1,53 @@
+// MaxPool: kernel_shape, strides, dilations, pads or auto_pad, ceil_mode; 1-d to 3-d.
+// Padding counts as -inf. The optional Indices output is not supported.
+#include <limits>
+
+#include "ops/common.h"
+
+namespace fg::ops {
+namespace {
+Window parse(const OpContext& ctx) {
+  const TensorInfo& x = ctx.in[0];
+  FG_CHECK(x.rank_known && x.rank() >= 3 && x.rank() <= 5, ShapeError, ctx.where(),
+           ": input must be N x C x spatial (rank 3 to 5)");
+  FG_CHECK(ctx.node.outputs.size() == 1, ModelFormatError, ctx.where(),
+           ": the Indices output is not supported");
+  FG_CHECK(ctx.attrs().get_int("storage_order", 0) == 0, ModelFormatError, ctx.where(),
+           ": storage_order=1 is not supported");
+  return parse_window(ctx, Shape(x.shape.begin() + 2, x.shape.end()));
+}
+
+std::vector<TensorInfo> infer(const OpContext& ctx) {
+  Window w = parse(ctx);
+  const TensorInfo& x = ctx.in[0];
+  Shape out(x.shape.begin(), x.shape.begin() + 2);
+  Shape sp = window_output(ctx, w, Shape(x.shape.begin() + 2, x.shape.end()));
+  out.insert(out.end(), sp.begin(), sp.end());
+  return {make_info(x.dtype, out)};
+}
+
+Kernel prepare(const OpContext& ctx) {
+  Window w = parse(ctx);
+  // ATen takes symmetric padding of at most half the kernel; anything else is padded first.
+  bool native = w.symmetric();
+  for (size_t i = 0; i < w.kernel.size(); ++i) native = native && 2 * w.pad_begin[i] <= w.kernel[i];
+  return [w, native](KernelArgs& a) {
+    at::Tensor x = native ? a.in[0] : pad_spatial(a.in[0], w, -std::numeric_limits<double>::infinity());
+    std::vector<int64_t> pad = native ? w.pad_begin : std::vector<int64_t>(w.kernel.size(), 0);
+    switch (w.kernel.size()) {
+      case 2: a.out[0] = at::max_pool2d(x, w.kernel, w.strides, pad, w.dilations, w.ceil_mode); break;
+      case 1: a.out[0] = at::max_pool1d(x, w.kernel, w.strides, pad, w.dilations, w.ceil_mode); break;
+      default: a.out[0] = at::max_pool3d(x, w.kernel, w.strides, pad, w.dilations, w.ceil_mode); break;
+    }
+  };
+}
+
+int64_t flops(const OpContext& ctx, std::span<const TensorInfo> out) {
+  int64_t k = 1;
+  for (int64_t d : ctx.attrs().get_ints("kernel_shape")) k *= d;
+  return out[0].numel() < 0 ? -1 : out[0].numel() * k;
+}
+}  // namespace
+
+extern const OpDef kMaxPool{OpKind::kMaxPool, "MaxPool", 1, 1, 1, 2, infer, prepare, flops, false};
+}  // namespace fg::ops

@@ -1,0 +1,77 @@
+// Reshape to the shape in input 1: 0 copies the input dim (unless allowzero), -1 is
+// inferred from the element count.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "ops/common.h"
+
+namespace fg::ops {
+namespace {
+// Resolves 0 and -1 against the input shape; kUnknownDim where it cannot be known yet.
+Shape resolve(const OpContext& ctx, const Shape& in, bool in_known, std::vector<int64_t> target,
+              bool allow_zero) {
+  int64_t known = 1;
+  int infer_at = -1;
+  for (size_t i = 0; i < target.size(); ++i) {
+    if (target[i] == 0 && !allow_zero) {
+      FG_CHECK(i < in.size(), ShapeError, ctx.where(), ": shape entry ", i,
+               " is 0 (copy) but the input has rank ", in.size());
+      target[i] = in[i];
+    }
+    if (target[i] == -1) {
+      FG_CHECK(infer_at < 0, ShapeError, ctx.where(), ": more than one -1 in the target shape");
+      infer_at = static_cast<int>(i);
+    } else if (target[i] < 0) {
+      known = -1;
+    } else if (known >= 0) {
+      known *= target[i];
+    }
+  }
+  int64_t total = 1;
+  for (int64_t d : in) total = (d < 0 || total < 0) ? -1 : total * d;
+  if (!in_known) total = -1;
+  if (infer_at >= 0) {
+    target[infer_at] = (total < 0 || known <= 0) ? kUnknownDim : total / known;
+    FG_CHECK(total < 0 || known <= 0 || total % known == 0, ShapeError, ctx.where(),
+             ": cannot reshape ", total, " elements to [", fmt::format("{}", fmt::join(target, ",")), "]");
+  } else if (total >= 0 && known >= 0) {
+    FG_CHECK(total == known, ShapeError, ctx.where(), ": cannot reshape [",
+             fmt::format("{}", fmt::join(in, ",")), "] (", total, " elements) to [",
+             fmt::format("{}", fmt::join(target, ",")), "] (", known, " elements)");
+  }
+  return target;
+}
+
+std::vector<TensorInfo> infer(const OpContext& ctx) {
+  const TensorInfo& x = ctx.in[0];
+  auto target = const_ints(ctx, 1);
+  if (!target) {
+    const TensorInfo& s = input_with_rank(ctx, 1, 1);
+    if (!s.shape_known()) return {unknown_rank(x.dtype)};
+    return {make_info(x.dtype, Shape(static_cast<size_t>(s.shape[0]), kUnknownDim))};
+  }
+  bool allow_zero = ctx.attrs().get_int("allowzero", 0) != 0;
+  if (!x.rank_known) {
+    Shape s = *target;
+    for (auto& d : s) d = d > 0 ? d : kUnknownDim;
+    return {make_info(x.dtype, s)};
+  }
+  return {make_info(x.dtype, resolve(ctx, x.shape, x.rank_known, *target, allow_zero))};
+}
+
+Kernel prepare(const OpContext& ctx) {
+  bool allow_zero = ctx.attrs().get_int("allowzero", 0) != 0;
+  return [allow_zero](KernelArgs& a) {
+    std::vector<int64_t> target = tensor_to_ints(a.in[1]);
+    if (!allow_zero) {
+      for (size_t i = 0; i < target.size(); ++i) {
+        if (target[i] == 0 && static_cast<int64_t>(i) < a.in[0].dim()) target[i] = a.in[0].size(i);
+      }
+    }
+    a.out[0] = a.in[0].reshape(target);
+  };
+}
+}  // namespace
+
+extern const OpDef kReshape{OpKind::kReshape, "Reshape", 2, 2, 1, 1, infer, prepare, nullptr, true};
+}  // namespace fg::ops

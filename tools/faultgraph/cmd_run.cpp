@@ -1,0 +1,62 @@
+// faultgraph run MODEL --input x.npy --output y.npy: runs a model on NumPy data.
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "commands.h"
+#include "faultgraph/core/error.h"
+#include "faultgraph/exec/executor.h"
+#include "faultgraph/io/npy.h"
+#include "faultgraph/io/onnx.h"
+
+namespace fg::cli {
+
+namespace {
+struct RunArgs {
+  std::string model;
+  std::vector<std::string> inputs;
+  std::vector<std::string> outputs;
+};
+
+int run_model(const RunArgs& a) {
+  Graph g = import_onnx(a.model);
+  auto runtime = g.runtime_inputs();
+  FG_CHECK(a.inputs.size() == runtime.size(), UsageError, a.model, ": the model takes ",
+           runtime.size(), " input(s); pass one --input per input (got ", a.inputs.size(), ")");
+  FG_CHECK(a.outputs.empty() || a.outputs.size() == g.outputs().size(), UsageError, a.model,
+           ": the model has ", g.outputs().size(), " output(s); pass one --output per output (got ",
+           a.outputs.size(), ")");
+  std::vector<at::Tensor> xs;
+  for (const auto& p : a.inputs) xs.push_back(read_npy(p));
+  Executor exec(std::move(g));
+  std::vector<at::Tensor> ys;
+  try {
+    ys = exec.run(xs);
+  } catch (const Error& e) {
+    throw ShapeError(a.model + ": " + e.what());
+  }
+  for (size_t i = 0; i < ys.size(); ++i) {
+    const at::Tensor& y = ys[i];
+    const std::string& name = exec.graph().value(exec.graph().outputs()[i]).name;
+    if (i < a.outputs.size()) {
+      write_npy(y, a.outputs[i]);
+      fmt::print("{}: {} [{}] -> {}\n", name, c10::toString(y.scalar_type()), fmt::join(y.sizes(), ","),
+                 a.outputs[i]);
+    } else {
+      fmt::print("{}: {} [{}]\n", name, c10::toString(y.scalar_type()), fmt::join(y.sizes(), ","));
+    }
+  }
+  return 0;
+}
+}  // namespace
+
+Command add_run(CLI::App& app) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* cmd = app.add_subcommand("run", "Run a model on NumPy .npy inputs");
+  cmd->add_option("model", args->model, "ONNX model file")->required();
+  cmd->add_option("-i,--input", args->inputs, "input .npy file, one per model input")->required();
+  cmd->add_option("-o,--output", args->outputs, "where to write each output (.npy)");
+  return {cmd, [args] { return run_model(*args); }};
+}
+
+}  // namespace fg::cli

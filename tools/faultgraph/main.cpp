@@ -1,0 +1,50 @@
+// faultgraph: hardware fault injection for deep neural networks with branches.
+// The one place where errors are caught: bad input prints one line and exits 2.
+#include <c10/util/Exception.h>
+#include <fmt/core.h>
+
+#include <CLI/CLI.hpp>
+
+#include "commands.h"
+#include "faultgraph/core/error.h"
+#include "faultgraph/exec/runtime.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"faultgraph: fault injection for deep neural networks with branches"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("faultgraph ") + FG_VERSION);
+  int threads = 0;
+  app.add_option("--threads", threads, "compute threads (default: one per core)")
+      ->check(CLI::NonNegativeNumber);
+  const fg::cli::Command commands[] = {fg::cli::add_inspect(app), fg::cli::add_run(app),
+                                       fg::cli::add_ops(app)};
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "faultgraph: {} (see faultgraph --help)\n", e.what());
+    return 2;
+  }
+  try {
+    fg::configure_runtime(threads);
+    for (const auto& c : commands) {
+      if (c.app->parsed()) return c.run();
+    }
+    return 2;
+  } catch (const fg::Error& e) {
+    fmt::print(stderr, "faultgraph: error: {}\n", e.what());
+    return 2;
+  } catch (const c10::Error& e) {
+    fmt::print(stderr, "faultgraph: error: {}\n", e.what_without_backtrace());
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "faultgraph: internal error (please report): {}\n", e.what());
+    return 3;
+  }
+}
