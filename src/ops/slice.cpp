@@ -10,29 +10,45 @@ struct SliceParams {
   std::vector<int64_t> starts, ends, axes, steps;
 };
 
-SliceParams parse(const OpContext& ctx) {
-  const TensorInfo& x = ctx.in[0];
-  FG_CHECK(x.rank_known, ShapeError, ctx.where(), ": input rank must be known");
-  SliceParams p;
-  auto get = [&](const char* name, size_t input) {
-    auto v = ints_from_attr_or_input(ctx, name, input, 10);
-    return v.value_or(std::vector<int64_t>{});
-  };
-  p.starts = get("starts", 1);
-  p.ends = get("ends", 2);
-  p.axes = get("axes", 3);
-  p.steps = get("steps", 4);
-  FG_CHECK(p.starts.size() == p.ends.size(), ModelFormatError, ctx.where(),
+// Validates and completes the lists (default axes and steps, non-negative axes).
+SliceParams complete(const std::string& where, SliceParams p, int64_t rank) {
+  FG_CHECK(p.starts.size() == p.ends.size(), ModelFormatError, where,
            ": starts and ends differ in length");
   if (p.axes.empty()) {
     for (size_t i = 0; i < p.starts.size(); ++i) p.axes.push_back(static_cast<int64_t>(i));
   }
   if (p.steps.empty()) p.steps.assign(p.starts.size(), 1);
   FG_CHECK(p.axes.size() == p.starts.size() && p.steps.size() == p.starts.size(), ModelFormatError,
-           ctx.where(), ": starts, ends, axes and steps differ in length");
-  for (auto& ax : p.axes) ax = normalize_axis(ctx, ax, x.rank(), "axes entry");
-  for (int64_t s : p.steps) FG_CHECK(s != 0, ModelFormatError, ctx.where(), ": a step is 0");
+           where, ": starts, ends, axes and steps differ in length");
+  for (auto& ax : p.axes) {
+    FG_CHECK(ax >= -rank && ax < rank, ModelFormatError, where, ": axis ", ax,
+             " is out of range for rank ", rank);
+    ax = ax < 0 ? ax + rank : ax;
+  }
+  for (int64_t s : p.steps) FG_CHECK(s != 0, ModelFormatError, where, ": a step is 0");
   return p;
+}
+
+// The parameters when they are known before running (attributes, or constant inputs);
+// nullopt when some input is computed at run time (e.g. from Shape of a dynamic batch).
+std::optional<SliceParams> static_params(const OpContext& ctx) {
+  const TensorInfo& x = ctx.in[0];
+  FG_CHECK(x.rank_known, ShapeError, ctx.where(), ": input rank must be known");
+  SliceParams p;
+  if (ctx.opset < 10) {
+    p.starts = ctx.attrs().get_ints("starts");
+    p.ends = ctx.attrs().get_ints("ends");
+    p.axes = ctx.attrs().get_ints("axes");
+  } else {
+    std::vector<int64_t>* lists[] = {&p.starts, &p.ends, &p.axes, &p.steps};
+    for (size_t i = 1; i <= 4; ++i) {
+      if (!ctx.has_input(i)) continue;
+      auto v = const_ints(ctx, i);
+      if (!v) return std::nullopt;
+      *lists[i - 1] = *v;
+    }
+  }
+  return complete(ctx.where(), std::move(p), x.rank());
 }
 
 // (start, count) of the elements one axis keeps, for a dim of size n.
@@ -50,30 +66,51 @@ std::pair<int64_t, int64_t> clamp_range(int64_t start, int64_t end, int64_t step
 }
 
 std::vector<TensorInfo> infer(const OpContext& ctx) {
-  SliceParams p = parse(ctx);
+  auto p = static_params(ctx);
   Shape out = ctx.in[0].shape;
-  for (size_t i = 0; i < p.axes.size(); ++i) {
-    int64_t& d = out[p.axes[i]];
-    if (d >= 0) d = clamp_range(p.starts[i], p.ends[i], p.steps[i], d).second;
+  if (!p) {
+    // Which axes are sliced is known only when the axes input is constant.
+    auto axes = const_ints(ctx, 3);
+    for (int64_t i = 0; i < ctx.in[0].rank(); ++i) {
+      bool sliced = !axes || std::find(axes->begin(), axes->end(), i) != axes->end() ||
+                    std::find(axes->begin(), axes->end(), i - ctx.in[0].rank()) != axes->end();
+      if (sliced) out[i] = kUnknownDim;
+    }
+    return {make_info(ctx.in[0].dtype, out)};
+  }
+  for (size_t i = 0; i < p->axes.size(); ++i) {
+    int64_t& d = out[p->axes[i]];
+    if (d >= 0) d = clamp_range(p->starts[i], p->ends[i], p->steps[i], d).second;
   }
   return {make_info(ctx.in[0].dtype, out)};
 }
 
-Kernel prepare(const OpContext& ctx) {
-  SliceParams p = parse(ctx);
-  return [p](KernelArgs& a) {
-    at::Tensor x = a.in[0];
-    for (size_t i = 0; i < p.axes.size(); ++i) {
-      int64_t ax = p.axes[i];
-      auto [start, count] = clamp_range(p.starts[i], p.ends[i], p.steps[i], x.size(ax));
-      if (p.steps[i] > 0) {
-        x = x.slice(ax, start, start + count * p.steps[i], p.steps[i]);
-      } else {
-        at::Tensor idx = at::arange(start, start + count * p.steps[i], p.steps[i], at::kLong);
-        x = at::index_select(x, ax, idx.slice(0, 0, count));
-      }
+at::Tensor slice(at::Tensor x, const SliceParams& p) {
+  for (size_t i = 0; i < p.axes.size(); ++i) {
+    int64_t ax = p.axes[i];
+    auto [start, count] = clamp_range(p.starts[i], p.ends[i], p.steps[i], x.size(ax));
+    if (p.steps[i] > 0) {
+      x = x.slice(ax, start, start + count * p.steps[i], p.steps[i]);
+    } else {
+      at::Tensor idx = at::arange(start, start + count * p.steps[i], p.steps[i], at::kLong);
+      x = at::index_select(x, ax, idx.slice(0, 0, count));
     }
-    a.out[0] = x;
+  }
+  return x;
+}
+
+Kernel prepare(const OpContext& ctx) {
+  if (auto p = static_params(ctx)) {
+    return [p = *p](KernelArgs& a) { a.out[0] = slice(a.in[0], p); };
+  }
+  // Some of starts/ends/axes/steps are computed by the graph: read them on every call.
+  return [where = ctx.where()](KernelArgs& a) {
+    SliceParams p;
+    std::vector<int64_t>* lists[] = {&p.starts, &p.ends, &p.axes, &p.steps};
+    for (size_t i = 1; i < a.in.size() && i <= 4; ++i) {
+      if (a.in[i].defined()) *lists[i - 1] = tensor_to_ints(a.in[i]);
+    }
+    a.out[0] = slice(a.in[0], complete(where, std::move(p), a.in[0].dim()));
   };
 }
 }  // namespace

@@ -1,0 +1,299 @@
+#!/usr/bin/python3
+"""Reference data for faultgraph's tests, made with Debian's python3-torch/torchvision.
+
+  make_reference.py models OUT   torchvision resnet50, mobilenet_v2, inception_v3
+                                 (random init, fixed seed, eval mode), each exported to
+                                 ONNX twice: BatchNormalization kept (<name>_bn.onnx) and
+                                 folded into the convolutions (<name>_folded.onnx), with a
+                                 fixed input and PyTorch's output at batch 1 and 4.
+  make_reference.py ops OUT      one small ONNX model per op case (odd shapes, every
+                                 attribute the importer handles), its inputs and PyTorch's
+                                 output.
+
+Files are large (about 450 MB for the models) and never committed: OUT holds a stamp
+with the hash of this script and the torch version, and the work is skipped when it is
+current, so CI can cache OUT between runs.
+"""
+import hashlib
+import io
+import os
+import sys
+import warnings
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+warnings.filterwarnings("ignore")
+torch.set_num_threads(os.cpu_count() or 1)
+
+
+def stamp_of(kind):
+    with open(__file__, "rb") as f:
+        h = hashlib.sha256(f.read()).hexdigest()[:16]
+    return f"{kind} {h} torch-{torch.__version__}\n"
+
+
+def up_to_date(out, kind):
+    path = os.path.join(out, "STAMP")
+    return os.path.exists(path) and open(path).read() == stamp_of(kind)
+
+
+def mark_done(out, kind):
+    with open(os.path.join(out, "STAMP"), "w") as f:
+        f.write(stamp_of(kind))
+
+
+def save_npy(path, t):
+    np.save(path, t.detach().numpy().astype(np.float32) if t.is_floating_point() else t.numpy())
+
+
+def export(model, args, path, opset, keep_bn, input_names, output_names, dynamic=True):
+    mode = torch.onnx.TrainingMode.PRESERVE if keep_bn else torch.onnx.TrainingMode.EVAL
+    axes = {n: {0: "N"} for n in input_names + output_names} if dynamic else None
+    buf = io.BytesIO()
+    torch.onnx.export(model, args, buf, opset_version=opset, input_names=input_names,
+                      output_names=output_names, dynamic_axes=axes, training=mode,
+                      do_constant_folding=not keep_bn)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(buf.getvalue())
+    os.replace(tmp, path)
+
+
+# ----------------------------------------------------------------------------- models
+
+MODELS = [  # name, builder, input size, opset
+    ("resnet50", lambda tv: tv.resnet50(weights=None), 224, 11),
+    ("mobilenet_v2", lambda tv: tv.mobilenet_v2(weights=None), 224, 13),
+    ("inception_v3", lambda tv: tv.inception_v3(weights=None, aux_logits=False, init_weights=True), 299, 17),
+]
+
+
+def calibrate_batchnorm(model, size, gen):
+    """Gives every BatchNorm realistic running statistics and non-trivial affine
+    parameters, so that keeping and folding BN are both really tested."""
+    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    for bn in bns:
+        bn.reset_running_stats()
+        bn.momentum = None  # cumulative average
+    model.train()
+    with torch.no_grad():
+        for _ in range(2):
+            model(torch.randn(4, 3, size, size, generator=gen))
+        for bn in bns:
+            bn.weight.uniform_(0.7, 1.3, generator=gen)
+            bn.bias.normal_(0.0, 0.05, generator=gen)
+    model.eval()
+
+
+def make_models(out):
+    import onnx
+    import torchvision.models as tv
+    for name, build, size, opset in MODELS:
+        torch.manual_seed(0)
+        gen = torch.Generator().manual_seed(1234)
+        model = build(tv)
+        calibrate_batchnorm(model, size, gen)
+        x4 = torch.randn(4, 3, size, size, generator=gen)
+        x1 = x4[:1].clone()
+        with torch.no_grad():
+            y1, y4 = model(x1), model(x4)
+        for tag, x, y in (("b1", x1, y1), ("b4", x4, y4)):
+            save_npy(os.path.join(out, f"{name}_input_{tag}.npy"), x)
+            save_npy(os.path.join(out, f"{name}_output_{tag}.npy"), y)
+        for variant, keep_bn in (("bn", True), ("folded", False)):
+            path = os.path.join(out, f"{name}_{variant}.onnx")
+            export(model, x1, path, opset, keep_bn, ["input"], ["logits"])
+            m = onnx.load(path)
+            onnx.checker.check_model(m, full_check=True)
+            has_bn = any(n.op_type == "BatchNormalization" for n in m.graph.node)
+            assert has_bn == keep_bn, f"{path}: BatchNormalization kept={has_bn}, wanted {keep_bn}"
+        torch.save(model.state_dict(), os.path.join(out, f"{name}_state.pt"))
+        print(f"  {name}: exported (opset {opset})", flush=True)
+
+
+# -------------------------------------------------------------------------------- ops
+
+class Fn(nn.Module):
+    """A module around a function of its inputs, for one-op test cases."""
+    def __init__(self, f):
+        super().__init__()
+        self.f = f
+
+    def forward(self, *xs):
+        return self.f(self, *xs)
+
+
+def r(*shape, gen):
+    return torch.randn(*shape, generator=gen)
+
+
+def onnx_case(out, name, nodes, inputs, expected, initializers=(), opset=13):
+    """A model made of raw ONNX nodes (for attributes PyTorch never exports)."""
+    import onnx
+    from onnx import helper, numpy_helper, TensorProto
+    ins = [helper.make_tensor_value_info(f"in{i}", TensorProto.FLOAT, list(x.shape))
+           for i, x in enumerate(inputs)]
+    outs = [helper.make_tensor_value_info(f"out{i}", TensorProto.FLOAT, list(y.shape))
+            for i, y in enumerate(expected)]
+    inits = [numpy_helper.from_array(v, k) for k, v in initializers]
+    graph = helper.make_graph(nodes, name, ins, outs, inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save(model, os.path.join(out, f"{name}.onnx"))
+    write_case_data(out, name, inputs, expected)
+
+
+def write_case_data(out, name, inputs, expected):
+    for i, x in enumerate(inputs):
+        np.save(os.path.join(out, f"{name}.in{i}.npy"), np.asarray(x, dtype=np.float32))
+    for i, y in enumerate(expected):
+        np.save(os.path.join(out, f"{name}.out{i}.npy"), np.asarray(y, dtype=np.float32))
+
+
+def torch_case(out, name, module, inputs, opset=13, dynamic=False):
+    module.eval()
+    with torch.no_grad():
+        y = module(*inputs)
+    ys = list(y) if isinstance(y, (tuple, list)) else [y]
+    in_names = [f"in{i}" for i in range(len(inputs))]
+    out_names = [f"out{i}" for i in range(len(ys))]
+    export(module, tuple(inputs), os.path.join(out, f"{name}.onnx"), opset, False, in_names,
+           out_names, dynamic=dynamic)
+    write_case_data(out, name, [x.numpy() for x in inputs], [t.numpy() for t in ys])
+
+
+def make_ops(out):
+    from onnx import helper
+    g = torch.Generator().manual_seed(7)
+    T = lambda *s: r(*s, gen=g)
+    x = T(2, 5, 13, 11)
+    # Conv: groups, depthwise, dilation, stride, pads, 1-d
+    for name, (cin, cout, k, s, p, d, grp) in {
+        "conv_basic": (5, 7, 3, 1, 1, 1, 1),
+        "conv_stride_pad": (5, 6, 5, 2, 2, 1, 1),
+        "conv_groups": (5, 10, 3, 1, 0, 1, 5),
+        "conv_dilation": (5, 4, 3, 2, 2, 2, 1),
+        "conv_1x1_nobias": (5, 9, 1, 1, 0, 1, 1),
+    }.items():
+        conv = nn.Conv2d(cin, cout, k, s, p, d, grp, bias=name != "conv_1x1_nobias")
+        torch_case(out, name, conv, [x])
+    dw = nn.Conv2d(6, 6, 3, 2, 1, groups=6)
+    torch_case(out, "conv_depthwise", dw, [T(1, 6, 9, 8)])
+    torch_case(out, "conv1d", nn.Conv1d(3, 4, 3, 2, 1), [T(2, 3, 17)])
+    # Conv with auto_pad SAME_UPPER / SAME_LOWER / VALID, and asymmetric pads
+    w = T(4, 5, 3, 4).numpy()
+    b = T(4).numpy()
+    xn = x.numpy()
+    for mode in ("SAME_UPPER", "SAME_LOWER", "VALID"):
+        # SAME with stride 2: total pad per dim = max(0, (ceil(n/2)-1)*2 + k - n)
+        pads = []
+        for n, k in ((13, 3), (11, 4)):
+            total = max(0, ((n + 1) // 2 - 1) * 2 + k - n) if mode != "VALID" else 0
+            small = total // 2
+            pads.append((small, total - small) if mode == "SAME_UPPER" else (total - small, small))
+        xp = F.pad(x, (pads[1][0], pads[1][1], pads[0][0], pads[0][1]))
+        y = F.conv2d(xp, torch.from_numpy(w), torch.from_numpy(b), stride=2)
+        node = helper.make_node("Conv", ["in0", "w", "b"], ["out0"], auto_pad=mode, strides=[2, 2])
+        onnx_case(out, f"conv_autopad_{mode.lower()}", [node], [xn], [y.numpy()], [("w", w), ("b", b)])
+    xp = F.pad(x, (0, 2, 1, 0))
+    y = F.conv2d(xp, torch.from_numpy(w), torch.from_numpy(b))
+    node = helper.make_node("Conv", ["in0", "w", "b"], ["out0"], pads=[1, 0, 0, 2])
+    onnx_case(out, "conv_asymmetric_pads", [node], [xn], [y.numpy()], [("w", w), ("b", b)])
+
+    bn = nn.BatchNorm2d(5)
+    with torch.no_grad():
+        bn.running_mean.normal_(generator=g)
+        bn.running_var.uniform_(0.5, 2.0, generator=g)
+        bn.weight.normal_(generator=g)
+        bn.bias.normal_(generator=g)
+    bn.eval()
+    with torch.no_grad():
+        ybn = bn(x)
+    export(bn, (x,), os.path.join(out, "batchnorm.onnx"), 13, True, ["in0"], ["out0"], dynamic=False)
+    write_case_data(out, "batchnorm", [xn], [ybn.numpy()])
+
+    unary = {
+        "relu": nn.ReLU(), "relu6_clip": nn.ReLU6(), "sigmoid": nn.Sigmoid(), "tanh": nn.Tanh(),
+        "leaky_relu": nn.LeakyReLU(0.17), "hardsigmoid": nn.Hardsigmoid(),
+        "hardswish": nn.Hardswish(), "softmax_dim1": nn.Softmax(dim=1),
+        "log_softmax_last": nn.LogSoftmax(dim=-1), "dropout": nn.Dropout(0.3),
+        "identity": Fn(lambda m, t: t.clone()),
+    }
+    for name, mod in unary.items():
+        torch_case(out, name, mod, [x * 4], opset=14 if name == "hardswish" else 13)
+    torch_case(out, "clip_opset11", Fn(lambda m, t: torch.clamp(t, -0.5, 0.75)), [x], opset=11)
+    torch_case(out, "softmax_opset11", nn.Softmax(dim=1), [T(3, 7)], opset=11)
+    # PyTorch drops Dropout from eval-mode exports; other exporters keep it (with a mask).
+    onnx_case(out, "dropout_node", [helper.make_node("Dropout", ["in0"], ["out0", "mask"])],
+              [xn], [xn])
+    onnx_case(out, "hardsigmoid_default", [helper.make_node("HardSigmoid", ["in0"], ["out0"])],
+              [xn], [torch.clamp(x * 0.2 + 0.5, 0, 1).numpy()])
+
+    a, b2 = T(2, 5, 13, 11), T(5, 1, 11)
+    for name, f in {"add": torch.add, "sub": torch.sub, "mul": torch.mul}.items():
+        torch_case(out, f"{name}_broadcast", Fn(lambda m, p, q, f=f: f(p, q)), [a, b2])
+    torch_case(out, "div_broadcast", Fn(lambda m, p, q: p / q), [a, b2.abs() + 0.5])
+    torch_case(out, "concat_axis1", Fn(lambda m, p, q: torch.cat([p, q, p], 1)), [x, T(2, 3, 13, 11)])
+    torch_case(out, "split_uneven", Fn(lambda m, p: torch.split(p, [2, 3], dim=1)), [x])
+    torch_case(out, "split_opset11", Fn(lambda m, p: torch.split(p, [4, 9], dim=2)), [x], opset=11)
+
+    torch_case(out, "maxpool_3s2p1", nn.MaxPool2d(3, 2, 1), [x])
+    torch_case(out, "maxpool_ceil", nn.MaxPool2d(3, 2, ceil_mode=True), [x])
+    torch_case(out, "maxpool_dilated", nn.MaxPool2d(2, 1, 0, dilation=2), [x])
+    torch_case(out, "avgpool_include_pad", nn.AvgPool2d(3, 2, 1, count_include_pad=True), [x])
+    torch_case(out, "avgpool_exclude_pad", nn.AvgPool2d(3, 2, 1, count_include_pad=False), [x])
+    torch_case(out, "avgpool_ceil", nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False), [x])
+    # Asymmetric AveragePool pads (not exported by PyTorch): mean over real elements only.
+    yap = F.avg_pool2d(F.pad(x, (0, 1, 1, 0)), 2, 2, count_include_pad=True)
+    ones = F.avg_pool2d(F.pad(torch.ones(1, 1, 13, 11), (0, 1, 1, 0)), 2, 2, count_include_pad=True)
+    node = helper.make_node("AveragePool", ["in0"], ["out0"], kernel_shape=[2, 2], strides=[2, 2],
+                            pads=[1, 0, 0, 1])
+    onnx_case(out, "avgpool_asymmetric_exclude", [node], [xn], [(yap / ones).numpy()])
+    torch_case(out, "global_avgpool", nn.AdaptiveAvgPool2d(1), [x])
+    torch_case(out, "reduce_mean", Fn(lambda m, p: p.mean(dim=(2, 3), keepdim=False)), [x])
+
+    lin = nn.Linear(7, 5)
+    torch_case(out, "gemm_linear", lin, [T(3, 7)])
+    ga, gb, gc = T(7, 3).numpy(), T(5, 7).numpy(), T(3, 1).numpy()
+    node = helper.make_node("Gemm", ["in0", "b", "c"], ["out0"], alpha=0.5, beta=2.0, transA=1, transB=1)
+    onnx_case(out, "gemm_trans_alpha_beta", [node], [ga], [0.5 * ga.T @ gb.T + 2.0 * gc], [("b", gb), ("c", gc)])
+    torch_case(out, "matmul_batched", Fn(lambda m, p, q: p @ q), [T(2, 3, 4, 5), T(3, 5, 6)])
+    torch_case(out, "matmul_vector", Fn(lambda m, p, q: p @ q), [T(4, 5), T(5)])
+
+    torch_case(out, "flatten", nn.Flatten(), [x])
+    # The view(x.size(0), -1) pattern: Shape -> Gather -> Unsqueeze -> Concat -> Reshape,
+    # exported with a dynamic batch so that the chain stays in the graph.
+    torch_case(out, "reshape_shape_chain", Fn(lambda m, p: p.view(p.size(0), -1)), [x], dynamic=True)
+    torch_case(out, "reshape_static", Fn(lambda m, p: p.reshape(2, 65, -1)), [x])
+    torch_case(out, "transpose", Fn(lambda m, p: p.permute(0, 2, 3, 1) * 1.0), [x])
+    torch_case(out, "squeeze_unsqueeze", Fn(lambda m, p: p.unsqueeze(1).squeeze(3) + 0), [T(2, 3, 1, 4)])
+    torch_case(out, "squeeze_opset11", Fn(lambda m, p: p.unsqueeze(0).squeeze(2) + 0), [T(2, 1, 4)], opset=11)
+    torch_case(out, "pad_constant", Fn(lambda m, p: F.pad(p, (1, 2, 0, 3), value=0.25)), [x])
+    torch_case(out, "pad_reflect", nn.ReflectionPad2d((2, 1, 1, 2)), [x])
+    torch_case(out, "pad_edge", nn.ReplicationPad2d((0, 3, 2, 1)), [x])
+    torch_case(out, "slice_steps", Fn(lambda m, p: p[:, 1:4, ::2, -5:-1]), [x])
+    torch_case(out, "slice_chain", Fn(lambda m, p: p[:, :, : p.size(2) // 2]), [x], dynamic=True)
+    torch_case(out, "gather_index", Fn(lambda m, p: p[:, 3]), [x])
+    torch_case(out, "constant_add", Fn(lambda m, p: p + torch.tensor([1.5, -2.0, 0.5, 0.0, 3.0]).view(1, 5, 1, 1)), [x])
+    print(f"  op cases written", flush=True)
+
+
+def main():
+    if len(sys.argv) != 3 or sys.argv[1] not in ("models", "ops"):
+        sys.exit(__doc__)
+    kind, out = sys.argv[1], sys.argv[2]
+    os.makedirs(out, exist_ok=True)
+    if up_to_date(out, kind):
+        print(f"make_reference: {out} is up to date")
+        return
+    print(f"make_reference: writing {kind} to {out}", flush=True)
+    (make_models if kind == "models" else make_ops)(out)
+    mark_done(out, kind)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The CLI end to end: inspect and run on a reference op model, and bad input giving one
+# line on stderr and exit code 2.
+set -u
+fg=${FG_BINARY:?}
+ops=${FG_REFDATA_DIR:?}/ops
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+check() {  # check NAME EXPECTED_RC STDERR_PATTERN -- command...
+  local name=$1 want=$2 pattern=$3
+  shift 4
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  if [ "$rc" -ne "$want" ]; then
+    echo "FAIL $name: exit $rc, wanted $want"; cat "$tmp/err"; fail=1; return
+  fi
+  if [ -n "$pattern" ] && ! grep -qE "$pattern" "$tmp/err"; then
+    echo "FAIL $name: stderr does not match '$pattern':"; cat "$tmp/err"; fail=1; return
+  fi
+  if [ "$want" -eq 2 ] && [ "$(wc -l <"$tmp/err")" -ne 1 ]; then
+    echo "FAIL $name: error is not one line:"; cat "$tmp/err"; fail=1; return
+  fi
+  echo "ok   $name"
+}
+
+check inspect 0 "" -- "$fg" inspect "$ops/conv_basic.onnx"
+grep -q "total: 1 nodes, 322 parameters" "$tmp/out" || { echo "FAIL inspect totals:"; cat "$tmp/out"; fail=1; }
+check inspect_dot 0 "" -- "$fg" inspect "$ops/concat_axis1.onnx" --dot "$tmp/m.dot"
+grep -q "digraph" "$tmp/m.dot" || { echo "FAIL dot not written"; fail=1; }
+check run 0 "" -- "$fg" run "$ops/conv_basic.onnx" --input "$ops/conv_basic.in0.npy" --output "$tmp/y.npy"
+"${FG_PYTHON:-/usr/bin/python3}" - "$tmp/y.npy" "$ops/conv_basic.out0.npy" <<'PY' || fail=1
+import sys, numpy as np
+a, b = np.load(sys.argv[1]), np.load(sys.argv[2])
+assert a.shape == b.shape and np.abs(a - b).max() <= 1e-5 * np.abs(b).max(), "run output differs"
+print("ok   run output matches PyTorch")
+PY
+
+printf 'garbage' >"$tmp/bad.onnx"
+head -c 300 "$ops/conv_basic.onnx" >"$tmp/trunc.onnx"
+check missing_model 2 "missing.onnx: cannot open" -- "$fg" inspect "$tmp/missing.onnx"
+check corrupt_model 2 "bad.onnx: not a valid ONNX protobuf" -- "$fg" inspect "$tmp/bad.onnx"
+check truncated_model 2 "trunc.onnx: " -- "$fg" run "$tmp/trunc.onnx" -i "$ops/conv_basic.in0.npy"
+check wrong_input_shape 2 "conv_basic.onnx: input 'in0' must have shape" -- \
+  "$fg" run "$ops/conv_basic.onnx" -i "$ops/conv1d.in0.npy"
+check bad_npy 2 "bad.onnx: not a NumPy .npy file" -- "$fg" run "$ops/conv_basic.onnx" -i "$tmp/bad.onnx"
+check unknown_flag 2 "" -- "$fg" inspect --frobnicate "$ops/conv_basic.onnx"
+check no_command 2 "" -- "$fg"
+[ ! -e "$tmp/y2.npy" ] || { echo "FAIL half-written output"; fail=1; }
+exit $fail

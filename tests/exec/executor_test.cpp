@@ -1,0 +1,169 @@
+#include "faultgraph/exec/executor.h"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include "faultgraph/core/error.h"
+#include "test_util.h"
+
+namespace fg {
+namespace {
+
+Attrs pads1() {
+  Attrs a;
+  a.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  return a;
+}
+
+// An Inception-like block: a stem feeding three branches (one through a view), an Add
+// across two of them and a Concat; the stem output and a reshaped view of it are read
+// late, so in-place kernels must not touch them.
+struct Block {
+  Graph g;
+  at::Tensor w1, w2, w3;
+};
+
+Block block() {
+  Block b;
+  Graph& g = b.g;
+  b.w1 = at::randn({6, 3, 3, 3});
+  b.w2 = at::randn({6, 6, 3, 3});
+  b.w3 = at::randn({6, 6, 1, 1});
+  ValueId x = g.add_input("x", DType::kFloat32, {kUnknownDim, 3, 9, 7});
+  ValueId w1 = g.add_initializer("w1", b.w1);
+  ValueId w2 = g.add_initializer("w2", b.w2);
+  ValueId w3 = g.add_initializer("w3", b.w3);
+  auto out = [&](NodeId n) { return g.node(n).outputs[0]; };
+  NodeId stem = g.add_node("stem", OpKind::kConv, {x, w1}, {"s"}, pads1());
+  Attrs flat;
+  flat.set("axis", int64_t{1});
+  NodeId view = g.add_node("view", OpKind::kFlatten, {out(stem)}, {"sv"}, flat);
+  NodeId r1 = g.add_node("branch_relu", OpKind::kRelu, {out(stem)}, {"b1"});
+  NodeId c2 = g.add_node("branch_conv", OpKind::kConv, {out(r1), w2}, {"b2"}, pads1());
+  NodeId c3 = g.add_node("branch_1x1", OpKind::kConv, {out(stem), w3}, {"b3"});
+  NodeId add = g.add_node("add", OpKind::kAdd, {out(c2), out(c3)}, {"sum"});
+  NodeId relu = g.add_node("relu_sum", OpKind::kRelu, {out(add)}, {"sum_r"});
+  Attrs cat;
+  cat.set("axis", int64_t{1});
+  NodeId concat = g.add_node("concat", OpKind::kConcat, {out(relu), out(stem)}, {"cat"}, cat);
+  NodeId gmp = g.add_node("gmp", OpKind::kGlobalMaxPool, {out(concat)}, {"pooled"});
+  NodeId sig = g.add_node("late_view", OpKind::kSigmoid, {out(view)}, {"sv_sig"});
+  g.add_output(out(gmp));
+  g.add_output(out(sig));
+  return b;
+}
+
+// The same computation written directly with ATen.
+std::vector<at::Tensor> reference(const Block& b, const at::Tensor& x) {
+  at::Tensor s = at::conv2d(x, b.w1, {}, 1, 1);
+  at::Tensor b2 = at::conv2d(at::relu(s), b.w2, {}, 1, 1);
+  at::Tensor b3 = at::conv2d(s, b.w3);
+  at::Tensor cat = at::cat({at::relu(b2 + b3), s}, 1);
+  return {cat.amax({2, 3}, true), at::sigmoid(s.flatten(1))};
+}
+
+TEST(Executor, MatchesDirectAtenAndKeepsSharedValuesIntact) {
+  Block b = block();
+  Executor exec(b.g);
+  at::Tensor x = at::randn({2, 3, 9, 7});
+  at::Tensor x_copy = x.clone();
+  auto out = exec.run({x});
+  auto ref = reference(b, x);
+  ASSERT_EQ(out.size(), 2U);
+  EXPECT_TRUE(at::allclose(out[0], ref[0], 1e-5, 1e-5));
+  EXPECT_TRUE(at::allclose(out[1], ref[1], 1e-5, 1e-5));
+  EXPECT_TRUE(bitwise_equal(x, x_copy)) << "the caller's input was modified";
+}
+
+TEST(Executor, CachedRunEqualsPlainRunAndExposesEveryNode) {
+  Block b = block();
+  Executor exec(b.g);
+  at::Tensor x = at::randn({3, 3, 9, 7});
+  auto plain = exec.run({x});
+  GoldenCache cache = exec.run_cached({x});
+  auto cached = cache.outputs();
+  for (size_t i = 0; i < plain.size(); ++i) EXPECT_TRUE(bitwise_equal(plain[i], cached[i]));
+  EXPECT_TRUE(at::allclose(cache.at("branch_relu"), at::relu(cache.at("stem"))));
+  EXPECT_EQ(cache.at("concat").size(1), 12);
+  EXPECT_THROW(cache.at("no_such_node"), UsageError);
+}
+
+TEST(Executor, BatchSizesGetTheirOwnPlan) {
+  Block b = block();
+  Executor exec(b.g);
+  at::Tensor x4 = at::randn({4, 3, 9, 7});
+  auto y4 = exec.run({x4});
+  auto y1 = exec.run({x4.slice(0, 1, 2).contiguous()});
+  EXPECT_TRUE(at::allclose(y1[0], y4[0].slice(0, 1, 2), 1e-5, 1e-5));
+}
+
+TEST(Executor, RerunEqualsFullForwardOfTheChangedGraph) {
+  Block b = block();
+  Executor exec(b.g);
+  at::Tensor x = at::randn({2, 3, 9, 7});
+  GoldenCache cache = exec.run_cached({x});
+  // Change one element of the branch_relu output (a fault on that activation).
+  ValueId b1 = *b.g.find_value("b1");
+  at::Tensor faulty = cache.value(b1).clone();
+  faulty.view(-1)[17] = 1e3;
+  RerunStats stats;
+  auto out = exec.rerun(cache, {{b1, faulty}}, &stats);
+  // Reference: the same graph computed by hand with the changed value.
+  at::Tensor s = at::conv2d(x, b.w1, {}, 1, 1);
+  at::Tensor b2 = at::conv2d(faulty, b.w2, {}, 1, 1);
+  at::Tensor cat = at::cat({at::relu(b2 + at::conv2d(s, b.w3)), s}, 1);
+  EXPECT_TRUE(at::allclose(out[0], cat.amax({2, 3}, true), 1e-5, 1e-5));
+  EXPECT_TRUE(bitwise_equal(out[1], cache.outputs()[1]));
+  EXPECT_EQ(stats.nodes_recomputed, 5);  // branch_conv, add, relu_sum, concat, gmp
+}
+
+TEST(Executor, RerunStopsWhereTheChangeIsMasked) {
+  Block b = block();
+  Executor exec(b.g);
+  at::Tensor x = at::randn({1, 3, 9, 7});
+  GoldenCache cache = exec.run_cached({x});
+  // A negative value entering a ReLU made more negative is masked by the ReLU at once.
+  ValueId sum = *b.g.find_value("sum");
+  at::Tensor sum_changed = cache.value(sum).clone();
+  auto sflat = sum_changed.view(-1);
+  int64_t idx = (sflat < 0).nonzero().index({0, 0}).item<int64_t>();
+  sflat[idx] = sflat[idx] * 2;  // still negative: relu_sum output is unchanged
+  RerunStats stats;
+  auto out = exec.rerun(cache, {{sum, sum_changed}}, &stats);
+  EXPECT_EQ(stats.nodes_recomputed, 1);
+  EXPECT_EQ(stats.nodes_masked, 1);
+  EXPECT_TRUE(bitwise_equal(out[0], cache.outputs()[0]));
+}
+
+TEST(Executor, WrongInputIsAUsageError) {
+  Block b = block();
+  Executor exec(b.g);
+  EXPECT_THROW(exec.run({at::randn({1, 4, 9, 7})}), UsageError);
+  EXPECT_THROW(exec.run({}), UsageError);
+  EXPECT_THROW(exec.run({at::randn({1, 3, 9, 7}, at::kDouble)}), UsageError);
+}
+
+TEST(Executor, ConstantOfShapeAndShapeArithmeticRunOnce) {
+  Graph g;
+  ValueId x = g.add_input("x", DType::kFloat32, {kUnknownDim, 4});
+  NodeId shape = g.add_node("shape", OpKind::kShape, {x}, {"sh"});
+  Attrs fill;
+  fill.set("value", at::full({1}, 2.5f));
+  NodeId cos = g.add_node("fill", OpKind::kConstantOfShape, {g.node(shape).outputs[0]}, {"f"}, fill);
+  NodeId add = g.add_node("add", OpKind::kAdd, {x, g.node(cos).outputs[0]}, {"y"});
+  g.add_output(g.node(add).outputs[0]);
+  Executor exec(g);
+  at::Tensor in = at::randn({3, 4});
+  EXPECT_TRUE(at::allclose(exec.run({in})[0], in + 2.5));
+}
+
+TEST(BitwiseEqual, DistinguishesSignedZeroAndNanPayloads) {
+  at::Tensor a = at::zeros({3});
+  at::Tensor b = a.clone();
+  EXPECT_TRUE(bitwise_equal(a, b));
+  b[1] = -0.0;
+  EXPECT_FALSE(bitwise_equal(a, b));
+}
+
+}  // namespace
+}  // namespace fg

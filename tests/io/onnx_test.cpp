@@ -1,0 +1,130 @@
+// Import errors: every malformed input gives one clear error naming the file, the node and
+// the problem, never a crash.
+#include "faultgraph/io/onnx.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "faultgraph/core/error.h"
+#include "onnx/onnx_pb.h"
+#include "test_util.h"
+
+namespace fg {
+namespace {
+
+std::string read_bytes(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+onnx::ModelProto conv_model() {
+  onnx::ModelProto m;
+  EXPECT_TRUE(m.ParseFromString(read_bytes(test::refdata("ops") / "conv_basic.onnx")));
+  return m;
+}
+
+template <typename E>
+std::string error_of(const std::string& bytes, const std::string& source = "model.onnx") {
+  try {
+    import_onnx_bytes(bytes, source);
+  } catch (const E& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "wrong exception type: " << e.what();
+    return "";
+  }
+  ADD_FAILURE() << "no error";
+  return "";
+}
+
+void expect_contains(const std::string& text, const std::string& part) {
+  EXPECT_NE(text.find(part), std::string::npos) << "'" << part << "' not in: " << text;
+}
+
+TEST(OnnxImport, MissingFile) {
+  try {
+    import_onnx("/nonexistent/model.onnx");
+    FAIL();
+  } catch (const ModelFormatError& e) {
+    expect_contains(e.what(), "/nonexistent/model.onnx: cannot open");
+  }
+}
+
+TEST(OnnxImport, EmptyFile) { expect_contains(error_of<ModelFormatError>(""), "model.onnx: the file is empty"); }
+
+TEST(OnnxImport, TruncatedFile) {
+  std::string bytes = read_bytes(test::refdata("ops") / "conv_basic.onnx");
+  for (size_t keep : {bytes.size() / 3, bytes.size() / 2, bytes.size() - 7}) {
+    std::string msg = error_of<ModelFormatError>(bytes.substr(0, keep));
+    expect_contains(msg, "model.onnx: ");
+  }
+}
+
+TEST(OnnxImport, CorruptBytes) {
+  expect_contains(error_of<ModelFormatError>(std::string("\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff garbage", 22)),
+                  "not a valid ONNX protobuf");
+}
+
+TEST(OnnxImport, UnknownOpNamesNodeAndSuggests) {
+  auto m = conv_model();
+  m.mutable_graph()->mutable_node(0)->set_op_type("Convv");
+  std::string msg = error_of<ModelFormatError>(m.SerializeAsString());
+  expect_contains(msg, "model.onnx: node '");
+  expect_contains(msg, "unknown op 'Convv' (did you mean 'Conv'?)");
+}
+
+TEST(OnnxImport, MissingInitializer) {
+  auto m = conv_model();
+  std::string weight = m.graph().node(0).input(1);
+  m.mutable_graph()->mutable_initializer()->DeleteSubrange(0, m.graph().initializer_size());
+  std::string msg = error_of<ModelFormatError>(m.SerializeAsString());
+  expect_contains(msg, "input '" + weight + "' is not defined (missing initializer");
+}
+
+TEST(OnnxImport, ShapeMismatchNamesNode) {
+  auto m = conv_model();
+  // The 7x5x3x3 weight claims 1 input channel (35x1x3x3: same bytes, wrong shape).
+  for (auto& t : *m.mutable_graph()->mutable_initializer()) {
+    if (t.dims_size() == 4) {
+      t.set_dims(0, t.dims(0) * t.dims(1));
+      t.set_dims(1, 1);
+    }
+  }
+  std::string msg = error_of<ShapeError>(m.SerializeAsString());
+  expect_contains(msg, "model.onnx: node '");
+  expect_contains(msg, "(Conv): input has 5 channels but the weight expects 1");
+}
+
+TEST(OnnxImport, WrongRawDataSize) {
+  auto m = conv_model();
+  for (auto& t : *m.mutable_graph()->mutable_initializer()) {
+    if (t.dims_size() == 4) t.mutable_raw_data()->resize(t.raw_data().size() - 4);
+  }
+  expect_contains(error_of<ModelFormatError>(m.SerializeAsString()), "(truncated or corrupt file?)");
+}
+
+TEST(OnnxImport, BadAttributeNamesNode) {
+  auto m = conv_model();
+  auto* a = m.mutable_graph()->mutable_node(0)->add_attribute();
+  a->set_name("auto_pad");
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s("SOMETIMES");
+  expect_contains(error_of<ModelFormatError>(m.SerializeAsString()), "auto_pad 'SOMETIMES' is not one of");
+}
+
+TEST(OnnxExport, WritesAtomicallyAndReadsBack) {
+  Graph g = import_onnx((test::refdata("ops") / "conv_basic.onnx").string());
+  auto path = test::temp_path("conv.onnx");
+  export_onnx(g, path.string());
+  EXPECT_FALSE(std::filesystem::exists(path.string() + ".tmp"));
+  Graph again = import_onnx(path.string());
+  EXPECT_EQ(again.nodes().size(), g.nodes().size());
+  EXPECT_THROW(export_onnx(g, "/nonexistent/dir/x.onnx"), UsageError);
+}
+
+}  // namespace
+}  // namespace fg

@@ -1,0 +1,37 @@
+// Helpers for the tests: reference-data paths, tiny graphs, tensor comparison.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "faultgraph/ir/graph.h"
+
+namespace fg::test {
+
+inline std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v ? v : fallback;
+}
+
+inline std::filesystem::path refdata(const std::string& sub) {
+  // CTest sets FG_REFDATA_DIR; run by hand, the binaries use the default cache.
+  return std::filesystem::path(env_or("FG_REFDATA_DIR", env_or("HOME", "") + "/.cache/faultgraph/refdata")) / sub;
+}
+
+// max |a - b| / max |b|, the relative error the acceptance criteria use.
+inline double relative_error(const at::Tensor& a, const at::Tensor& b) {
+  double scale = std::max(b.abs().max().item<double>(), 1e-30);
+  return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>() / scale;
+}
+
+inline std::filesystem::path temp_path(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / ("fg_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  return dir / name;
+}
+
+}  // namespace fg::test
