@@ -130,8 +130,12 @@ void verify(const Graph& g) {
 
 int64_t parameter_count(const Graph& g, const Node& n) {
   int64_t count = 0;
-  for (ValueId in : n.inputs) {
+  for (size_t i = 0; i < n.inputs.size(); ++i) {
+    ValueId in = n.inputs[i];
     if (in == kNoValue) continue;
+    // BatchNorm's running mean and variance are statistics, not learned parameters
+    // (PyTorch counts them as buffers).
+    if (n.op == OpKind::kBatchNormalization && i >= 3) continue;
     const Value& v = g.value(in);
     if (v.is_initializer() && is_floating(v.dtype)) count += v.data->numel();
   }

@@ -23,7 +23,8 @@ Graph with_inferred_types(const Graph& g);
 // problem found, naming the node.
 void verify(const Graph& g);
 
-// Inputs whose elements are counted as parameters (initializers read by a node).
+// Learned parameters of a node: the elements of the floating-point initializers it reads,
+// without BatchNorm's running statistics (as PyTorch's parameters() counts them).
 int64_t parameter_count(const Graph& g, const Node& n);
 
 }  // namespace fg
