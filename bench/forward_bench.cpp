@@ -32,7 +32,8 @@ int main(int argc, char** argv) {
     }
   }
   if (models.empty()) {
-    fmt::print(stderr, "usage: forward_bench --model NAME=FILE.onnx [--batch B]... [--threads N]\n");
+    fmt::print(stderr,
+               "usage: forward_bench --model NAME=FILE.onnx [--batch B]... [--threads N]\n");
     return 2;
   }
   if (batches.empty()) batches = {1, 16};

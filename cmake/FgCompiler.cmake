@@ -9,7 +9,8 @@ if(FG_USE_CCACHE)
 endif()
 
 add_library(fg_warnings INTERFACE)
-target_compile_options(fg_warnings INTERFACE -Wall -Wextra -Wno-unused-parameter)
+# GCC 12 reports false maybe-uninitialized warnings on std::optional<at::Tensor>.
+target_compile_options(fg_warnings INTERFACE -Wall -Wextra -Wno-unused-parameter -Wno-maybe-uninitialized)
 
 if(FG_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer)

@@ -111,6 +111,8 @@ def make_models(out):
             has_bn = any(n.op_type == "BatchNormalization" for n in m.graph.node)
             assert has_bn == keep_bn, f"{path}: BatchNormalization kept={has_bn}, wanted {keep_bn}"
         torch.save(model.state_dict(), os.path.join(out, f"{name}_state.pt"))
+        with open(os.path.join(out, f"{name}_parameters.txt"), "w") as f:
+            f.write(f"{sum(p.numel() for p in model.parameters())}\n")
         print(f"  {name}: exported (opset {opset})", flush=True)
 
 

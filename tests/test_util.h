@@ -19,7 +19,9 @@ inline std::string env_or(const char* name, const std::string& fallback) {
 
 inline std::filesystem::path refdata(const std::string& sub) {
   // CTest sets FG_REFDATA_DIR; run by hand, the binaries use the default cache.
-  return std::filesystem::path(env_or("FG_REFDATA_DIR", env_or("HOME", "") + "/.cache/faultgraph/refdata")) / sub;
+  return std::filesystem::path(
+             env_or("FG_REFDATA_DIR", env_or("HOME", "") + "/.cache/faultgraph/refdata")) /
+         sub;
 }
 
 // max |a - b| / max |b|, the relative error the acceptance criteria use.

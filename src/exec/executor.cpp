@@ -18,12 +18,12 @@ struct Executor::Plan {
   struct Step {
     NodeId node;
     Kernel kernel;
-    uint64_t overwritable = 0;      // inputs the kernel may overwrite (plain run only)
+    uint64_t overwritable = 0;        // inputs the kernel may overwrite (plain run only)
     std::vector<ValueId> free_after;  // values whose last use is this step
   };
   std::vector<TensorInfo> info;
-  std::vector<Step> steps;               // nodes that depend on the runtime inputs
-  std::vector<at::Tensor> constants;     // values known before running (by ValueId)
+  std::vector<Step> steps;            // nodes that depend on the runtime inputs
+  std::vector<at::Tensor> constants;  // values known before running (by ValueId)
 };
 
 Executor::Executor(Graph graph) : graph_(std::move(graph)) { verify(graph_); }
@@ -51,8 +51,7 @@ void call_kernel(const Graph& g, const Node& n, const Kernel& k, KernelArgs& arg
   try {
     k(args);
   } catch (const c10::Error& e) {
-    FG_FAIL(ShapeError, "node '", n.name, "' (", op_name(n.op), "): ",
-            e.what_without_backtrace());
+    FG_FAIL(ShapeError, "node '", n.name, "' (", op_name(n.op), "): ", e.what_without_backtrace());
   }
 }
 
@@ -82,11 +81,13 @@ Executor::Plan& Executor::plan_for(const std::vector<at::Tensor>& inputs) {
       bool ok = t.dim() == static_cast<int64_t>(v.shape.size());
       // The batch dim may differ from a fixed declared one (models are often exported at
       // batch 1); every other fixed dim must match.
-      for (size_t d = 1; ok && d < v.shape.size(); ++d) ok = v.shape[d] < 0 || v.shape[d] == t.size(d);
+      for (size_t d = 1; ok && d < v.shape.size(); ++d)
+        ok = v.shape[d] < 0 || v.shape[d] == t.size(d);
       std::vector<std::string> dims;
       for (int64_t d : v.shape) dims.push_back(d < 0 ? "?" : std::to_string(d));
-      FG_CHECK(ok, UsageError, "input '", v.name, "' must have shape [", fmt::format("{}", fmt::join(dims, ",")),
-               "], got [", fmt::format("{}", fmt::join(t.sizes(), ",")), "]");
+      FG_CHECK(ok, UsageError, "input '", v.name, "' must have shape [",
+               fmt::format("{}", fmt::join(dims, ",")), "], got [",
+               fmt::format("{}", fmt::join(t.sizes(), ",")), "]");
     }
     TensorInfo ti;
     ti.dtype = dt;
@@ -160,7 +161,8 @@ Executor::Plan& Executor::plan_for(const std::vector<at::Tensor>& inputs) {
       if (v == kNoValue || pinned[v] || root_pinned[root[v]]) continue;
       int reads = 0;
       for (ValueId w : n.inputs) reads += w == v ? 1 : 0;
-      if (reads == 1 && last_use[v] == static_cast<int>(s) && root_last_use[root[v]] == static_cast<int>(s)) {
+      if (reads == 1 && last_use[v] == static_cast<int>(s) &&
+          root_last_use[root[v]] == static_cast<int>(s)) {
         step.overwritable |= uint64_t{1} << i;
       }
     }

@@ -26,7 +26,8 @@ std::string dump_text(const Graph& g) {
     for (ValueId v : n.outputs) {
       outs.push_back(fmt::format("{}: {}", g.value(v).name, format_type(g.value(v))));
     }
-    for (const auto& [k, a] : n.attrs.items()) attrs.push_back(fmt::format("{}={}", k, format_attr(a)));
+    for (const auto& [k, a] : n.attrs.items())
+      attrs.push_back(fmt::format("{}={}", k, format_attr(a)));
     out += fmt::format("  {} = {}({}){} -> {}\n", n.name, op_name(n.op), fmt::join(ins, ", "),
                        attrs.empty() ? "" : fmt::format(" {{{}}}", fmt::join(attrs, ", ")),
                        fmt::join(outs, ", "));
@@ -49,7 +50,9 @@ std::string dot_escape(const std::string& s) {
 }  // namespace
 
 std::string to_dot(const Graph& g, const DotOptions& options) {
-  std::string out = "digraph faultgraph {\n  rankdir=TB;\n  node [shape=box, style=\"rounded,filled\", fillcolor=\"#eef3fb\", fontname=\"Helvetica\"];\n";
+  std::string out =
+      "digraph faultgraph {\n  rankdir=TB;\n  node [shape=box, style=\"rounded,filled\", "
+      "fillcolor=\"#eef3fb\", fontname=\"Helvetica\"];\n";
   for (ValueId in : g.runtime_inputs()) {
     out += fmt::format("  \"v:{}\" [label=\"{}\\n{}\", shape=ellipse, fillcolor=\"#e8f5e9\"];\n",
                        dot_escape(g.value(in).name), dot_escape(g.value(in).name),

@@ -54,8 +54,8 @@ NodeId Graph::add_node(const std::string& name, OpKind op, std::vector<ValueId> 
     node_name = fmt::format("{}_{}", node_name, suffix);
   }
   for (ValueId in : inputs) {
-    FG_CHECK(in == kNoValue || (in >= 0 && static_cast<size_t>(in) < values_.size()),
-             InternalError, "node '", node_name, "': input id ", in, " out of range");
+    FG_CHECK(in == kNoValue || (in >= 0 && static_cast<size_t>(in) < values_.size()), InternalError,
+             "node '", node_name, "': input id ", in, " out of range");
   }
   Node n;
   n.id = id;
@@ -93,8 +93,9 @@ const Node& Graph::node_named(const std::string& name) const {
   names.reserve(nodes_.size());
   for (const auto& n : nodes_) names.push_back(n.name);
   auto near = closest_names(name, names);
-  FG_FAIL(UsageError, "no node named '", name, "'",
-          near.empty() ? std::string() : fmt::format("; did you mean '{}'?", fmt::join(near, "', '")));
+  FG_FAIL(
+      UsageError, "no node named '", name, "'",
+      near.empty() ? std::string() : fmt::format("; did you mean '{}'?", fmt::join(near, "', '")));
 }
 
 std::vector<std::vector<NodeId>> Graph::consumers() const {

@@ -19,8 +19,8 @@ std::vector<NodeId> topological_order(const Graph& g) {
       } else {
         bool is_input = false;
         for (ValueId gi : g.inputs()) is_input = is_input || gi == in;
-        FG_CHECK(v.is_initializer() || is_input, ModelFormatError, "node '", n.name,
-                 "' reads '", v.name,
+        FG_CHECK(v.is_initializer() || is_input, ModelFormatError, "node '", n.name, "' reads '",
+                 v.name,
                  "', which is neither a graph input, an initializer nor a node output "
                  "(missing initializer?)");
       }

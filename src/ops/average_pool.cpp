@@ -33,9 +33,12 @@ std::vector<TensorInfo> infer(const OpContext& ctx) {
 
 at::Tensor avg(const at::Tensor& x, const Window& w, const std::vector<int64_t>& pad, bool cip) {
   switch (w.kernel.size()) {
-    case 2: return at::avg_pool2d(x, w.kernel, w.strides, pad, w.ceil_mode, cip);
-    case 1: return at::avg_pool1d(x, w.kernel, w.strides, pad, w.ceil_mode, cip);
-    default: return at::avg_pool3d(x, w.kernel, w.strides, pad, w.ceil_mode, cip);
+    case 2:
+      return at::avg_pool2d(x, w.kernel, w.strides, pad, w.ceil_mode, cip);
+    case 1:
+      return at::avg_pool1d(x, w.kernel, w.strides, pad, w.ceil_mode, cip);
+    default:
+      return at::avg_pool3d(x, w.kernel, w.strides, pad, w.ceil_mode, cip);
   }
 }
 
@@ -74,6 +77,6 @@ int64_t flops(const OpContext& ctx, std::span<const TensorInfo> out) {
 }
 }  // namespace
 
-extern const OpDef kAveragePool{OpKind::kAveragePool, "AveragePool", 1, 1, 1, 1, infer, prepare,
-                                flops, false};
+extern const OpDef kAveragePool{
+    OpKind::kAveragePool, "AveragePool", 1, 1, 1, 1, infer, prepare, flops, false};
 }  // namespace fg::ops

@@ -41,6 +41,6 @@ int64_t flops(const OpContext&, std::span<const TensorInfo> out) {
 }
 }  // namespace
 
-extern const OpDef kBatchNormalization{OpKind::kBatchNormalization, "BatchNormalization", 5, 5, 1,
-                                       5, infer, prepare, flops, false};
+extern const OpDef kBatchNormalization{
+    OpKind::kBatchNormalization, "BatchNormalization", 5, 5, 1, 5, infer, prepare, flops, false};
 }  // namespace fg::ops

@@ -46,8 +46,9 @@ Shape broadcast_shapes(const OpContext& ctx, const Shape& a, const Shape& b) {
     } else if (da < 0 || db < 0) {
       out[i] = std::max(da, db);
     } else {
-      FG_CHECK(da == db, ShapeError, ctx.where(), ": shapes [", fmt::format("{}", fmt::join(a, ",")),
-               "] and [", fmt::format("{}", fmt::join(b, ",")), "] cannot be broadcast together");
+      FG_CHECK(da == db, ShapeError, ctx.where(), ": shapes [",
+               fmt::format("{}", fmt::join(a, ",")), "] and [",
+               fmt::format("{}", fmt::join(b, ",")), "] cannot be broadcast together");
       out[i] = da;
     }
   }
@@ -78,9 +79,8 @@ std::optional<double> const_scalar(const OpContext& ctx, size_t i) {
   return t.to(at::kDouble).item<double>();
 }
 
-std::optional<std::vector<int64_t>> ints_from_attr_or_input(const OpContext& ctx,
-                                                            const char* attr, size_t input,
-                                                            int64_t input_since) {
+std::optional<std::vector<int64_t>> ints_from_attr_or_input(const OpContext& ctx, const char* attr,
+                                                            size_t input, int64_t input_since) {
   if (ctx.opset < input_since || ctx.attrs().has(attr)) {
     if (!ctx.attrs().has(attr)) return std::nullopt;
     return ctx.attrs().get_ints(attr);
@@ -97,13 +97,14 @@ Window parse_window(const OpContext& ctx, const Shape& spatial,
   const auto n = static_cast<int64_t>(spatial.size());
   Window w;
   w.kernel = kernel ? *kernel : ctx.attrs().get_ints("kernel_shape");
-  FG_CHECK(static_cast<int64_t>(w.kernel.size()) == n, ShapeError, ctx.where(), ": kernel_shape has ",
-           w.kernel.size(), " dims but the input has ", n, " spatial dims");
+  FG_CHECK(static_cast<int64_t>(w.kernel.size()) == n, ShapeError, ctx.where(),
+           ": kernel_shape has ", w.kernel.size(), " dims but the input has ", n, " spatial dims");
   w.strides = ctx.attrs().get_ints("strides", std::vector<int64_t>(n, 1));
   w.dilations = ctx.attrs().get_ints("dilations", std::vector<int64_t>(n, 1));
   w.ceil_mode = ctx.attrs().get_int("ceil_mode", 0) != 0;
-  FG_CHECK(static_cast<int64_t>(w.strides.size()) == n && static_cast<int64_t>(w.dilations.size()) == n,
-           ModelFormatError, ctx.where(), ": strides and dilations need ", n, " values");
+  FG_CHECK(
+      static_cast<int64_t>(w.strides.size()) == n && static_cast<int64_t>(w.dilations.size()) == n,
+      ModelFormatError, ctx.where(), ": strides and dilations need ", n, " values");
   for (int64_t i = 0; i < n; ++i) {
     FG_CHECK(w.kernel[i] > 0 && w.strides[i] > 0 && w.dilations[i] > 0, ModelFormatError,
              ctx.where(), ": kernel_shape, strides and dilations must be positive");
@@ -123,8 +124,8 @@ Window parse_window(const OpContext& ctx, const Shape& spatial,
     }
   } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
     for (int64_t i = 0; i < n; ++i) {
-      FG_CHECK(spatial[i] >= 0, ShapeError, ctx.where(),
-               ": auto_pad=", auto_pad, " needs known spatial input dims");
+      FG_CHECK(spatial[i] >= 0, ShapeError, ctx.where(), ": auto_pad=", auto_pad,
+               " needs known spatial input dims");
       int64_t out = (spatial[i] + w.strides[i] - 1) / w.strides[i];
       int64_t eff = (w.kernel[i] - 1) * w.dilations[i] + 1;
       int64_t total = std::max<int64_t>(0, (out - 1) * w.strides[i] + eff - spatial[i]);
@@ -150,7 +151,8 @@ Shape window_output(const OpContext& ctx, const Window& w, const Shape& spatial)
     int64_t span = spatial[i] + w.pad_begin[i] + w.pad_end[i] - eff;
     FG_CHECK(span >= 0, ShapeError, ctx.where(), ": window of ", eff,
              " is larger than the padded input dim ", spatial[i] + w.pad_begin[i] + w.pad_end[i]);
-    int64_t o = w.ceil_mode ? (span + w.strides[i] - 1) / w.strides[i] + 1 : span / w.strides[i] + 1;
+    int64_t o =
+        w.ceil_mode ? (span + w.strides[i] - 1) / w.strides[i] + 1 : span / w.strides[i] + 1;
     // A window that would start entirely inside the end padding is dropped (as in PyTorch).
     if (w.ceil_mode && (o - 1) * w.strides[i] >= spatial[i] + w.pad_begin[i]) --o;
     out[i] = o;
@@ -175,8 +177,8 @@ std::vector<TensorInfo> broadcast_infer(const OpContext& ctx) {
   const TensorInfo& a = ctx.in[0];
   const TensorInfo& b = ctx.in[1];
   FG_CHECK(a.dtype == b.dtype || a.dtype == DType::kUndefined || b.dtype == DType::kUndefined,
-           ShapeError, ctx.where(), ": inputs have different element types (",
-           dtype_name(a.dtype), " and ", dtype_name(b.dtype), ")");
+           ShapeError, ctx.where(), ": inputs have different element types (", dtype_name(a.dtype),
+           " and ", dtype_name(b.dtype), ")");
   if (!a.rank_known || !b.rank_known) return {unknown_rank(a.dtype)};
   return {make_info(a.dtype, broadcast_shapes(ctx, a.shape, b.shape))};
 }
@@ -210,6 +212,50 @@ Kernel unary_kernel(at::Tensor (*f)(const at::Tensor&), at::Tensor& (*f_)(at::Te
       a.out[0] = f(a.in[0]);
     }
   };
+}
+
+}  // namespace fg::ops
+
+namespace fg::ops {
+
+Kernel normalize_along_axis_kernel(const OpContext& ctx,
+                                   at::Tensor (*f)(const at::Tensor&, int64_t)) {
+  const TensorInfo& x = ctx.in[0];
+  FG_CHECK(x.rank_known, ShapeError, ctx.where(), ": input rank must be known");
+  bool coerce_2d = ctx.opset < 13;
+  int64_t axis = normalize_axis(ctx, ctx.attrs().get_int("axis", coerce_2d ? 1 : -1),
+                                std::max<int64_t>(x.rank(), 1));
+  if (!coerce_2d || axis == x.rank() - 1) {
+    return [axis, f](KernelArgs& a) { a.out[0] = f(a.in[0], axis); };
+  }
+  return [axis, f](KernelArgs& a) {
+    const at::Tensor& in = a.in[0];
+    at::Tensor flat = in.reshape({c10::multiply_integers(in.sizes().slice(0, axis)), -1});
+    a.out[0] = f(flat, 1).reshape(in.sizes());
+  };
+}
+
+int64_t softmax_flops(const OpContext&, std::span<const TensorInfo> out) {
+  return out[0].numel() < 0 ? -1 : 3 * out[0].numel();
+}
+
+std::vector<TensorInfo> global_pool_infer(const OpContext& ctx) {
+  const TensorInfo& x = ctx.in[0];
+  FG_CHECK(x.rank_known && x.rank() >= 3, ShapeError, ctx.where(),
+           ": input must be N x C x spatial (rank 3 or more)");
+  Shape out(x.shape.begin(), x.shape.begin() + 2);
+  out.resize(x.shape.size(), 1);
+  return {make_info(x.dtype, out)};
+}
+
+int64_t global_pool_flops(const OpContext& ctx, std::span<const TensorInfo>) {
+  return ctx.in[0].numel();
+}
+
+std::vector<int64_t> spatial_dims(const OpContext& ctx) {
+  std::vector<int64_t> dims;
+  for (int64_t i = 2; i < ctx.in[0].rank(); ++i) dims.push_back(i);
+  return dims;
 }
 
 }  // namespace fg::ops

@@ -33,9 +33,8 @@ std::vector<int64_t> tensor_to_ints(const at::Tensor& t);
 
 // Integer list that comes from attribute `attr` before opset `input_since`, and from
 // constant input `input` from then on; nullopt when neither is present.
-std::optional<std::vector<int64_t>> ints_from_attr_or_input(const OpContext& ctx,
-                                                            const char* attr, size_t input,
-                                                            int64_t input_since);
+std::optional<std::vector<int64_t>> ints_from_attr_or_input(const OpContext& ctx, const char* attr,
+                                                            size_t input, int64_t input_since);
 
 // Geometry of a sliding window op (Conv, MaxPool, AveragePool) over the spatial dims.
 struct Window {
@@ -66,4 +65,19 @@ Kernel binary_kernel(at::Tensor (*f)(const at::Tensor&, const at::Tensor&),
                      at::Tensor& (*f_)(at::Tensor&, const at::Tensor&));
 // Kernel for `out = f(x)`, in place through f_ when x may be overwritten.
 Kernel unary_kernel(at::Tensor (*f)(const at::Tensor&), at::Tensor& (*f_)(at::Tensor&));
+}  // namespace fg::ops
+
+namespace fg::ops {
+// Softmax and LogSoftmax: `f(x, dim)` along `axis`, with the pre-opset-13 meaning (a 2-d
+// view, dims before axis x dims from axis on, axis default 1) or the later one (the single
+// dim `axis`, default -1).
+Kernel normalize_along_axis_kernel(const OpContext& ctx,
+                                   at::Tensor (*f)(const at::Tensor&, int64_t));
+// Three operations per output element (exp, sum, divide).
+int64_t softmax_flops(const OpContext& ctx, std::span<const TensorInfo> out);
+
+// GlobalAveragePool / GlobalMaxPool: N x C x spatial -> N x C x 1 x ... x 1.
+std::vector<TensorInfo> global_pool_infer(const OpContext& ctx);
+int64_t global_pool_flops(const OpContext& ctx, std::span<const TensorInfo> out);
+std::vector<int64_t> spatial_dims(const OpContext& ctx);
 }  // namespace fg::ops

@@ -52,6 +52,6 @@ Kernel prepare(const OpContext& ctx) {
 }
 }  // namespace
 
-extern const OpDef kConcat{OpKind::kConcat, "Concat", 1, 1 << 16, 1, 1, infer, prepare, nullptr,
-                           true};
+extern const OpDef kConcat{OpKind::kConcat, "Concat", 1,       1 << 16, 1, 1,
+                           infer,           prepare,  nullptr, true};
 }  // namespace fg::ops

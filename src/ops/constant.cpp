@@ -33,6 +33,6 @@ Kernel prepare(const OpContext& ctx) {
 }
 }  // namespace
 
-extern const OpDef kConstant{OpKind::kConstant, "Constant", 0, 0, 1, 1, infer, prepare, nullptr,
-                             true};
+extern const OpDef kConstant{OpKind::kConstant, "Constant", 0,   0, 1, 1, infer,
+                             prepare,           nullptr,    true};
 }  // namespace fg::ops

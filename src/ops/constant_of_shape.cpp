@@ -24,6 +24,6 @@ Kernel prepare(const OpContext& ctx) {
 }
 }  // namespace
 
-extern const OpDef kConstantOfShape{OpKind::kConstantOfShape, "ConstantOfShape", 1, 1, 1, 1, infer,
-                                    prepare, nullptr, true};
+extern const OpDef kConstantOfShape{
+    OpKind::kConstantOfShape, "ConstantOfShape", 1, 1, 1, 1, infer, prepare, nullptr, true};
 }  // namespace fg::ops

@@ -33,8 +33,9 @@ ConvParams parse(const OpContext& ctx) {
     FG_CHECK(w.shape[0] % p.group == 0, ShapeError, ctx.where(), ": ", w.shape[0],
              " output channels are not divisible by group ", p.group);
     if (ctx.has_input(2) && ctx.in[2].rank_known) {
-      FG_CHECK(ctx.in[2].rank() == 1 && (ctx.in[2].shape[0] == w.shape[0] || ctx.in[2].shape[0] < 0),
-               ShapeError, ctx.where(), ": bias must have ", w.shape[0], " elements");
+      FG_CHECK(
+          ctx.in[2].rank() == 1 && (ctx.in[2].shape[0] == w.shape[0] || ctx.in[2].shape[0] < 0),
+          ShapeError, ctx.where(), ": bias must have ", w.shape[0], " elements");
     }
   }
   return p;
@@ -55,7 +56,8 @@ Kernel prepare(const OpContext& ctx) {
   return [p, symmetric](KernelArgs& a) {
     const Window& w = p.window;
     at::Tensor x = symmetric ? a.in[0] : pad_spatial(a.in[0], w, 0.0);
-    std::vector<int64_t> padding = symmetric ? w.pad_begin : std::vector<int64_t>(w.kernel.size(), 0);
+    std::vector<int64_t> padding =
+        symmetric ? w.pad_begin : std::vector<int64_t>(w.kernel.size(), 0);
     const at::Tensor& bias = a.in.size() > 2 ? a.in[2] : at::Tensor();
     switch (w.kernel.size()) {
       case 2:

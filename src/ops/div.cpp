@@ -5,8 +5,9 @@ namespace fg::ops {
 namespace {
 Kernel prepare(const OpContext& ctx) {
   if (is_floating(ctx.in[0].dtype) || ctx.in[0].dtype == DType::kUndefined) {
-    return binary_kernel([](const at::Tensor& a, const at::Tensor& b) { return at::div(a, b); },
-                         [](at::Tensor& a, const at::Tensor& b) -> at::Tensor& { return a.div_(b); });
+    return binary_kernel(
+        [](const at::Tensor& a, const at::Tensor& b) { return at::div(a, b); },
+        [](at::Tensor& a, const at::Tensor& b) -> at::Tensor& { return a.div_(b); });
   }
   return [](KernelArgs& a) { a.out[0] = at::div(a.in[0], a.in[1], "trunc"); };
 }

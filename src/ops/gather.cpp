@@ -29,8 +29,9 @@ Kernel prepare(const OpContext& ctx) {
     at::Tensor idx = a.in[1].to(at::kLong);
     int64_t n = data.size(axis);
     idx = at::where(idx < 0, idx + n, idx);
-    TORCH_CHECK(idx.numel() == 0 || (idx.min().item<int64_t>() >= 0 && idx.max().item<int64_t>() < n),
-                "index out of range for dim of size ", n);
+    TORCH_CHECK(
+        idx.numel() == 0 || (idx.min().item<int64_t>() >= 0 && idx.max().item<int64_t>() < n),
+        "index out of range for dim of size ", n);
     at::Tensor picked = at::index_select(data, axis, idx.reshape({-1}));
     auto shape = data.sizes().vec();
     shape.erase(shape.begin() + axis);

@@ -1,29 +1,25 @@
-// GlobalAveragePool: mean over the spatial dims (ATen's adaptive average pool for 2-d, as PyTorch's AdaptiveAvgPool2d(1)); output N x C x 1 x ... x 1.
+// GlobalAveragePool: mean over the spatial dims; output N x C x 1 x ... x 1. 2-d inputs run
+// ATen's adaptive average pool, as PyTorch's AdaptiveAvgPool2d(1) does.
 #include "ops/common.h"
 
 namespace fg::ops {
 namespace {
-std::vector<TensorInfo> infer(const OpContext& ctx) {
-  const TensorInfo& x = ctx.in[0];
-  FG_CHECK(x.rank_known && x.rank() >= 3, ShapeError, ctx.where(),
-           ": input must be N x C x spatial (rank 3 or more)");
-  Shape out(x.shape.begin(), x.shape.begin() + 2);
-  out.resize(x.shape.size(), 1);
-  return {make_info(x.dtype, out)};
-}
-
 Kernel prepare(const OpContext& ctx) {
-  std::vector<int64_t> dims;
-  for (int64_t i = 2; i < ctx.in[0].rank(); ++i) dims.push_back(i);
-  return [dims](KernelArgs& a) {
+  return [dims = spatial_dims(ctx)](KernelArgs& a) {
     const at::Tensor& x = a.in[0];
     a.out[0] = x.dim() == 4 ? at::adaptive_avg_pool2d(x, {1, 1}) : x.mean(dims, /*keepdim=*/true);
   };
 }
-
-int64_t flops(const OpContext& ctx, std::span<const TensorInfo>) { return ctx.in[0].numel(); }
 }  // namespace
 
-extern const OpDef kGlobalAveragePool{OpKind::kGlobalAveragePool, "GlobalAveragePool", 1, 1, 1, 1, infer,
-                                   prepare, flops, false};
+extern const OpDef kGlobalAveragePool{OpKind::kGlobalAveragePool,
+                                      "GlobalAveragePool",
+                                      1,
+                                      1,
+                                      1,
+                                      1,
+                                      global_pool_infer,
+                                      prepare,
+                                      global_pool_flops,
+                                      false};
 }  // namespace fg::ops

@@ -8,6 +8,6 @@ Kernel prepare(const OpContext&) {
 }
 }  // namespace
 
-extern const OpDef kIdentity{OpKind::kIdentity, "Identity", 1, 1, 1, 1, same_as_input, prepare,
-                             nullptr, true};
+extern const OpDef kIdentity{OpKind::kIdentity, "Identity", 1,       1,   1, 1,
+                             same_as_input,     prepare,    nullptr, true};
 }  // namespace fg::ops

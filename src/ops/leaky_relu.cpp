@@ -15,6 +15,6 @@ Kernel prepare(const OpContext& ctx) {
 }
 }  // namespace
 
-extern const OpDef kLeakyRelu{OpKind::kLeakyRelu, "LeakyRelu", 1, 1, 1, 1, same_as_input, prepare,
-                              nullptr, false};
+extern const OpDef kLeakyRelu{OpKind::kLeakyRelu, "LeakyRelu", 1,       1,    1, 1,
+                              same_as_input,      prepare,     nullptr, false};
 }  // namespace fg::ops

@@ -7,14 +7,16 @@ std::vector<TensorInfo> infer(const OpContext& ctx) {
   const TensorInfo& a = ctx.in[0];
   const TensorInfo& b = ctx.in[1];
   if (!a.rank_known || !b.rank_known) return {unknown_rank(a.dtype)};
-  FG_CHECK(a.rank() >= 1 && b.rank() >= 1, ShapeError, ctx.where(), ": operands must not be scalars");
+  FG_CHECK(a.rank() >= 1 && b.rank() >= 1, ShapeError, ctx.where(),
+           ": operands must not be scalars");
   Shape sa = a.shape, sb = b.shape;
   if (sa.size() == 1) sa.insert(sa.begin(), 1);
   if (sb.size() == 1) sb.push_back(1);
   int64_t ka = sa.back(), kb = sb[sb.size() - 2];
   FG_CHECK(ka < 0 || kb < 0 || ka == kb, ShapeError, ctx.where(), ": inner dims differ (", ka,
            " vs ", kb, ")");
-  Shape batch = broadcast_shapes(ctx, Shape(sa.begin(), sa.end() - 2), Shape(sb.begin(), sb.end() - 2));
+  Shape batch =
+      broadcast_shapes(ctx, Shape(sa.begin(), sa.end() - 2), Shape(sb.begin(), sb.end() - 2));
   Shape out = batch;
   if (a.rank() > 1) out.push_back(sa[sa.size() - 2]);
   if (b.rank() > 1) out.push_back(sb.back());

@@ -32,12 +32,19 @@ Kernel prepare(const OpContext& ctx) {
   bool native = w.symmetric();
   for (size_t i = 0; i < w.kernel.size(); ++i) native = native && 2 * w.pad_begin[i] <= w.kernel[i];
   return [w, native](KernelArgs& a) {
-    at::Tensor x = native ? a.in[0] : pad_spatial(a.in[0], w, -std::numeric_limits<double>::infinity());
+    at::Tensor x =
+        native ? a.in[0] : pad_spatial(a.in[0], w, -std::numeric_limits<double>::infinity());
     std::vector<int64_t> pad = native ? w.pad_begin : std::vector<int64_t>(w.kernel.size(), 0);
     switch (w.kernel.size()) {
-      case 2: a.out[0] = at::max_pool2d(x, w.kernel, w.strides, pad, w.dilations, w.ceil_mode); break;
-      case 1: a.out[0] = at::max_pool1d(x, w.kernel, w.strides, pad, w.dilations, w.ceil_mode); break;
-      default: a.out[0] = at::max_pool3d(x, w.kernel, w.strides, pad, w.dilations, w.ceil_mode); break;
+      case 2:
+        a.out[0] = at::max_pool2d(x, w.kernel, w.strides, pad, w.dilations, w.ceil_mode);
+        break;
+      case 1:
+        a.out[0] = at::max_pool1d(x, w.kernel, w.strides, pad, w.dilations, w.ceil_mode);
+        break;
+      default:
+        a.out[0] = at::max_pool3d(x, w.kernel, w.strides, pad, w.dilations, w.ceil_mode);
+        break;
     }
   };
 }

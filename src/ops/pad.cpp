@@ -21,7 +21,8 @@ PadParams parse(const OpContext& ctx) {
   FG_CHECK(!ctx.has_input(3), ModelFormatError, ctx.where(), ": the axes input is not supported");
   PadParams p;
   p.mode = ctx.attrs().get_string("mode", "constant");
-  p.value = ctx.opset < 11 ? ctx.attrs().get_float("value", 0.0) : const_scalar(ctx, 2).value_or(0.0);
+  p.value =
+      ctx.opset < 11 ? ctx.attrs().get_float("value", 0.0) : const_scalar(ctx, 2).value_or(0.0);
   FG_CHECK(p.mode == "constant" || p.mode == "reflect" || p.mode == "edge", ModelFormatError,
            ctx.where(), ": mode '", p.mode, "' is not one of constant, reflect, edge");
   int64_t r = x.rank();
@@ -72,9 +73,12 @@ Kernel prepare(const OpContext& ctx) {
         y = x.reshape(shape);
       }
       at::Tensor r;
-      if (nd == 1) r = reflect ? at::reflection_pad1d(y, p.aten_pads) : at::replication_pad1d(y, p.aten_pads);
-      if (nd == 2) r = reflect ? at::reflection_pad2d(y, p.aten_pads) : at::replication_pad2d(y, p.aten_pads);
-      if (nd == 3) r = reflect ? at::reflection_pad3d(y, p.aten_pads) : at::replication_pad3d(y, p.aten_pads);
+      if (nd == 1)
+        r = reflect ? at::reflection_pad1d(y, p.aten_pads) : at::replication_pad1d(y, p.aten_pads);
+      if (nd == 2)
+        r = reflect ? at::reflection_pad2d(y, p.aten_pads) : at::replication_pad2d(y, p.aten_pads);
+      if (nd == 3)
+        r = reflect ? at::reflection_pad3d(y, p.aten_pads) : at::replication_pad3d(y, p.aten_pads);
       auto out_shape = x.sizes().vec();
       for (size_t k = 0; k < nd; ++k) out_shape[out_shape.size() - 1 - k] = r.size(r.dim() - 1 - k);
       a.out[0] = r.reshape(out_shape);

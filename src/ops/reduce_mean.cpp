@@ -50,6 +50,6 @@ Kernel prepare(const OpContext& ctx) {
 int64_t flops(const OpContext& ctx, std::span<const TensorInfo>) { return ctx.in[0].numel(); }
 }  // namespace
 
-extern const OpDef kReduceMean{OpKind::kReduceMean, "ReduceMean", 1, 2, 1, 1, infer, prepare, flops,
-                               false};
+extern const OpDef kReduceMean{
+    OpKind::kReduceMean, "ReduceMean", 1, 2, 1, 1, infer, prepare, flops, false};
 }  // namespace fg::ops

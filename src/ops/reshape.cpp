@@ -33,7 +33,8 @@ Shape resolve(const OpContext& ctx, const Shape& in, bool in_known, std::vector<
   if (infer_at >= 0) {
     target[infer_at] = (total < 0 || known <= 0) ? kUnknownDim : total / known;
     FG_CHECK(total < 0 || known <= 0 || total % known == 0, ShapeError, ctx.where(),
-             ": cannot reshape ", total, " elements to [", fmt::format("{}", fmt::join(target, ",")), "]");
+             ": cannot reshape ", total, " elements to [",
+             fmt::format("{}", fmt::join(target, ",")), "]");
   } else if (total >= 0 && known >= 0) {
     FG_CHECK(total == known, ShapeError, ctx.where(), ": cannot reshape [",
              fmt::format("{}", fmt::join(in, ",")), "] (", total, " elements) to [",

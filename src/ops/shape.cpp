@@ -35,7 +35,8 @@ Kernel prepare(const OpContext& ctx) {
     };
     int64_t start = clampi(attrs.get_int("start", 0));
     int64_t end = std::max(start, clampi(attrs.get_int("end", rank)));
-    a.out[0] = at::tensor(std::vector<int64_t>(sizes.begin() + start, sizes.begin() + end), at::kLong);
+    a.out[0] =
+        at::tensor(std::vector<int64_t>(sizes.begin() + start, sizes.begin() + end), at::kLong);
   };
 }
 }  // namespace

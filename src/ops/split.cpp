@@ -13,7 +13,8 @@ struct SplitParams {
 std::vector<int64_t> equal_parts(int64_t dim, size_t n) {
   int64_t part = (dim + static_cast<int64_t>(n) - 1) / static_cast<int64_t>(n);
   std::vector<int64_t> sizes;
-  for (size_t i = 0; i < n; ++i) sizes.push_back(std::min(part, dim - part * static_cast<int64_t>(i)));
+  for (size_t i = 0; i < n; ++i)
+    sizes.push_back(std::min(part, dim - part * static_cast<int64_t>(i)));
   return sizes;
 }
 

@@ -33,6 +33,6 @@ Kernel prepare(const OpContext& ctx) {
 }
 }  // namespace
 
-extern const OpDef kTranspose{OpKind::kTranspose, "Transpose", 1, 1, 1, 1, infer, prepare, nullptr,
-                              true};
+extern const OpDef kTranspose{
+    OpKind::kTranspose, "Transpose", 1, 1, 1, 1, infer, prepare, nullptr, true};
 }  // namespace fg::ops

@@ -37,10 +37,12 @@ std::vector<TensorInfo> infer(const OpContext& ctx) {
 
 Kernel prepare(const OpContext& ctx) {
   auto axes = axes_of(ctx);
-  return [axes](KernelArgs& a) { a.out[0] = a.in[0].reshape(unsqueezed_shape(axes, a.in[0].sizes().vec())); };
+  return [axes](KernelArgs& a) {
+    a.out[0] = a.in[0].reshape(unsqueezed_shape(axes, a.in[0].sizes().vec()));
+  };
 }
 }  // namespace
 
-extern const OpDef kUnsqueeze{OpKind::kUnsqueeze, "Unsqueeze", 1, 2, 1, 1, infer, prepare, nullptr,
-                              true};
+extern const OpDef kUnsqueeze{
+    OpKind::kUnsqueeze, "Unsqueeze", 1, 2, 1, 1, infer, prepare, nullptr, true};
 }  // namespace fg::ops

@@ -149,7 +149,8 @@ TEST(Executor, ConstantOfShapeAndShapeArithmeticRunOnce) {
   NodeId shape = g.add_node("shape", OpKind::kShape, {x}, {"sh"});
   Attrs fill;
   fill.set("value", at::full({1}, 2.5f));
-  NodeId cos = g.add_node("fill", OpKind::kConstantOfShape, {g.node(shape).outputs[0]}, {"f"}, fill);
+  NodeId cos =
+      g.add_node("fill", OpKind::kConstantOfShape, {g.node(shape).outputs[0]}, {"f"}, fill);
   NodeId add = g.add_node("add", OpKind::kAdd, {x, g.node(cos).outputs[0]}, {"y"});
   g.add_output(g.node(add).outputs[0]);
   Executor exec(g);

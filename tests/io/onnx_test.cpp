@@ -54,7 +54,9 @@ TEST(OnnxImport, MissingFile) {
   }
 }
 
-TEST(OnnxImport, EmptyFile) { expect_contains(error_of<ModelFormatError>(""), "model.onnx: the file is empty"); }
+TEST(OnnxImport, EmptyFile) {
+  expect_contains(error_of<ModelFormatError>(""), "model.onnx: the file is empty");
+}
 
 TEST(OnnxImport, TruncatedFile) {
   std::string bytes = read_bytes(test::refdata("ops") / "conv_basic.onnx");
@@ -65,7 +67,8 @@ TEST(OnnxImport, TruncatedFile) {
 }
 
 TEST(OnnxImport, CorruptBytes) {
-  expect_contains(error_of<ModelFormatError>(std::string("\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff garbage", 22)),
+  expect_contains(error_of<ModelFormatError>(
+                      std::string("\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff garbage", 22)),
                   "not a valid ONNX protobuf");
 }
 
@@ -104,7 +107,8 @@ TEST(OnnxImport, WrongRawDataSize) {
   for (auto& t : *m.mutable_graph()->mutable_initializer()) {
     if (t.dims_size() == 4) t.mutable_raw_data()->resize(t.raw_data().size() - 4);
   }
-  expect_contains(error_of<ModelFormatError>(m.SerializeAsString()), "(truncated or corrupt file?)");
+  expect_contains(error_of<ModelFormatError>(m.SerializeAsString()),
+                  "(truncated or corrupt file?)");
 }
 
 TEST(OnnxImport, BadAttributeNamesNode) {
@@ -113,7 +117,8 @@ TEST(OnnxImport, BadAttributeNamesNode) {
   a->set_name("auto_pad");
   a->set_type(onnx::AttributeProto::STRING);
   a->set_s("SOMETIMES");
-  expect_contains(error_of<ModelFormatError>(m.SerializeAsString()), "auto_pad 'SOMETIMES' is not one of");
+  expect_contains(error_of<ModelFormatError>(m.SerializeAsString()),
+                  "auto_pad 'SOMETIMES' is not one of");
 }
 
 TEST(OnnxExport, WritesAtomicallyAndReadsBack) {

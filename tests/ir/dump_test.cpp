@@ -32,7 +32,8 @@ TEST(Dump, DotHighlightsRequestedNodes) {
   o.highlight.insert("fc");
   std::string dot = to_dot(small(), o);
   EXPECT_EQ(dot.rfind("digraph", 0), 0U);
-  EXPECT_NE(dot.find("\"n:fc\" [label=\"fc\\nGemm\", fillcolor=\"#ffcdd2\""), std::string::npos) << dot;
+  EXPECT_NE(dot.find("\"n:fc\" [label=\"fc\\nGemm\", fillcolor=\"#ffcdd2\""), std::string::npos)
+      << dot;
   EXPECT_NE(dot.find("\"n:fc\" -> \"n:softmax\" [label=\"f32[?,3]\"]"), std::string::npos) << dot;
   EXPECT_EQ(dot.find("\"n:softmax\" [label=\"softmax\\nSoftmax\", fillcolor"), std::string::npos);
 }

@@ -21,7 +21,8 @@ Graph branchy() {
   NodeId c = g.add_node("conv1", OpKind::kConv, {x, w}, {"c"}, a);
   NodeId r1 = g.add_node("relu1", OpKind::kRelu, {g.node(c).outputs[0]}, {"r1"});
   NodeId r2 = g.add_node("relu2", OpKind::kRelu, {g.node(r1).outputs[0]}, {"r2"});
-  NodeId add = g.add_node("add", OpKind::kAdd, {g.node(r1).outputs[0], g.node(r2).outputs[0]}, {"y"});
+  NodeId add =
+      g.add_node("add", OpKind::kAdd, {g.node(r1).outputs[0], g.node(r2).outputs[0]}, {"y"});
   g.add_output(g.node(add).outputs[0]);
   return g;
 }
@@ -56,7 +57,8 @@ TEST(Graph, UnknownNodeNameSuggestsClosest) {
     g.node_named("relu3");
     FAIL() << "expected UsageError";
   } catch (const UsageError& e) {
-    EXPECT_NE(std::string(e.what()).find("did you mean 'relu1', 'relu2'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("did you mean 'relu1', 'relu2'"), std::string::npos)
+        << e.what();
   }
 }
 

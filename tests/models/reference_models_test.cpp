@@ -4,11 +4,13 @@
 // batch 1 and 4, and the ONNX round trip must pass onnx.checker and give the same outputs.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <tuple>
 
 #include "faultgraph/exec/executor.h"
 #include "faultgraph/io/npy.h"
 #include "faultgraph/io/onnx.h"
+#include "faultgraph/ops/infer.h"
 #include "test_util.h"
 
 namespace fg {
@@ -17,11 +19,14 @@ namespace {
 using Param = std::tuple<const char*, const char*>;  // model, variant
 
 std::string model_path(const Param& p) {
-  return (test::refdata("models") / (std::string(std::get<0>(p)) + "_" + std::get<1>(p) + ".onnx")).string();
+  return (test::refdata("models") / (std::string(std::get<0>(p)) + "_" + std::get<1>(p) + ".onnx"))
+      .string();
 }
 
 at::Tensor data(const Param& p, const char* kind, const char* batch) {
-  return read_npy((test::refdata("models") / (std::string(std::get<0>(p)) + "_" + kind + "_" + batch + ".npy")).string());
+  return read_npy(
+      (test::refdata("models") / (std::string(std::get<0>(p)) + "_" + kind + "_" + batch + ".npy"))
+          .string());
 }
 
 class ReferenceModel : public testing::TestWithParam<Param> {};
@@ -42,10 +47,12 @@ TEST_P(ReferenceModel, MatchesPyTorchAtBatch1And4) {
 
 TEST_P(ReferenceModel, OnnxRoundTripPassesCheckerAndGivesSameOutputs) {
   Graph g = import_onnx(model_path(GetParam()));
-  auto path = test::temp_path(std::string(std::get<0>(GetParam())) + "_" + std::get<1>(GetParam()) + "_rt.onnx");
+  auto path = test::temp_path(std::string(std::get<0>(GetParam())) + "_" + std::get<1>(GetParam()) +
+                              "_rt.onnx");
   export_onnx(g, path.string());
   std::string cmd = test::env_or("FG_PYTHON", "/usr/bin/python3") +
-                    " -c \"import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)\" " +
+                    " -c \"import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), "
+                    "full_check=True)\" " +
                     path.string();
   EXPECT_EQ(std::system(cmd.c_str()), 0) << "onnx.checker rejected " << path;
   at::Tensor x = data(GetParam(), "input", "b1");
@@ -55,11 +62,25 @@ TEST_P(ReferenceModel, OnnxRoundTripPassesCheckerAndGivesSameOutputs) {
   std::filesystem::remove(path);
 }
 
+TEST_P(ReferenceModel, ParameterCountMatchesPyTorch) {
+  if (std::string(std::get<1>(GetParam())) != "bn") GTEST_SKIP() << "folding merges BN parameters";
+  Graph g = import_onnx(model_path(GetParam()));
+  int64_t count = 0;
+  for (const Node& n : g.nodes()) count += parameter_count(g, n);
+  std::ifstream f(test::refdata("models") /
+                  (std::string(std::get<0>(GetParam())) + "_parameters.txt"));
+  int64_t expected = -1;
+  f >> expected;
+  EXPECT_EQ(count, expected);
+}
+
 INSTANTIATE_TEST_SUITE_P(Torchvision, ReferenceModel,
-                         testing::Combine(testing::Values("resnet50", "mobilenet_v2", "inception_v3"),
+                         testing::Combine(testing::Values("resnet50", "mobilenet_v2",
+                                                          "inception_v3"),
                                           testing::Values("bn", "folded")),
                          [](const auto& info) {
-                           return std::string(std::get<0>(info.param)) + "_" + std::get<1>(info.param);
+                           return std::string(std::get<0>(info.param)) + "_" +
+                                  std::get<1>(info.param);
                          });
 
 }  // namespace

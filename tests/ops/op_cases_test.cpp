@@ -15,18 +15,66 @@ namespace fg {
 namespace {
 
 const char* const kCases[] = {
-    "conv_basic", "conv_stride_pad", "conv_groups", "conv_dilation", "conv_1x1_nobias",
-    "conv_depthwise", "conv1d", "conv_autopad_same_upper", "conv_autopad_same_lower",
-    "conv_autopad_valid", "conv_asymmetric_pads", "batchnorm", "relu", "relu6_clip", "sigmoid",
-    "tanh", "leaky_relu", "hardsigmoid", "hardswish", "softmax_dim1", "log_softmax_last",
-    "dropout", "dropout_node", "identity", "clip_opset11", "softmax_opset11", "hardsigmoid_default",
-    "add_broadcast", "sub_broadcast", "mul_broadcast", "div_broadcast", "concat_axis1",
-    "split_uneven", "split_opset11", "maxpool_3s2p1", "maxpool_ceil", "maxpool_dilated",
-    "avgpool_include_pad", "avgpool_exclude_pad", "avgpool_ceil", "avgpool_asymmetric_exclude",
-    "global_avgpool", "reduce_mean", "gemm_linear", "gemm_trans_alpha_beta", "matmul_batched",
-    "matmul_vector", "flatten", "reshape_shape_chain", "reshape_static", "transpose",
-    "squeeze_unsqueeze", "squeeze_opset11", "pad_constant", "pad_reflect", "pad_edge",
-    "slice_steps", "slice_chain", "gather_index", "constant_add",
+    "conv_basic",
+    "conv_stride_pad",
+    "conv_groups",
+    "conv_dilation",
+    "conv_1x1_nobias",
+    "conv_depthwise",
+    "conv1d",
+    "conv_autopad_same_upper",
+    "conv_autopad_same_lower",
+    "conv_autopad_valid",
+    "conv_asymmetric_pads",
+    "batchnorm",
+    "relu",
+    "relu6_clip",
+    "sigmoid",
+    "tanh",
+    "leaky_relu",
+    "hardsigmoid",
+    "hardswish",
+    "softmax_dim1",
+    "log_softmax_last",
+    "dropout",
+    "dropout_node",
+    "identity",
+    "clip_opset11",
+    "softmax_opset11",
+    "hardsigmoid_default",
+    "add_broadcast",
+    "sub_broadcast",
+    "mul_broadcast",
+    "div_broadcast",
+    "concat_axis1",
+    "split_uneven",
+    "split_opset11",
+    "maxpool_3s2p1",
+    "maxpool_ceil",
+    "maxpool_dilated",
+    "avgpool_include_pad",
+    "avgpool_exclude_pad",
+    "avgpool_ceil",
+    "avgpool_asymmetric_exclude",
+    "global_avgpool",
+    "reduce_mean",
+    "gemm_linear",
+    "gemm_trans_alpha_beta",
+    "matmul_batched",
+    "matmul_vector",
+    "flatten",
+    "reshape_shape_chain",
+    "reshape_static",
+    "transpose",
+    "squeeze_unsqueeze",
+    "squeeze_opset11",
+    "pad_constant",
+    "pad_reflect",
+    "pad_edge",
+    "slice_steps",
+    "slice_chain",
+    "gather_index",
+    "constant_add",
 };
 
 struct Case {
@@ -68,7 +116,8 @@ TEST_P(OpCase, MatchesPyTorch) {
   for (size_t i = 0; i < outs.size(); ++i) {
     ASSERT_EQ(outs[i].sizes(), c.expected[i].sizes()) << "output " << i;
     EXPECT_LE(test::relative_error(outs[i], c.expected[i]), 1e-5) << "output " << i;
-    EXPECT_EQ(info[c.graph.outputs()[i]].shape, outs[i].sizes().vec()) << "inferred shape of output " << i;
+    EXPECT_EQ(info[c.graph.outputs()[i]].shape, outs[i].sizes().vec())
+        << "inferred shape of output " << i;
   }
 }
 

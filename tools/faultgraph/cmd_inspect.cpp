@@ -67,7 +67,8 @@ int run_inspect(const InspectArgs& a) {
     wname = std::max(wname, std::min<size_t>(n.name.size(), 48));
     wop = std::max(wop, op_name(n.op).size());
   }
-  fmt::print("model {}  (opset {}, {} nodes, batch {})\n", a.model, g.opset, g.nodes().size(), a.batch);
+  fmt::print("model {}  (opset {}, {} nodes, batch {})\n", a.model, g.opset, g.nodes().size(),
+             a.batch);
   for (ValueId v : g.runtime_inputs()) {
     fmt::print("input  {}: {}\n", g.value(v).name, shape_str(info[v]));
   }
@@ -95,21 +96,26 @@ int run_inspect(const InspectArgs& a) {
     total_flops += std::max<int64_t>(flops, 0);
     std::string in_list = fmt::format("{}", fmt::join(ins, ","));
     if (in_list.size() > 40) in_list = in_list.substr(0, 37) + "...";
-    fmt::print("{:<{}}  {:<{}}  {:<40}  {:<22}  {:>10}  {:>10}\n", n.name, wname, op_name(n.op), wop,
-               in_list, shape_str(out_info[0]), params ? human(static_cast<double>(params)) : "-",
-               flops > 0 ? human(static_cast<double>(flops)) : flops < 0 ? "?" : "-");
+    fmt::print("{:<{}}  {:<{}}  {:<40}  {:<22}  {:>10}  {:>10}\n", n.name, wname, op_name(n.op),
+               wop, in_list, shape_str(out_info[0]),
+               params ? human(static_cast<double>(params)) : "-",
+               flops > 0   ? human(static_cast<double>(flops))
+               : flops < 0 ? "?"
+                           : "-");
   }
   for (ValueId v : g.outputs()) fmt::print("output {}: {}\n", g.value(v).name, shape_str(info[v]));
   fmt::print("total: {} nodes, {} parameters ({}), {} FLOPs{} per forward at batch {}\n",
              g.nodes().size(), total_params, human(static_cast<double>(total_params)),
-             human(static_cast<double>(total_flops)), flops_partial ? " (some unknown)" : "", a.batch);
+             human(static_cast<double>(total_flops)), flops_partial ? " (some unknown)" : "",
+             a.batch);
   return 0;
 }
 }  // namespace
 
 Command add_inspect(CLI::App& app) {
   auto args = std::make_shared<InspectArgs>();
-  CLI::App* cmd = app.add_subcommand("inspect", "Print every node of a model with shapes, parameters and FLOPs");
+  CLI::App* cmd = app.add_subcommand(
+      "inspect", "Print every node of a model with shapes, parameters and FLOPs");
   cmd->add_option("model", args->model, "ONNX model file")->required();
   cmd->add_option("--batch", args->batch, "batch size for symbolic batch dims (default 1)")
       ->check(CLI::PositiveNumber);

@@ -40,8 +40,8 @@ int run_model(const RunArgs& a) {
     const std::string& name = exec.graph().value(exec.graph().outputs()[i]).name;
     if (i < a.outputs.size()) {
       write_npy(y, a.outputs[i]);
-      fmt::print("{}: {} [{}] -> {}\n", name, c10::toString(y.scalar_type()), fmt::join(y.sizes(), ","),
-                 a.outputs[i]);
+      fmt::print("{}: {} [{}] -> {}\n", name, c10::toString(y.scalar_type()),
+                 fmt::join(y.sizes(), ","), a.outputs[i]);
     } else {
       fmt::print("{}: {} [{}]\n", name, c10::toString(y.scalar_type()), fmt::join(y.sizes(), ","));
     }

@@ -53,8 +53,8 @@ std::string concat(Parts&&... parts) {
 }  // namespace fg
 
 // FG_CHECK(cond, ErrorType, "message parts", value, ...): user-facing check.
-#define FG_CHECK(cond, ErrorType, ...)                      \
-  do {                                                      \
+#define FG_CHECK(cond, ErrorType, ...)                               \
+  do {                                                               \
     if (!(cond)) throw ErrorType(::fg::detail::concat(__VA_ARGS__)); \
   } while (false)
 

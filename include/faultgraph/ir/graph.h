@@ -32,8 +32,8 @@ struct Value {
   std::string name;
   DType dtype = DType::kUndefined;
   Shape shape;
-  bool rank_known = false;    // false: nothing is known of the shape
-  NodeId producer = kNoNode;  // kNoNode for graph inputs and initializers
+  bool rank_known = false;         // false: nothing is known of the shape
+  NodeId producer = kNoNode;       // kNoNode for graph inputs and initializers
   std::optional<at::Tensor> data;  // set for initializers (weights, constants)
 
   bool is_initializer() const { return data.has_value(); }

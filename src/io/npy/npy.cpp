@@ -32,15 +32,24 @@ at::ScalarType dtype_from_descr(const std::string& descr, const std::string& pat
 
 std::string descr_of(at::ScalarType t) {
   switch (t) {
-    case at::kFloat: return "<f4";
-    case at::kDouble: return "<f8";
-    case at::kHalf: return "<f2";
-    case at::kChar: return "|i1";
-    case at::kByte: return "|u1";
-    case at::kInt: return "<i4";
-    case at::kLong: return "<i8";
-    case at::kBool: return "|b1";
-    default: break;
+    case at::kFloat:
+      return "<f4";
+    case at::kDouble:
+      return "<f8";
+    case at::kHalf:
+      return "<f2";
+    case at::kChar:
+      return "|i1";
+    case at::kByte:
+      return "|u1";
+    case at::kInt:
+      return "<i4";
+    case at::kLong:
+      return "<i8";
+    case at::kBool:
+      return "|b1";
+    default:
+      break;
   }
   FG_FAIL(UsageError, "cannot write element type ", c10::toString(t), " to .npy");
 }
@@ -62,7 +71,8 @@ at::Tensor read_npy(const std::string& path) {
   } else {
     FG_CHECK(major <= 3 && data.size() >= 12, UsageError, path, ": .npy format version ",
              static_cast<int>(major), " is not supported");
-    for (int i = 3; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(data[8 + i]);
+    for (int i = 3; i >= 0; --i)
+      header_len = (header_len << 8) | static_cast<unsigned char>(data[8 + i]);
     offset = 12;
   }
   FG_CHECK(data.size() >= offset + header_len, UsageError, path, ": truncated header");
@@ -78,7 +88,8 @@ at::Tensor read_npy(const std::string& path) {
   std::vector<int64_t> shape;
   std::string dims = m[1];
   std::regex num("\\d+");
-  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num); it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num); it != std::sregex_iterator();
+       ++it) {
     shape.push_back(std::stoll(it->str()));
   }
   at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dt));
@@ -107,7 +118,8 @@ void write_npy(const at::Tensor& tensor, const std::string& path) {
     f.write(kMagic, 6);
     const char version[2] = {1, 0};
     f.write(version, 2);
-    const char len[2] = {static_cast<char>(header.size() & 0xff), static_cast<char>(header.size() >> 8)};
+    const char len[2] = {static_cast<char>(header.size() & 0xff),
+                         static_cast<char>(header.size() >> 8)};
     f.write(len, 2);
     f.write(header.data(), static_cast<std::streamsize>(header.size()));
     f.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.nbytes()));
@@ -117,7 +129,8 @@ void write_npy(const at::Tensor& tensor, const std::string& path) {
       FG_FAIL(UsageError, path, ": write failed (disk full?)");
     }
   }
-  FG_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, UsageError, path, ": cannot replace the file");
+  FG_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, UsageError, path,
+           ": cannot replace the file");
 }
 
 }  // namespace fg

@@ -17,14 +17,22 @@ namespace {
 AttrValue convert_attr(const onnx::AttributeProto& a, const std::string& where) {
   using A = onnx::AttributeProto;
   switch (a.type()) {
-    case A::INT: return static_cast<int64_t>(a.i());
-    case A::FLOAT: return static_cast<double>(a.f());
-    case A::STRING: return a.s();
-    case A::INTS: return std::vector<int64_t>(a.ints().begin(), a.ints().end());
-    case A::FLOATS: return std::vector<double>(a.floats().begin(), a.floats().end());
-    case A::STRINGS: return std::vector<std::string>(a.strings().begin(), a.strings().end());
-    case A::TENSOR: return tensor_from_proto(a.t(), where + ", attribute '" + a.name() + "'");
-    default: break;
+    case A::INT:
+      return static_cast<int64_t>(a.i());
+    case A::FLOAT:
+      return static_cast<double>(a.f());
+    case A::STRING:
+      return a.s();
+    case A::INTS:
+      return std::vector<int64_t>(a.ints().begin(), a.ints().end());
+    case A::FLOATS:
+      return std::vector<double>(a.floats().begin(), a.floats().end());
+    case A::STRINGS:
+      return std::vector<std::string>(a.strings().begin(), a.strings().end());
+    case A::TENSOR:
+      return tensor_from_proto(a.t(), where + ", attribute '" + a.name() + "'");
+    default:
+      break;
   }
   FG_FAIL(ModelFormatError, where, ": attribute '", a.name(), "' has type ",
           A::AttributeType_Name(a.type()), ", which faultgraph does not support");
@@ -65,7 +73,8 @@ Graph build(const onnx::ModelProto& m) {
     g.add_input(vi.name(), input_dtype(vi), input_shape(vi));
   }
   for (const auto& np : gp.node()) {
-    std::string name = np.name().empty() ? fmt::format("{}_{}", np.op_type(), g.nodes().size()) : np.name();
+    std::string name =
+        np.name().empty() ? fmt::format("{}_{}", np.op_type(), g.nodes().size()) : np.name();
     std::string where = fmt::format("node '{}' ({})", name, np.op_type());
     FG_CHECK(np.domain().empty() || np.domain() == "ai.onnx", ModelFormatError, where,
              ": operators from domain '", np.domain(), "' are not supported");
@@ -99,7 +108,8 @@ Graph build(const onnx::ModelProto& m) {
   }
   for (const auto& vi : gp.output()) {
     auto v = g.find_value(vi.name());
-    FG_CHECK(v.has_value(), ModelFormatError, "graph output '", vi.name(), "' is not produced by any node");
+    FG_CHECK(v.has_value(), ModelFormatError, "graph output '", vi.name(),
+             "' is not produced by any node");
     g.add_output(*v);
   }
   verify(g);

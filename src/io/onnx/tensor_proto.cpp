@@ -31,7 +31,8 @@ at::Tensor tensor_from_proto(const onnx::TensorProto& t, const std::string& wher
     return out;
   }
   auto check_count = [&](int count) {
-    FG_CHECK(count == n, ModelFormatError, where, ": holds ", count, " values, but its shape needs ", n);
+    FG_CHECK(count == n, ModelFormatError, where, ": holds ", count,
+             " values, but its shape needs ", n);
   };
   switch (dt) {
     case DType::kFloat32:
