@@ -6,6 +6,9 @@
                                  ONNX twice: BatchNormalization kept (<name>_bn.onnx) and
                                  folded into the convolutions (<name>_folded.onnx), with a
                                  fixed input and PyTorch's output at batch 1 and 4.
+  make_reference.py faults OUT   a small branchy CNN and its outputs under bit flips made by
+                                 PyTorch forward hooks (activation, weight, one input of an
+                                 Add), for the fault-injection tests.
   make_reference.py ops OUT      one small ONNX model per op case (odd shapes, every
                                  attribute the importer handles), its inputs and PyTorch's
                                  output.
@@ -284,8 +287,78 @@ def make_ops(out):
     print(f"  op cases written", flush=True)
 
 
+# ----------------------------------------------------------------------------- faults
+
+class Branchy(nn.Module):
+    """conv1 -> relu1 feeds two branches (3x3 conv a, 1x1 conv b) that meet in an Add;
+    b also goes on to the Concat beside relu2, so one input edge of the Add differs from
+    the value b itself."""
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.relu1 = nn.ReLU()
+        self.conv2a = nn.Conv2d(8, 8, 3, padding=1)
+        self.conv2b = nn.Conv2d(8, 8, 1)
+        self.add_in = nn.Identity()  # the Add's second input edge, for a hook
+        self.relu2 = nn.ReLU()
+        self.fc = nn.Linear(24, 10)
+
+    def forward(self, x):
+        r1 = self.relu1(self.conv1(x))
+        a, b = self.conv2a(r1), self.conv2b(r1)
+        s = self.relu2(a + self.add_in(b))
+        cat = torch.cat([s, b, r1], 1)
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(cat, 1), 1))
+
+
+def flip_bit(t, element, bit):
+    """Flips `bit` of flat element `element` of every sample of float32 tensor t."""
+    out = t.clone().contiguous()
+    ints = out.view(torch.int32).view(out.shape[0], -1)
+    ints[:, element] ^= torch.tensor(1 << bit if bit < 31 else -(1 << 31), dtype=torch.int32)
+    return out
+
+
+def make_faults(out):
+    import onnx
+    torch.manual_seed(3)
+    model = Branchy().eval()
+    x = torch.randn(2, 3, 9, 9, generator=torch.Generator().manual_seed(5))
+    path = os.path.join(out, "branchy.onnx")
+    export(model, (x,), path, 13, False, ["input"], ["logits"])
+    m = onnx.load(path)
+    sites = {}
+    for n in m.graph.node:
+        if n.op_type == "Relu" and "relu1" in n.name:
+            sites["relu1"] = n.name
+        if n.op_type == "Add":
+            sites["add"] = n.name
+        if n.op_type == "Conv" and "conv2a" in n.name:
+            sites["conv2a"] = n.name
+    assert len(sites) == 3, sites
+    save_npy(os.path.join(out, "branchy_input.npy"), x)
+    with torch.no_grad():
+        save_npy(os.path.join(out, "branchy_golden.npy"), model(x))
+        cases = {"activation_relu1": (model.relu1, 37, 30), "add_edge": (model.add_in, 100, 31)}
+        for name, (module, element, bit) in cases.items():
+            h = module.register_forward_hook(lambda mod, inp, o, e=element, b=bit: flip_bit(o, e, b))
+            save_npy(os.path.join(out, f"branchy_{name}.npy"), model(x))
+            h.remove()
+            sites[f"{name}_element"], sites[f"{name}_bit"] = element, bit
+        w = model.conv2a.weight
+        saved = w.detach().clone()
+        w.copy_(flip_bit(w.view(1, -1), 123, 23).view_as(w))
+        save_npy(os.path.join(out, "branchy_weight_conv2a.npy"), model(x))
+        w.copy_(saved)
+        sites["weight_conv2a_element"], sites["weight_conv2a_bit"] = 123, 23
+    with open(os.path.join(out, "branchy_sites.txt"), "w") as f:
+        for k, v in sites.items():
+            f.write(f"{k} {v}\n")
+    print("  fault cases written", flush=True)
+
+
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("models", "ops"):
+    if len(sys.argv) != 3 or sys.argv[1] not in ("models", "ops", "faults"):
         sys.exit(__doc__)
     kind, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
@@ -293,7 +366,7 @@ def main():
         print(f"make_reference: {out} is up to date")
         return
     print(f"make_reference: writing {kind} to {out}", flush=True)
-    (make_models if kind == "models" else make_ops)(out)
+    {"models": make_models, "ops": make_ops, "faults": make_faults}[kind](out)
     mark_done(out, kind)
 
 

@@ -59,6 +59,8 @@ class Graph {
   NodeId add_node(const std::string& name, OpKind op, std::vector<ValueId> inputs,
                   const std::vector<std::string>& output_names, Attrs attrs = {});
   void add_output(ValueId v);
+  // Makes graph output `i` the value `v` (passes that insert nodes after an output).
+  void set_output(size_t i, ValueId v) { outputs_.at(i) = v; }
 
   const std::vector<Node>& nodes() const { return nodes_; }
   const std::vector<Value>& values() const { return values_; }

@@ -6,6 +6,7 @@
 
 #include "faultgraph/core/error.h"
 #include "faultgraph/io/onnx.h"
+#include "faultgraph/ir/topo.h"
 #include "faultgraph/ops/infer.h"
 #include "io/onnx/tensor_proto.h"
 #include "onnx/onnx_pb.h"
@@ -79,8 +80,15 @@ std::string export_onnx_bytes(const Graph& graph) {
   for (const Value& v : g.values()) {
     if (v.is_initializer()) tensor_to_proto(*v.data, v.name, gp->add_initializer());
   }
-  for (const Node& n : g.nodes()) {
+  bool has_faults = false;
+  // ONNX wants nodes in topological order; passes append nodes at the end.
+  for (NodeId id : topological_order(g)) {
+    const Node& n = g.node(id);
     auto* np = gp->add_node();
+    if (n.op == OpKind::kFault) {
+      np->set_domain("ai.faultgraph");
+      has_faults = true;
+    }
     np->set_name(n.name);
     np->set_op_type(std::string(op_name(n.op)));
     for (ValueId in : n.inputs) np->add_input(in == kNoValue ? "" : g.value(in).name);
@@ -88,6 +96,11 @@ std::string export_onnx_bytes(const Graph& graph) {
     for (const auto& [k, a] : n.attrs.items()) set_attr(k, a, np->add_attribute());
   }
   for (ValueId o : g.outputs()) set_type(g.value(o), gp->add_output());
+  if (has_faults) {
+    auto* fg_opset = m.add_opset_import();
+    fg_opset->set_domain("ai.faultgraph");
+    fg_opset->set_version(1);
+  }
   std::string bytes;
   FG_CHECK(m.SerializeToString(&bytes), ModelFormatError,
            "cannot serialize the model (over 2 GiB of weights?)");

@@ -14,6 +14,9 @@ namespace fg {
 
 namespace {
 
+// faultgraph's own operators (Fault) live in this ONNX domain.
+constexpr const char* kFaultgraphDomain = "ai.faultgraph";
+
 AttrValue convert_attr(const onnx::AttributeProto& a, const std::string& where) {
   using A = onnx::AttributeProto;
   switch (a.type()) {
@@ -76,8 +79,9 @@ Graph build(const onnx::ModelProto& m) {
     std::string name =
         np.name().empty() ? fmt::format("{}_{}", np.op_type(), g.nodes().size()) : np.name();
     std::string where = fmt::format("node '{}' ({})", name, np.op_type());
-    FG_CHECK(np.domain().empty() || np.domain() == "ai.onnx", ModelFormatError, where,
-             ": operators from domain '", np.domain(), "' are not supported");
+    bool faultgraph_op = np.domain() == kFaultgraphDomain && np.op_type() == "Fault";
+    FG_CHECK(np.domain().empty() || np.domain() == "ai.onnx" || faultgraph_op, ModelFormatError,
+             where, ": operators from domain '", np.domain(), "' are not supported");
     auto op = op_from_name(np.op_type());
     if (!op) {
       std::vector<std::string> known;
