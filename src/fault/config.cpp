@@ -1,0 +1,254 @@
+#include "faultgraph/fault/config.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "faultgraph/core/error.h"
+
+namespace fg {
+
+namespace {
+
+// Entry-level problems; caught per entry.
+struct EntryError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+template <typename... Parts>
+[[noreturn]] void entry_fail(Parts&&... parts) {
+  throw EntryError(detail::concat(std::forward<Parts>(parts)...));
+}
+
+template <typename T>
+T get(const YAML::Node& n, const std::string& key, const char* expected) {
+  try {
+    return n[key].as<T>();
+  } catch (const YAML::Exception&) {
+    entry_fail(key, ": expected ", expected, ", got '", YAML::Dump(n[key]), "'");
+  }
+}
+
+const std::set<std::string> kSeedKeys = {"layer_name", "fault_type", "bit_flip_type", "bit_number",
+                                         "probability"};
+const std::set<std::string> kExtendedKeys = {
+    "name", "layer_name", "node", "site", "index", "fault", "bits", "bit", "random_bit",
+    "adjacent", "value", "range", "format", "scale", "zero_point", "probability", "count",
+    "coordinates", "per_sample"};
+
+void check_keys(const YAML::Node& entry, const std::set<std::string>& allowed) {
+  for (const auto& kv : entry) {
+    auto key = kv.first.as<std::string>();
+    if (allowed.count(key) != 0) continue;
+    std::vector<std::string> known(kSeedKeys.begin(), kSeedKeys.end());
+    known.insert(known.end(), kExtendedKeys.begin(), kExtendedKeys.end());
+    auto near = closest_names(key, known, 1);
+    entry_fail("unknown key '", key, "'", near.empty() ? "" : "; did you mean '" + near[0] + "'?");
+  }
+}
+
+void check_node(const Graph& g, const std::string& name, const char* key) {
+  if (g.find_node(name)) return;
+  std::vector<std::string> names;
+  for (const Node& n : g.nodes()) names.push_back(n.name);
+  auto near = closest_names(name, names);
+  entry_fail(key, ": no layer named '", name, "' in the model",
+             near.empty() ? "" : fmt::format("; did you mean '{}'?", fmt::join(near, "', '")));
+}
+
+double probability_of(const YAML::Node& e) {
+  double p = get<double>(e, "probability", "a number in [0, 1]");
+  if (p < 0 || p > 1) entry_fail("probability: ", p, " is outside [0, 1]");
+  return p;
+}
+
+PlannedFault seed_entry(const YAML::Node& e, const Graph& g) {
+  check_keys(e, kSeedKeys);
+  PlannedFault f;
+  if (!e["layer_name"]) entry_fail("layer_name: missing (the layer after which the fault is inserted)");
+  f.site = {SiteKind::kActivation, get<std::string>(e, "layer_name", "a layer name"), 0};
+  check_node(g, f.site.node, "layer_name");
+  auto type = get<std::string>(e, "fault_type", "BitFlip");
+  if (type != "BitFlip") entry_fail("fault_type: '", type, "' is not supported; use BitFlip");
+  if (!e["bit_flip_type"]) entry_fail("bit_flip_type: missing; use RandomBit or SpecificBit");
+  auto flip = get<std::string>(e, "bit_flip_type", "RandomBit or SpecificBit");
+  f.spec.kind = FaultKind::kBitFlip;
+  if (flip == "RandomBit") {
+    f.spec.random_bit = true;
+  } else if (flip == "SpecificBit") {
+    if (!e["bit_number"]) entry_fail("bit_number: missing (SpecificBit needs one, 0..31 for fp32)");
+    int bit = get<int>(e, "bit_number", "an integer");
+    if (bit < 0 || bit > 31) {
+      entry_fail("bit_number: ", bit, " is outside 0..31 (values are fp32: 32 bits, bit 0 the least "
+                 "significant, 31 the sign)");
+    }
+    f.spec.bits = {bit};
+  } else {
+    entry_fail("bit_flip_type: '", flip, "' is not one of RandomBit, SpecificBit");
+  }
+  f.spec.probability = e["probability"] ? probability_of(e) : 1.0;
+  return f;
+}
+
+SiteKind site_kind(const std::string& s) {
+  static const std::vector<std::pair<std::string, SiteKind>> kinds = {
+      {"activation", SiteKind::kActivation}, {"input", SiteKind::kInputEdge},
+      {"weight", SiteKind::kWeight}, {"bias", SiteKind::kBias}, {"model_input", SiteKind::kModelInput}};
+  for (const auto& [n, k] : kinds) {
+    if (n == s) return k;
+  }
+  entry_fail("site: '", s, "' is not one of activation, input, weight, bias, model_input");
+}
+
+PlannedFault extended_entry(const YAML::Node& e, const Graph& g) {
+  check_keys(e, kExtendedKeys);
+  PlannedFault f;
+  FaultSpec& s = f.spec;
+  std::string node = e["node"] ? get<std::string>(e, "node", "a node name")
+                     : e["layer_name"] ? get<std::string>(e, "layer_name", "a layer name")
+                                       : "";
+  f.site.kind = e["site"] ? site_kind(get<std::string>(e, "site", "a site kind")) : SiteKind::kActivation;
+  f.site.index = e["index"] ? get<int>(e, "index", "an integer") : 0;
+  if (node.empty()) entry_fail("node: missing (the node, or model input, the fault is placed at)");
+  f.site.node = node;
+  if (f.site.kind != SiteKind::kModelInput) check_node(g, node, e["node"] ? "node" : "layer_name");
+
+  static const std::vector<std::pair<std::string, FaultKind>> kinds = {
+      {"bit_flip", FaultKind::kBitFlip}, {"stuck_at_0", FaultKind::kStuckAt0},
+      {"stuck_at_1", FaultKind::kStuckAt1}, {"set_value", FaultKind::kSetValue},
+      {"random_value", FaultKind::kRandomValue}};
+  std::string kind = e["fault"] ? get<std::string>(e, "fault", "a fault kind") : "bit_flip";
+  bool found = false;
+  for (const auto& [n, k] : kinds) {
+    if (n == kind) {
+      s.kind = k;
+      found = true;
+    }
+  }
+  if (!found) entry_fail("fault: '", kind, "' is not one of bit_flip, stuck_at_0, stuck_at_1, set_value, random_value");
+
+  static const std::vector<std::pair<std::string, NumberFormat>> formats = {
+      {"fp32", NumberFormat::kFp32}, {"fp16", NumberFormat::kFp16}, {"bf16", NumberFormat::kBf16},
+      {"int8", NumberFormat::kInt8}};
+  std::string format = e["format"] ? get<std::string>(e, "format", "a number format") : "fp32";
+  found = false;
+  for (const auto& [n, k] : formats) {
+    if (n == format) {
+      s.format = k;
+      found = true;
+    }
+  }
+  if (!found) entry_fail("format: '", format, "' is not one of fp32, fp16, bf16, int8");
+  if (e["scale"]) s.scale = get<double>(e, "scale", "a positive number");
+  if (e["zero_point"]) s.zero_point = get<int64_t>(e, "zero_point", "an integer");
+
+  int width = format_width(s.format);
+  auto check_bit = [&](int b, const char* key) {
+    if (b < 0 || b >= width) {
+      entry_fail(key, ": ", b, " is outside 0..", width - 1, " (", format, " values have ", width,
+                 " bits; bit 0 is the least significant)");
+    }
+  };
+  if (e["bit"]) {
+    s.bits = {get<int>(e, "bit", "an integer")};
+    check_bit(s.bits[0], "bit");
+  }
+  if (e["bits"]) {
+    s.bits = get<std::vector<int>>(e, "bits", "a list of integers");
+    for (int b : s.bits) check_bit(b, "bits");
+  }
+  if (e["random_bit"]) s.random_bit = get<bool>(e, "random_bit", "true or false");
+  bool bit_fault = s.kind == FaultKind::kBitFlip || s.kind == FaultKind::kStuckAt0 || s.kind == FaultKind::kStuckAt1;
+  if (bit_fault && s.bits.empty() && !s.random_bit) entry_fail("bits: missing; give bit, bits or random_bit: true");
+  if (e["adjacent"]) s.adjacent = get<int>(e, "adjacent", "an integer");
+  if (e["value"]) s.value = get<double>(e, "value", "a number");
+  if (e["range"]) {
+    auto r = get<std::vector<double>>(e, "range", "[low, high]");
+    if (r.size() != 2 || !(r[0] < r[1])) entry_fail("range: expected [low, high] with low < high");
+    s.low = r[0];
+    s.high = r[1];
+  }
+  int selections = (e["probability"] ? 1 : 0) + (e["count"] ? 1 : 0) + (e["coordinates"] ? 1 : 0);
+  if (selections > 1) entry_fail("give one of probability, count, coordinates");
+  if (e["count"]) {
+    s.selection = Selection::kCount;
+    s.count = get<int64_t>(e, "count", "a non-negative integer");
+  } else if (e["coordinates"]) {
+    s.selection = Selection::kCoordinates;
+    s.coordinates = get<std::vector<int64_t>>(e, "coordinates", "a list of flat element indices");
+  } else if (e["probability"]) {
+    s.probability = probability_of(e);
+  }
+  if (e["per_sample"]) s.per_sample = get<bool>(e, "per_sample", "true or false");
+  return f;
+}
+
+}  // namespace
+
+FaultConfig parse_fault_config(const std::string& text, const std::string& source, const Graph& g) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    FG_FAIL(ConfigError, source, ":", e.mark.line + 1, ": not valid YAML: ", e.msg);
+  }
+  FaultConfig config;
+  YAML::Node list = root;
+  if (root.IsMap()) {
+    for (const auto& kv : root) {
+      auto key = kv.first.as<std::string>();
+      FG_CHECK(key == "seed" || key == "faults", ConfigError, source, ":", kv.first.Mark().line + 1,
+               ": unknown top-level key '", key, "' (expected seed and faults)");
+    }
+    if (root["seed"]) {
+      try {
+        config.seed = root["seed"].as<uint64_t>();
+      } catch (const YAML::Exception&) {
+        FG_FAIL(ConfigError, source, ":", root["seed"].Mark().line + 1, ": seed must be a non-negative integer");
+      }
+    }
+    list = root["faults"];
+  }
+  FG_CHECK(list && list.IsSequence(), ConfigError, source,
+           ": expected a list of fault entries (or a map with 'faults:' holding one)");
+  int index = 0;
+  for (const auto& e : list) {
+    FaultConfigEntry entry;
+    entry.index = ++index;
+    entry.line = e.Mark().line + 1;
+    std::string where = fmt::format("{}:{}: entry {}", source, entry.line, entry.index);
+    try {
+      if (!e.IsMap()) entry_fail("expected a map of keys (layer_name, fault_type, ...)");
+      bool seed_style = static_cast<bool>(e["fault_type"]) || static_cast<bool>(e["bit_flip_type"]);
+      PlannedFault f = seed_style ? seed_entry(e, g) : extended_entry(e, g);
+      f.spec.seed = config.seed;
+      f.spec.fault_id = static_cast<uint64_t>(entry.index);
+      validate(f.spec, where);
+      entry.label = e["name"] ? e["name"].as<std::string>() : describe(f.site);
+      entry.fault = std::move(f);
+    } catch (const EntryError& err) {
+      entry.error = fmt::format("{}: {}", where, err.what());
+    } catch (const ConfigError& err) {
+      entry.error = err.what();
+    }
+    if (entry.label.empty() && e.IsMap() && e["layer_name"]) {
+      entry.label = e["layer_name"].as<std::string>("?");
+    }
+    config.entries.push_back(std::move(entry));
+  }
+  return config;
+}
+
+FaultConfig load_fault_config(const std::string& path, const Graph& g) {
+  std::ifstream f(path);
+  FG_CHECK(f.good(), ConfigError, path, ": cannot open the file");
+  std::ostringstream s;
+  s << f.rdbuf();
+  return parse_fault_config(s.str(), path, g);
+}
+
+}  // namespace fg
