@@ -6,6 +6,8 @@ find_package(fmt REQUIRED CONFIG)
 find_package(spdlog REQUIRED CONFIG)
 find_package(nlohmann_json REQUIRED CONFIG)
 find_package(CLI11 CONFIG QUIET)
+find_package(yaml-cpp REQUIRED CONFIG)
+find_package(ZLIB REQUIRED)
 
 # ATen from Debian's libtorch-dev. TorchConfig.cmake drags in far more than we need, so
 # the two libraries are imported directly.

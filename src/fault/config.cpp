@@ -36,9 +36,9 @@ T get(const YAML::Node& n, const std::string& key, const char* expected) {
 const std::set<std::string> kSeedKeys = {"layer_name", "fault_type", "bit_flip_type", "bit_number",
                                          "probability"};
 const std::set<std::string> kExtendedKeys = {
-    "name", "layer_name", "node", "site", "index", "fault", "bits", "bit", "random_bit",
-    "adjacent", "value", "range", "format", "scale", "zero_point", "probability", "count",
-    "coordinates", "per_sample"};
+    "name",       "layer_name",  "node",     "site",        "index",     "fault",  "bits",
+    "bit",        "random_bit",  "adjacent", "value",       "range",     "format", "scale",
+    "zero_point", "probability", "count",    "coordinates", "per_sample"};
 
 void check_keys(const YAML::Node& entry, const std::set<std::string>& allowed) {
   for (const auto& kv : entry) {
@@ -69,7 +69,8 @@ double probability_of(const YAML::Node& e) {
 PlannedFault seed_entry(const YAML::Node& e, const Graph& g) {
   check_keys(e, kSeedKeys);
   PlannedFault f;
-  if (!e["layer_name"]) entry_fail("layer_name: missing (the layer after which the fault is inserted)");
+  if (!e["layer_name"])
+    entry_fail("layer_name: missing (the layer after which the fault is inserted)");
   f.site = {SiteKind::kActivation, get<std::string>(e, "layer_name", "a layer name"), 0};
   check_node(g, f.site.node, "layer_name");
   auto type = get<std::string>(e, "fault_type", "BitFlip");
@@ -83,7 +84,8 @@ PlannedFault seed_entry(const YAML::Node& e, const Graph& g) {
     if (!e["bit_number"]) entry_fail("bit_number: missing (SpecificBit needs one, 0..31 for fp32)");
     int bit = get<int>(e, "bit_number", "an integer");
     if (bit < 0 || bit > 31) {
-      entry_fail("bit_number: ", bit, " is outside 0..31 (values are fp32: 32 bits, bit 0 the least "
+      entry_fail("bit_number: ", bit,
+                 " is outside 0..31 (values are fp32: 32 bits, bit 0 the least "
                  "significant, 31 the sign)");
     }
     f.spec.bits = {bit};
@@ -96,8 +98,11 @@ PlannedFault seed_entry(const YAML::Node& e, const Graph& g) {
 
 SiteKind site_kind(const std::string& s) {
   static const std::vector<std::pair<std::string, SiteKind>> kinds = {
-      {"activation", SiteKind::kActivation}, {"input", SiteKind::kInputEdge},
-      {"weight", SiteKind::kWeight}, {"bias", SiteKind::kBias}, {"model_input", SiteKind::kModelInput}};
+      {"activation", SiteKind::kActivation},
+      {"input", SiteKind::kInputEdge},
+      {"weight", SiteKind::kWeight},
+      {"bias", SiteKind::kBias},
+      {"model_input", SiteKind::kModelInput}};
   for (const auto& [n, k] : kinds) {
     if (n == s) return k;
   }
@@ -108,18 +113,21 @@ PlannedFault extended_entry(const YAML::Node& e, const Graph& g) {
   check_keys(e, kExtendedKeys);
   PlannedFault f;
   FaultSpec& s = f.spec;
-  std::string node = e["node"] ? get<std::string>(e, "node", "a node name")
+  std::string node = e["node"]         ? get<std::string>(e, "node", "a node name")
                      : e["layer_name"] ? get<std::string>(e, "layer_name", "a layer name")
                                        : "";
-  f.site.kind = e["site"] ? site_kind(get<std::string>(e, "site", "a site kind")) : SiteKind::kActivation;
+  f.site.kind =
+      e["site"] ? site_kind(get<std::string>(e, "site", "a site kind")) : SiteKind::kActivation;
   f.site.index = e["index"] ? get<int>(e, "index", "an integer") : 0;
   if (node.empty()) entry_fail("node: missing (the node, or model input, the fault is placed at)");
   f.site.node = node;
   if (f.site.kind != SiteKind::kModelInput) check_node(g, node, e["node"] ? "node" : "layer_name");
 
   static const std::vector<std::pair<std::string, FaultKind>> kinds = {
-      {"bit_flip", FaultKind::kBitFlip}, {"stuck_at_0", FaultKind::kStuckAt0},
-      {"stuck_at_1", FaultKind::kStuckAt1}, {"set_value", FaultKind::kSetValue},
+      {"bit_flip", FaultKind::kBitFlip},
+      {"stuck_at_0", FaultKind::kStuckAt0},
+      {"stuck_at_1", FaultKind::kStuckAt1},
+      {"set_value", FaultKind::kSetValue},
       {"random_value", FaultKind::kRandomValue}};
   std::string kind = e["fault"] ? get<std::string>(e, "fault", "a fault kind") : "bit_flip";
   bool found = false;
@@ -129,10 +137,14 @@ PlannedFault extended_entry(const YAML::Node& e, const Graph& g) {
       found = true;
     }
   }
-  if (!found) entry_fail("fault: '", kind, "' is not one of bit_flip, stuck_at_0, stuck_at_1, set_value, random_value");
+  if (!found)
+    entry_fail("fault: '", kind,
+               "' is not one of bit_flip, stuck_at_0, stuck_at_1, set_value, random_value");
 
   static const std::vector<std::pair<std::string, NumberFormat>> formats = {
-      {"fp32", NumberFormat::kFp32}, {"fp16", NumberFormat::kFp16}, {"bf16", NumberFormat::kBf16},
+      {"fp32", NumberFormat::kFp32},
+      {"fp16", NumberFormat::kFp16},
+      {"bf16", NumberFormat::kBf16},
       {"int8", NumberFormat::kInt8}};
   std::string format = e["format"] ? get<std::string>(e, "format", "a number format") : "fp32";
   found = false;
@@ -162,8 +174,10 @@ PlannedFault extended_entry(const YAML::Node& e, const Graph& g) {
     for (int b : s.bits) check_bit(b, "bits");
   }
   if (e["random_bit"]) s.random_bit = get<bool>(e, "random_bit", "true or false");
-  bool bit_fault = s.kind == FaultKind::kBitFlip || s.kind == FaultKind::kStuckAt0 || s.kind == FaultKind::kStuckAt1;
-  if (bit_fault && s.bits.empty() && !s.random_bit) entry_fail("bits: missing; give bit, bits or random_bit: true");
+  bool bit_fault = s.kind == FaultKind::kBitFlip || s.kind == FaultKind::kStuckAt0 ||
+                   s.kind == FaultKind::kStuckAt1;
+  if (bit_fault && s.bits.empty() && !s.random_bit)
+    entry_fail("bits: missing; give bit, bits or random_bit: true");
   if (e["adjacent"]) s.adjacent = get<int>(e, "adjacent", "an integer");
   if (e["value"]) s.value = get<double>(e, "value", "a number");
   if (e["range"]) {
@@ -208,7 +222,8 @@ FaultConfig parse_fault_config(const std::string& text, const std::string& sourc
       try {
         config.seed = root["seed"].as<uint64_t>();
       } catch (const YAML::Exception&) {
-        FG_FAIL(ConfigError, source, ":", root["seed"].Mark().line + 1, ": seed must be a non-negative integer");
+        FG_FAIL(ConfigError, source, ":", root["seed"].Mark().line + 1,
+                ": seed must be a non-negative integer");
       }
     }
     list = root["faults"];
@@ -228,7 +243,10 @@ FaultConfig parse_fault_config(const std::string& text, const std::string& sourc
       f.spec.seed = config.seed;
       f.spec.fault_id = static_cast<uint64_t>(entry.index);
       validate(f.spec, where);
-      entry.label = e["name"] ? e["name"].as<std::string>() : describe(f.site);
+      // The seed's users name faults by layer; extended entries may carry a name.
+      entry.label = e["name"]                         ? e["name"].as<std::string>()
+                    : (seed_style || e["layer_name"]) ? f.site.node
+                                                      : describe(f.site);
       entry.fault = std::move(f);
     } catch (const EntryError& err) {
       entry.error = fmt::format("{}: {}", where, err.what());

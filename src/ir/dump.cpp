@@ -52,7 +52,8 @@ std::string dot_escape(const std::string& s) {
 std::string to_dot(const Graph& g, const DotOptions& options) {
   std::string out =
       "digraph faultgraph {\n  rankdir=TB;\n  node [shape=box, style=\"rounded,filled\", "
-      "fillcolor=\"#eef3fb\", fontname=\"Helvetica\"];\n";
+      "fillcolor=\"#eef3fb\", fontname=\"Helvetica\"];\n"
+      "  edge [fontname=\"Helvetica\", fontsize=10];\n";
   for (ValueId in : g.runtime_inputs()) {
     out += fmt::format("  \"v:{}\" [label=\"{}\\n{}\", shape=ellipse, fillcolor=\"#e8f5e9\"];\n",
                        dot_escape(g.value(in).name), dot_escape(g.value(in).name),

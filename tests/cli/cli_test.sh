@@ -18,7 +18,7 @@ check() {  # check NAME EXPECTED_RC STDERR_PATTERN -- command...
   if [ -n "$pattern" ] && ! grep -qE "$pattern" "$tmp/err"; then
     echo "FAIL $name: stderr does not match '$pattern':"; cat "$tmp/err"; fail=1; return
   fi
-  if [ "$want" -eq 2 ] && [ "$(wc -l <"$tmp/err")" -ne 1 ]; then
+  if [ "$want" -eq 2 ] && [ "${oneline:-1}" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -ne 1 ]; then
     echo "FAIL $name: error is not one line:"; cat "$tmp/err"; fail=1; return
   fi
   echo "ok   $name"
@@ -46,5 +46,27 @@ check wrong_input_shape 2 "conv_basic.onnx: input 'in0' must have shape" -- \
 check bad_npy 2 "bad.onnx: not a NumPy .npy file" -- "$fg" run "$ops/conv_basic.onnx" -i "$tmp/bad.onnx"
 check unknown_flag 2 "" -- "$fg" inspect --frobnicate "$ops/conv_basic.onnx"
 check no_command 2 "" -- "$fg"
+# The seed's workflow on the seed's model: 4 valid entries run, the 2 invalid ones are
+# reported (exit 2), and everything is written.
+fmnist=/usr/share/datasets/fashion-mnist
+seedcfg=$(dirname "$0")/../../examples/seed_faults.yml
+oneline=0 check inject_seed_config 2 "entry 5: bit_number: 64 is outside 0..31" -- \
+  "$fg" inject -m seed_inception -c "$seedcfg" -d "$fmnist" --limit 64 -o "$tmp/inj"
+[ "$(grep -c 'bit_number: 64' "$tmp/err")" -eq 2 ] || { echo "FAIL inject: both invalid entries reported"; fail=1; }
+"${FG_PYTHON:-/usr/bin/python3}" - "$tmp/inj/report.json" <<'PY' || fail=1
+import json, sys
+r = json.load(open(sys.argv[1]))
+ran = [e for e in r["entries"] if "faulty" in e]
+assert len(r["entries"]) == 6 and len(ran) == 4, r["entries"]
+assert r["golden"]["samples"] == 64 and all(e["corrupted_values"] > 0 for e in ran)
+print("ok   inject report.json")
+PY
+for f in model.dot entry_1.dot golden_confusion.csv entry_4_confusion.csv; do
+  [ -s "$tmp/inj/$f" ] || { echo "FAIL inject: $f missing"; fail=1; }
+done
+check inject_bad_dataset 2 "no t10k-images-idx3-ubyte" -- "$fg" inject -m seed_inception -c "$seedcfg" -d "$tmp"
+printf -- '- layer_name: conv2d_1\n  fault_type: [unclosed\n' >"$tmp/bad.yml"
+check inject_bad_yaml 2 "bad.yml:.*not valid YAML" -- "$fg" inject -m seed_inception -c "$tmp/bad.yml" -d "$fmnist"
+
 [ ! -e "$tmp/y2.npy" ] || { echo "FAIL half-written output"; fail=1; }
 exit $fail

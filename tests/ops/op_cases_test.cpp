@@ -141,8 +141,10 @@ TEST(OpCases, CoverEveryOpButTheListedOnes) {
     Case c = load(name);
     for (const Node& n : c.graph.nodes()) seen.insert(n.op);
   }
-  // Covered elsewhere: exec/executor_test.cpp builds these graphs directly.
-  const std::set<OpKind> elsewhere = {OpKind::kGlobalMaxPool, OpKind::kConstantOfShape};
+  // Covered elsewhere: exec/executor_test.cpp builds graphs with the first two directly;
+  // Fault (faultgraph's own op) is checked against PyTorch in fault/insert_faults_test.cpp.
+  const std::set<OpKind> elsewhere = {OpKind::kGlobalMaxPool, OpKind::kConstantOfShape,
+                                      OpKind::kFault};
   for (size_t i = 0; i < kOpKindCount; ++i) {
     auto k = static_cast<OpKind>(i);
     EXPECT_TRUE(seen.count(k) != 0 || elsewhere.count(k) != 0) << op_name(k) << " has no test case";

@@ -15,5 +15,6 @@ struct Command {
 Command add_inspect(CLI::App& app);
 Command add_run(CLI::App& app);
 Command add_ops(CLI::App& app);
+Command add_inject(CLI::App& app);
 
 }  // namespace fg::cli

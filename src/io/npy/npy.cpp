@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "faultgraph/core/error.h"
+#include "faultgraph/core/files.h"
 
 namespace fg {
 
@@ -111,26 +112,14 @@ void write_npy(const at::Tensor& tensor, const std::string& path) {
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    FG_CHECK(f.good(), UsageError, path, ": cannot open for writing");
-    f.write(kMagic, 6);
-    const char version[2] = {1, 0};
-    f.write(version, 2);
-    const char len[2] = {static_cast<char>(header.size() & 0xff),
-                         static_cast<char>(header.size() >> 8)};
-    f.write(len, 2);
-    f.write(header.data(), static_cast<std::streamsize>(header.size()));
-    f.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.nbytes()));
-    f.close();
-    if (!f.good()) {
-      std::remove(tmp.c_str());
-      FG_FAIL(UsageError, path, ": write failed (disk full?)");
-    }
-  }
-  FG_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, UsageError, path,
-           ": cannot replace the file");
+  std::string bytes(kMagic, 6);
+  bytes += static_cast<char>(1);  // format version 1.0
+  bytes += static_cast<char>(0);
+  bytes += static_cast<char>(header.size() & 0xff);
+  bytes += static_cast<char>(header.size() >> 8);
+  bytes += header;
+  bytes.append(static_cast<const char*>(t.data_ptr()), t.nbytes());
+  write_file_atomic(path, bytes);
 }
 
 }  // namespace fg

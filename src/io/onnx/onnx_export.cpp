@@ -1,10 +1,8 @@
 #include <fmt/format.h>
 #include <onnx/checker.h>
 
-#include <cstdio>
-#include <fstream>
-
 #include "faultgraph/core/error.h"
+#include "faultgraph/core/files.h"
 #include "faultgraph/io/onnx.h"
 #include "faultgraph/ir/topo.h"
 #include "faultgraph/ops/infer.h"
@@ -108,22 +106,7 @@ std::string export_onnx_bytes(const Graph& graph) {
 }
 
 void export_onnx(const Graph& g, const std::string& path) {
-  std::string bytes = export_onnx_bytes(g);
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    FG_CHECK(f.good(), UsageError, path, ": cannot open for writing");
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    f.close();
-    if (!f.good()) {
-      std::remove(tmp.c_str());
-      FG_FAIL(UsageError, path, ": write failed (disk full?)");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    FG_FAIL(UsageError, path, ": cannot replace the file");
-  }
+  write_file_atomic(path, export_onnx_bytes(g));
 }
 
 void check_onnx_bytes(const std::string& bytes, const std::string& source) {

@@ -1,0 +1,13 @@
+// Writing result files so that a failure never leaves a half-written one.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace fg {
+
+// Writes `bytes` to a temporary file beside `path` and renames it over `path` once complete.
+// Throws UsageError naming the path when it cannot.
+void write_file_atomic(const std::string& path, std::string_view bytes);
+
+}  // namespace fg

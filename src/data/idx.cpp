@@ -1,0 +1,80 @@
+#include "faultgraph/data/idx.h"
+
+#include <ATen/ATen.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <memory>
+
+#include "faultgraph/core/error.h"
+
+namespace fg {
+
+namespace {
+struct GzCloser {
+  void operator()(gzFile_s* f) const { gzclose(f); }
+};
+using GzFile = std::unique_ptr<gzFile_s, GzCloser>;
+
+void read_exact(gzFile_s* f, void* buf, size_t n, const std::string& path, const char* what) {
+  size_t got = 0;
+  auto* p = static_cast<char*>(buf);
+  while (got < n) {
+    unsigned chunk = static_cast<unsigned>(std::min<size_t>(n - got, 1U << 30));
+    int r = gzread(f, p + got, chunk);
+    FG_CHECK(r > 0, DatasetError, path, ": truncated while reading the ", what, " (", got, " of ",
+             n, " bytes); download the file again");
+    got += static_cast<size_t>(r);
+  }
+}
+}  // namespace
+
+at::Tensor read_idx(const std::string& path) {
+  GzFile f(gzopen(path.c_str(), "rb"));  // gz* reads plain files too
+  FG_CHECK(f != nullptr, DatasetError, path, ": cannot open the file");
+  unsigned char magic[4];
+  read_exact(f.get(), magic, 4, path, "header");
+  FG_CHECK(magic[0] == 0 && magic[1] == 0 && magic[2] == 0x08 && magic[3] >= 1 && magic[3] <= 4,
+           DatasetError, path, ": not an IDX file of unsigned bytes (bad magic number)");
+  std::vector<int64_t> dims(magic[3]);
+  for (auto& d : dims) {
+    unsigned char b[4];
+    read_exact(f.get(), b, 4, path, "header");
+    d = (int64_t{b[0]} << 24) | (b[1] << 16) | (b[2] << 8) | b[3];
+  }
+  at::Tensor t = at::empty(dims, at::kByte);
+  read_exact(f.get(), t.data_ptr(), t.nbytes(), path, "data");
+  char extra;
+  FG_CHECK(gzread(f.get(), &extra, 1) == 0, DatasetError, path,
+           ": has more data than its header announces (corrupt file?)");
+  return t;
+}
+
+LabelledImages load_idx_dataset(const std::string& dir, const std::string& split) {
+  FG_CHECK(split == "train" || split == "test", UsageError, "split must be train or test");
+  std::string prefix = split == "train" ? "train" : "t10k";
+  auto find = [&](const std::string& base) {
+    for (const std::string& name : {base + ".gz", base}) {
+      auto p = std::filesystem::path(dir) / name;
+      if (std::filesystem::exists(p)) return p.string();
+    }
+    FG_FAIL(DatasetError, dir, ": no ", base, "[.gz] (expected an MNIST-style IDX folder, e.g. ",
+            kFashionMnistDir, " from Debian's dataset-fashion-mnist)");
+  };
+  std::string images_path = find(prefix + "-images-idx3-ubyte");
+  std::string labels_path = find(prefix + "-labels-idx1-ubyte");
+  at::Tensor images = read_idx(images_path);
+  at::Tensor labels = read_idx(labels_path);
+  FG_CHECK(images.dim() == 3, DatasetError, images_path, ": expected N x rows x columns images");
+  FG_CHECK(labels.dim() == 1, DatasetError, labels_path, ": expected a list of labels");
+  FG_CHECK(images.size(0) == labels.size(0), DatasetError, labels_path, ": ", labels.size(0),
+           " labels for ", images.size(0), " images in ", images_path);
+  LabelledImages out;
+  out.images = images.unsqueeze(1).to(at::kFloat).div_(255.0);
+  out.labels = labels.to(at::kLong);
+  out.classes = labels.numel() ? out.labels.max().item<int64_t>() + 1 : 0;
+  out.source = dir + " (" + split + ")";
+  return out;
+}
+
+}  // namespace fg
