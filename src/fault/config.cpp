@@ -123,38 +123,16 @@ PlannedFault extended_entry(const YAML::Node& e, const Graph& g) {
   f.site.node = node;
   if (f.site.kind != SiteKind::kModelInput) check_node(g, node, e["node"] ? "node" : "layer_name");
 
-  static const std::vector<std::pair<std::string, FaultKind>> kinds = {
-      {"bit_flip", FaultKind::kBitFlip},
-      {"stuck_at_0", FaultKind::kStuckAt0},
-      {"stuck_at_1", FaultKind::kStuckAt1},
-      {"set_value", FaultKind::kSetValue},
-      {"random_value", FaultKind::kRandomValue}};
   std::string kind = e["fault"] ? get<std::string>(e, "fault", "a fault kind") : "bit_flip";
-  bool found = false;
-  for (const auto& [n, k] : kinds) {
-    if (n == kind) {
-      s.kind = k;
-      found = true;
-    }
-  }
-  if (!found)
+  auto k = kind_from_name(kind);
+  if (!k)
     entry_fail("fault: '", kind,
                "' is not one of bit_flip, stuck_at_0, stuck_at_1, set_value, random_value");
-
-  static const std::vector<std::pair<std::string, NumberFormat>> formats = {
-      {"fp32", NumberFormat::kFp32},
-      {"fp16", NumberFormat::kFp16},
-      {"bf16", NumberFormat::kBf16},
-      {"int8", NumberFormat::kInt8}};
+  s.kind = *k;
   std::string format = e["format"] ? get<std::string>(e, "format", "a number format") : "fp32";
-  found = false;
-  for (const auto& [n, k] : formats) {
-    if (n == format) {
-      s.format = k;
-      found = true;
-    }
-  }
-  if (!found) entry_fail("format: '", format, "' is not one of fp32, fp16, bf16, int8");
+  auto fmt_kind = format_from_name(format);
+  if (!fmt_kind) entry_fail("format: '", format, "' is not one of fp32, fp16, bf16, int8");
+  s.format = *fmt_kind;
   if (e["scale"]) s.scale = get<double>(e, "scale", "a positive number");
   if (e["zero_point"]) s.zero_point = get<int64_t>(e, "zero_point", "an integer");
 

@@ -7,49 +7,26 @@ namespace fg {
 
 namespace {
 template <typename E>
-E parse_enum(const std::string& text, const std::vector<std::pair<std::string, E>>& names,
-             const std::string& where, const char* what) {
-  std::string all;
-  for (const auto& [n, e] : names) {
-    if (n == text) return e;
-    all += (all.empty() ? "" : ", ") + n;
-  }
-  FG_FAIL(ModelFormatError, where, ": ", what, " '", text, "' is not one of ", all);
-}
-
-const std::vector<std::pair<std::string, FaultKind>> kKinds = {
-    {"bit_flip", FaultKind::kBitFlip}, {"stuck_at_0", FaultKind::kStuckAt0},
-    {"stuck_at_1", FaultKind::kStuckAt1}, {"set_value", FaultKind::kSetValue},
-    {"random_value", FaultKind::kRandomValue}};
-const std::vector<std::pair<std::string, NumberFormat>> kFormats = {
-    {"fp32", NumberFormat::kFp32}, {"fp16", NumberFormat::kFp16}, {"bf16", NumberFormat::kBf16},
-    {"int8", NumberFormat::kInt8}};
-const std::vector<std::pair<std::string, Selection>> kSelections = {
-    {"probability", Selection::kProbability}, {"count", Selection::kCount},
-    {"coordinates", Selection::kCoordinates}};
-
-template <typename E>
-std::string name_of(E e, const std::vector<std::pair<std::string, E>>& names) {
-  for (const auto& [n, v] : names) {
-    if (v == e) return n;
-  }
-  return "?";
+E required(std::optional<E> e, const std::string& text, const std::string& where,
+           const char* what) {
+  FG_CHECK(e.has_value(), ModelFormatError, where, ": ", what, " '", text, "' is not known");
+  return *e;
 }
 }  // namespace
 
 Attrs to_attrs(const FaultSpec& s, bool batched) {
   Attrs a;
-  a.set("kind", name_of(s.kind, kKinds));
+  a.set("kind", kind_name(s.kind));
   a.set("bits", std::vector<int64_t>(s.bits.begin(), s.bits.end()));
   a.set("random_bit", int64_t{s.random_bit});
   a.set("adjacent", int64_t{s.adjacent});
   a.set("value", s.value);
   a.set("low", s.low);
   a.set("high", s.high);
-  a.set("format", name_of(s.format, kFormats));
+  a.set("format", format_name(s.format));
   a.set("scale", s.scale);
   a.set("zero_point", s.zero_point);
-  a.set("selection", name_of(s.selection, kSelections));
+  a.set("selection", selection_name(s.selection));
   a.set("probability", s.probability);
   a.set("count", s.count);
   a.set("coordinates", s.coordinates);
@@ -63,17 +40,20 @@ Attrs to_attrs(const FaultSpec& s, bool batched) {
 
 FaultSpec spec_from_attrs(const Attrs& a, const std::string& where) {
   FaultSpec s;
-  s.kind = parse_enum(a.get_string("kind", "bit_flip"), kKinds, where, "kind");
+  std::string kind = a.get_string("kind", "bit_flip");
+  s.kind = required(kind_from_name(kind), kind, where, "kind");
   for (int64_t b : a.get_ints("bits")) s.bits.push_back(static_cast<int>(b));
   s.random_bit = a.get_int("random_bit", 0) != 0;
   s.adjacent = static_cast<int>(a.get_int("adjacent", 1));
   s.value = a.get_float("value", 0.0);
   s.low = a.get_float("low", -1.0);
   s.high = a.get_float("high", 1.0);
-  s.format = parse_enum(a.get_string("format", "fp32"), kFormats, where, "format");
+  std::string format = a.get_string("format", "fp32");
+  s.format = required(format_from_name(format), format, where, "format");
   s.scale = a.get_float("scale", 1.0);
   s.zero_point = a.get_int("zero_point", 0);
-  s.selection = parse_enum(a.get_string("selection", "probability"), kSelections, where, "selection");
+  std::string selection = a.get_string("selection", "probability");
+  s.selection = required(selection_from_name(selection), selection, where, "selection");
   s.probability = a.get_float("probability", 1.0);
   s.count = a.get_int("count", 1);
   s.coordinates = a.get_ints("coordinates");

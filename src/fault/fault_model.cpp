@@ -18,33 +18,85 @@ constexpr uint64_t kElements = 1, kBits = 2, kValues = 3;
 
 int format_width(NumberFormat f) {
   switch (f) {
-    case NumberFormat::kFp32: return 32;
+    case NumberFormat::kFp32:
+      return 32;
     case NumberFormat::kFp16:
-    case NumberFormat::kBf16: return 16;
-    case NumberFormat::kInt8: return 8;
+    case NumberFormat::kBf16:
+      return 16;
+    case NumberFormat::kInt8:
+      return 8;
   }
   return 32;
 }
 
 std::string format_name(NumberFormat f) {
   switch (f) {
-    case NumberFormat::kFp32: return "fp32";
-    case NumberFormat::kFp16: return "fp16";
-    case NumberFormat::kBf16: return "bf16";
-    case NumberFormat::kInt8: return "int8";
+    case NumberFormat::kFp32:
+      return "fp32";
+    case NumberFormat::kFp16:
+      return "fp16";
+    case NumberFormat::kBf16:
+      return "bf16";
+    case NumberFormat::kInt8:
+      return "int8";
   }
   return "?";
 }
 
 std::string kind_name(FaultKind k) {
   switch (k) {
-    case FaultKind::kBitFlip: return "bit_flip";
-    case FaultKind::kStuckAt0: return "stuck_at_0";
-    case FaultKind::kStuckAt1: return "stuck_at_1";
-    case FaultKind::kSetValue: return "set_value";
-    case FaultKind::kRandomValue: return "random_value";
+    case FaultKind::kBitFlip:
+      return "bit_flip";
+    case FaultKind::kStuckAt0:
+      return "stuck_at_0";
+    case FaultKind::kStuckAt1:
+      return "stuck_at_1";
+    case FaultKind::kSetValue:
+      return "set_value";
+    case FaultKind::kRandomValue:
+      return "random_value";
   }
   return "?";
+}
+
+std::string selection_name(Selection s) {
+  switch (s) {
+    case Selection::kProbability:
+      return "probability";
+    case Selection::kCount:
+      return "count";
+    case Selection::kCoordinates:
+      return "coordinates";
+  }
+  return "?";
+}
+
+namespace {
+template <typename E, typename NameFn>
+std::optional<E> from_name(std::string_view name, std::initializer_list<E> all, NameFn name_of) {
+  for (E e : all) {
+    if (name_of(e) == name) return e;
+  }
+  return std::nullopt;
+}
+}  // namespace
+
+std::optional<NumberFormat> format_from_name(std::string_view name) {
+  return from_name(
+      name, {NumberFormat::kFp32, NumberFormat::kFp16, NumberFormat::kBf16, NumberFormat::kInt8},
+      format_name);
+}
+
+std::optional<FaultKind> kind_from_name(std::string_view name) {
+  return from_name(name,
+                   {FaultKind::kBitFlip, FaultKind::kStuckAt0, FaultKind::kStuckAt1,
+                    FaultKind::kSetValue, FaultKind::kRandomValue},
+                   kind_name);
+}
+
+std::optional<Selection> selection_from_name(std::string_view name) {
+  return from_name(name, {Selection::kProbability, Selection::kCount, Selection::kCoordinates},
+                   selection_name);
 }
 
 void validate(const FaultSpec& s, const std::string& where) {
@@ -56,10 +108,11 @@ void validate(const FaultSpec& s, const std::string& where) {
              ": a bit fault needs bits or a random bit");
     for (int b : s.bits) {
       FG_CHECK(b >= 0 && b < width, ConfigError, where, ": bit ", b, " is outside 0..", width - 1,
-               " (", format_name(s.format), " values have ", width, " bits; bit 0 is the least significant)");
+               " (", format_name(s.format), " values have ", width,
+               " bits; bit 0 is the least significant)");
     }
-    FG_CHECK(s.adjacent >= 1 && s.adjacent <= width, ConfigError, where, ": adjacent must be in 1..",
-             width);
+    FG_CHECK(s.adjacent >= 1 && s.adjacent <= width, ConfigError, where,
+             ": adjacent must be in 1..", width);
   }
   FG_CHECK(s.probability >= 0.0 && s.probability <= 1.0, ConfigError, where, ": probability ",
            s.probability, " is outside [0, 1]");
@@ -87,7 +140,8 @@ std::vector<int64_t> select_elements(const FaultSpec& s, int64_t numel, int64_t 
       // Floyd's algorithm: k distinct uniform indices with k draws.
       std::unordered_set<int64_t> chosen;
       for (int64_t j = numel - k; j < numel; ++j) {
-        auto t = static_cast<int64_t>(rng.below(static_cast<uint64_t>(j), static_cast<uint64_t>(j + 1)));
+        auto t =
+            static_cast<int64_t>(rng.below(static_cast<uint64_t>(j), static_cast<uint64_t>(j + 1)));
         if (!chosen.insert(t).second) chosen.insert(j);
       }
       pos.assign(chosen.begin(), chosen.end());
@@ -136,7 +190,8 @@ std::vector<int64_t> masks(const FaultSpec& s, size_t n, int64_t sample) {
   for (int b : s.bits) fixed |= spread(b);
   std::vector<int64_t> out(n, fixed);
   if (s.random_bit) {
-    for (size_t i = 0; i < n; ++i) out[i] = spread(static_cast<int>(rng.below(i, static_cast<uint64_t>(width))));
+    for (size_t i = 0; i < n; ++i)
+      out[i] = spread(static_cast<int>(rng.below(i, static_cast<uint64_t>(width))));
   }
   return out;
 }
@@ -144,11 +199,15 @@ std::vector<int64_t> masks(const FaultSpec& s, size_t n, int64_t sample) {
 // The selected values, as integers of the format's width (in int64).
 at::Tensor encode(const at::Tensor& v, const FaultSpec& s) {
   switch (s.format) {
-    case NumberFormat::kFp32: return v.to(at::kFloat).view(at::kInt).to(at::kLong);
-    case NumberFormat::kFp16: return v.to(at::kHalf).view(at::kShort).to(at::kLong);
-    case NumberFormat::kBf16: return v.to(at::kBFloat16).view(at::kShort).to(at::kLong);
+    case NumberFormat::kFp32:
+      return v.to(at::kFloat).view(at::kInt).to(at::kLong);
+    case NumberFormat::kFp16:
+      return v.to(at::kHalf).view(at::kShort).to(at::kLong);
+    case NumberFormat::kBf16:
+      return v.to(at::kBFloat16).view(at::kShort).to(at::kLong);
     case NumberFormat::kInt8:
-      return at::clamp(at::round(v.to(at::kDouble) / s.scale) + static_cast<double>(s.zero_point), -128, 127)
+      return at::clamp(at::round(v.to(at::kDouble) / s.scale) + static_cast<double>(s.zero_point),
+                       -128, 127)
           .to(at::kLong);
   }
   return v;
@@ -156,12 +215,16 @@ at::Tensor encode(const at::Tensor& v, const FaultSpec& s) {
 
 at::Tensor decode(const at::Tensor& q, const FaultSpec& s, at::ScalarType out_type) {
   switch (s.format) {
-    case NumberFormat::kFp32: return q.to(at::kInt).view(at::kFloat).to(out_type);
-    case NumberFormat::kFp16: return q.to(at::kShort).view(at::kHalf).to(out_type);
-    case NumberFormat::kBf16: return q.to(at::kShort).view(at::kBFloat16).to(out_type);
+    case NumberFormat::kFp32:
+      return q.to(at::kInt).view(at::kFloat).to(out_type);
+    case NumberFormat::kFp16:
+      return q.to(at::kShort).view(at::kHalf).to(out_type);
+    case NumberFormat::kBf16:
+      return q.to(at::kShort).view(at::kBFloat16).to(out_type);
     case NumberFormat::kInt8:
       // to(kChar) wraps the low 8 bits: the corrupted two's-complement integer.
-      return ((q.to(at::kChar).to(at::kDouble) - static_cast<double>(s.zero_point)) * s.scale).to(out_type);
+      return ((q.to(at::kChar).to(at::kDouble) - static_cast<double>(s.zero_point)) * s.scale)
+          .to(out_type);
   }
   return q;
 }
@@ -169,7 +232,8 @@ at::Tensor decode(const at::Tensor& q, const FaultSpec& s, at::ScalarType out_ty
 at::Tensor corrupt(const at::Tensor& values, const FaultSpec& s, int64_t sample) {
   auto n = static_cast<size_t>(values.numel());
   switch (s.kind) {
-    case FaultKind::kSetValue: return at::full_like(values, s.value);
+    case FaultKind::kSetValue:
+      return at::full_like(values, s.value);
     case FaultKind::kRandomValue: {
       uint64_t stream_sample = s.per_sample ? static_cast<uint64_t>(sample) : 0;
       CounterRng rng(s.seed, stream_id(s.fault_id, stream_sample, kValues));
@@ -178,7 +242,8 @@ at::Tensor corrupt(const at::Tensor& values, const FaultSpec& s, int64_t sample)
       for (size_t i = 0; i < n; ++i) p[i] = s.low + (s.high - s.low) * rng.uniform(i);
       return out.to(values.scalar_type());
     }
-    default: break;
+    default:
+      break;
   }
   at::Tensor q = encode(values, s);
   auto m = masks(s, n, sample);

@@ -10,11 +10,16 @@ namespace fg {
 
 std::string describe(const FaultSite& s) {
   switch (s.kind) {
-    case SiteKind::kActivation: return fmt::format("output {} of node '{}'", s.index, s.node);
-    case SiteKind::kInputEdge: return fmt::format("input {} of node '{}'", s.index, s.node);
-    case SiteKind::kWeight: return fmt::format("weight of node '{}'", s.node);
-    case SiteKind::kBias: return fmt::format("bias of node '{}'", s.node);
-    case SiteKind::kModelInput: return fmt::format("model input '{}'", s.node);
+    case SiteKind::kActivation:
+      return fmt::format("output {} of node '{}'", s.index, s.node);
+    case SiteKind::kInputEdge:
+      return fmt::format("input {} of node '{}'", s.index, s.node);
+    case SiteKind::kWeight:
+      return fmt::format("weight of node '{}'", s.node);
+    case SiteKind::kBias:
+      return fmt::format("bias of node '{}'", s.node);
+    case SiteKind::kModelInput:
+      return fmt::format("model input '{}'", s.node);
   }
   return "?";
 }
@@ -27,14 +32,16 @@ ValueId model_input(const Graph& g, const std::string& name) {
   }
   std::vector<std::string> names;
   for (ValueId v : g.runtime_inputs()) names.push_back(g.value(v).name);
-  FG_FAIL(UsageError, "no model input named '", name, "' (inputs: ", fmt::format("{}", fmt::join(names, ", ")), ")");
+  FG_FAIL(UsageError, "no model input named '", name,
+          "' (inputs: ", fmt::format("{}", fmt::join(names, ", ")), ")");
 }
 
 // Inserts `Fault(target)` and returns its node id; the caller rewires consumers.
 NodeId add_fault_node(Graph& g, const std::string& base, ValueId target, const FaultSpec& spec,
                       bool batched) {
   std::string name = base + "/fault";
-  for (int i = 1; g.find_node(name) || g.find_value(name); ++i) name = fmt::format("{}/fault{}", base, i);
+  for (int i = 1; g.find_node(name) || g.find_value(name); ++i)
+    name = fmt::format("{}/fault{}", base, i);
   return g.add_node(name, OpKind::kFault, {target}, {name}, to_attrs(spec, batched));
 }
 
@@ -76,16 +83,19 @@ Graph insert_faults(const Graph& original, const std::vector<PlannedFault>& faul
     }
     int index = s.kind == SiteKind::kWeight ? 1 : s.kind == SiteKind::kBias ? 2 : s.index;
     const Node& n = g.node(id);
-    FG_CHECK(index >= 0 && static_cast<size_t>(index) < n.inputs.size() && n.inputs[index] != kNoValue,
-             UsageError, describe(s), ": node '", s.node, "' (", op_name(n.op), ") has no input ", index);
+    FG_CHECK(
+        index >= 0 && static_cast<size_t>(index) < n.inputs.size() && n.inputs[index] != kNoValue,
+        UsageError, describe(s), ": node '", s.node, "' (", op_name(n.op), ") has no input ",
+        index);
     ValueId target = n.inputs[index];
     bool is_param = s.kind == SiteKind::kWeight || s.kind == SiteKind::kBias;
     if (is_param) {
-      FG_CHECK(g.value(target).is_initializer(), UsageError, describe(s), ": input ", index, " of '",
-               s.node, "' is not a stored parameter");
+      FG_CHECK(g.value(target).is_initializer(), UsageError, describe(s), ": input ", index,
+               " of '", s.node, "' is not a stored parameter");
     }
-    NodeId fn = add_fault_node(g, s.node + (is_param ? (index == 1 ? "/weight" : "/bias") : fmt::format("/in{}", index)),
-                               target, f.spec, /*batched=*/!is_param);
+    NodeId fn = add_fault_node(
+        g, s.node + (is_param ? (index == 1 ? "/weight" : "/bias") : fmt::format("/in{}", index)),
+        target, f.spec, /*batched=*/!is_param);
     g.node(id).inputs[index] = g.node(fn).outputs[0];
   }
   verify(g);

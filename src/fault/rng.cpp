@@ -22,7 +22,8 @@ uint64_t splitmix(uint64_t x) {
 
 std::array<uint32_t, 4> CounterRng::block(uint64_t i) const {
   std::array<uint32_t, 4> c = {static_cast<uint32_t>(i), static_cast<uint32_t>(i >> 32),
-                               static_cast<uint32_t>(stream_), static_cast<uint32_t>(stream_ >> 32)};
+                               static_cast<uint32_t>(stream_),
+                               static_cast<uint32_t>(stream_ >> 32)};
   uint32_t k0 = static_cast<uint32_t>(seed_), k1 = static_cast<uint32_t>(seed_ >> 32);
   for (int round = 0; round < 10; ++round) {
     uint32_t hi0, lo0, hi1, lo1;

@@ -21,11 +21,11 @@
 namespace fg {
 
 struct FaultConfigEntry {
-  int index = 0;          // 1-based position in the list
-  int line = 0;           // 1-based line in the file
-  std::string label;      // `name:` or a description of the site
+  int index = 0;                      // 1-based position in the list
+  int line = 0;                       // 1-based line in the file
+  std::string label;                  // `name:` or a description of the site
   std::optional<PlannedFault> fault;  // set when the entry is valid
-  std::string error;      // otherwise: one line naming the entry, the key and the fix
+  std::string error;                  // otherwise: one line naming the entry, the key and the fix
 };
 
 struct FaultConfig {

@@ -10,7 +10,9 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fg {
@@ -40,11 +42,11 @@ struct FaultSpec {
   std::vector<int> bits;
   bool random_bit = false;
   int adjacent = 1;
-  double value = 0.0;              // kSetValue
-  double low = -1.0, high = 1.0;   // kRandomValue
+  double value = 0.0;             // kSetValue
+  double low = -1.0, high = 1.0;  // kRandomValue
   NumberFormat format = NumberFormat::kFp32;
-  double scale = 1.0;              // kInt8
-  int64_t zero_point = 0;          // kInt8
+  double scale = 1.0;      // kInt8
+  int64_t zero_point = 0;  // kInt8
 
   Selection selection = Selection::kProbability;
   double probability = 1.0;
@@ -59,8 +61,13 @@ struct FaultSpec {
 };
 
 int format_width(NumberFormat f);
+// The names used in configuration files and Fault node attributes, and back.
 std::string format_name(NumberFormat f);
 std::string kind_name(FaultKind k);
+std::string selection_name(Selection s);
+std::optional<NumberFormat> format_from_name(std::string_view name);
+std::optional<FaultKind> kind_from_name(std::string_view name);
+std::optional<Selection> selection_from_name(std::string_view name);
 
 // Throws ConfigError naming `where` when the spec is inconsistent (a bit outside the
 // format's width, probability outside [0, 1], ...).
