@@ -26,7 +26,9 @@ struct Executor::Plan {
   std::vector<at::Tensor> constants;  // values known before running (by ValueId)
 };
 
-Executor::Executor(Graph graph) : graph_(std::move(graph)) { verify(graph_); }
+Executor::Executor(Graph graph, ExecOptions options) : graph_(std::move(graph)), options_(options) {
+  verify(graph_);
+}
 Executor::~Executor() = default;
 
 namespace {
@@ -181,7 +183,7 @@ void Executor::execute(Plan& plan, std::vector<at::Tensor>& values, bool keep_al
   std::vector<at::Tensor> ins, outs;
   for (const auto& step : plan.steps) {
     const Node& n = graph_.node(step.node);
-    uint64_t overwritable = keep_all ? 0 : step.overwritable;
+    uint64_t overwritable = keep_all || !options_.in_place ? 0 : step.overwritable;
     ins.assign(n.inputs.size(), at::Tensor());
     for (size_t i = 0; i < n.inputs.size(); ++i) {
       ValueId v = n.inputs[i];

@@ -16,5 +16,6 @@ Command add_inspect(CLI::App& app);
 Command add_run(CLI::App& app);
 Command add_ops(CLI::App& app);
 Command add_inject(CLI::App& app);
+Command add_train(CLI::App& app);
 
 }  // namespace fg::cli

@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "compute threads (default: one per core)")
       ->check(CLI::NonNegativeNumber);
   const fg::cli::Command commands[] = {fg::cli::add_inspect(app), fg::cli::add_run(app),
-                                       fg::cli::add_ops(app), fg::cli::add_inject(app)};
+                                       fg::cli::add_ops(app), fg::cli::add_inject(app),
+                                       fg::cli::add_train(app)};
 
   try {
     app.parse(argc, argv);

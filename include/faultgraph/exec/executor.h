@@ -47,11 +47,17 @@ struct RerunStats {
   int nodes_masked = 0;  // recomputed nodes whose outputs came out bit-identical
 };
 
+struct ExecOptions {
+  // Let element-wise kernels overwrite inputs that die at them. Off for training: autograd
+  // may need those values for the backward pass.
+  bool in_place = true;
+};
+
 class Executor {
  public:
   // The executor keeps its own copy of the graph (weights are shared, not copied).
   // Throws ModelFormatError if the graph does not verify.
-  explicit Executor(Graph graph);
+  explicit Executor(Graph graph, ExecOptions options = {});
   ~Executor();
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
@@ -74,6 +80,7 @@ class Executor {
   void execute(Plan& plan, std::vector<at::Tensor>& values, bool keep_all);
 
   Graph graph_;
+  ExecOptions options_;
   std::map<std::string, std::unique_ptr<Plan>> plans_;
 };
 
