@@ -19,7 +19,8 @@ class Builder {
   // Conv (same padding, stride 1) + ReLU; the ReLU carries the layer's name.
   ValueId conv_relu(const std::string& name, ValueId x, int64_t in, int64_t out, int64_t k) {
     auto fan_in = static_cast<double>(in * k * k);
-    ValueId w = g_.add_initializer(name + ".weight", uniform({out, in, k, k}, std::sqrt(6.0 / fan_in)));
+    ValueId w =
+        g_.add_initializer(name + ".weight", uniform({out, in, k, k}, std::sqrt(6.0 / fan_in)));
     ValueId b = g_.add_initializer(name + ".bias", at::zeros({out}));
     Attrs a;
     int64_t p = k / 2;
@@ -45,8 +46,10 @@ Graph seed_inception_model(const SeedInceptionOptions& o) {
   Builder b(g, o.seed);
   ValueId x = g.add_input("input_3", DType::kFloat32, {kUnknownDim, o.channels, o.height, o.width});
   ValueId c1 = b.conv_relu("conv2d_1", x, o.channels, o.f1, 1);
-  ValueId c3 = b.conv_relu("conv2d_3", b.conv_relu("conv2d_2", x, o.channels, o.f2_in, 1), o.f2_in, o.f2_out, 3);
-  ValueId c5 = b.conv_relu("conv2d_5", b.conv_relu("conv2d_4", x, o.channels, o.f3_in, 1), o.f3_in, o.f3_out, 5);
+  ValueId c3 = b.conv_relu("conv2d_3", b.conv_relu("conv2d_2", x, o.channels, o.f2_in, 1), o.f2_in,
+                           o.f2_out, 3);
+  ValueId c5 = b.conv_relu("conv2d_5", b.conv_relu("conv2d_4", x, o.channels, o.f3_in, 1), o.f3_in,
+                           o.f3_out, 5);
   Attrs pool;
   pool.set("kernel_shape", std::vector<int64_t>{3, 3});
   pool.set("pads", std::vector<int64_t>{1, 1, 1, 1});
@@ -54,17 +57,20 @@ Graph seed_inception_model(const SeedInceptionOptions& o) {
   ValueId c6 = b.conv_relu("conv2d_6", b.out(p), o.channels, o.f4_out, 1);
   Attrs cat;
   cat.set("axis", int64_t{1});
-  NodeId concat = g.add_node("concatenate", OpKind::kConcat, {c1, c3, c5, c6}, {"concatenate_out"}, cat);
+  NodeId concat =
+      g.add_node("concatenate", OpKind::kConcat, {c1, c3, c5, c6}, {"concatenate_out"}, cat);
   Attrs flat;
   flat.set("axis", int64_t{1});
-  NodeId flatten = g.add_node("flatten_1", OpKind::kFlatten, {b.out(concat)}, {"flatten_1_out"}, flat);
+  NodeId flatten =
+      g.add_node("flatten_1", OpKind::kFlatten, {b.out(concat)}, {"flatten_1_out"}, flat);
   int64_t features = (o.f1 + o.f2_out + o.f3_out + o.f4_out) * o.height * o.width;
   double bound = std::sqrt(6.0 / static_cast<double>(features + o.classes));
   ValueId w = g.add_initializer("dense_1.weight", b.uniform({o.classes, features}, bound));
   ValueId bias = g.add_initializer("dense_1.bias", at::zeros({o.classes}));
   Attrs gemm;
   gemm.set("transB", int64_t{1});
-  NodeId dense = g.add_node("dense_1", OpKind::kGemm, {b.out(flatten), w, bias}, {"dense_1_out"}, gemm);
+  NodeId dense =
+      g.add_node("dense_1", OpKind::kGemm, {b.out(flatten), w, bias}, {"dense_1_out"}, gemm);
   Attrs sm;
   sm.set("axis", int64_t{1});
   NodeId softmax = g.add_node("softmax_1", OpKind::kSoftmax, {b.out(dense)}, {"softmax_1_out"}, sm);

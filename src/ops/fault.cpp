@@ -10,7 +10,8 @@ namespace {
 std::vector<TensorInfo> infer(const OpContext& ctx) {
   spec_from_attrs(ctx.attrs(), ctx.where());
   FG_CHECK(ctx.in[0].dtype == DType::kUndefined || is_floating(ctx.in[0].dtype), ShapeError,
-           ctx.where(), ": faults apply to floating-point values, not ", dtype_name(ctx.in[0].dtype));
+           ctx.where(), ": faults apply to floating-point values, not ",
+           dtype_name(ctx.in[0].dtype));
   return same_as_input(ctx);
 }
 

@@ -32,7 +32,8 @@ TEST(FaultConfig, SeedFileIsAcceptedAndItsInvalidEntriesExplained) {
   EXPECT_EQ(c.entries[3].fault->site.node, "conv2d_2");
   for (int i : {4, 5}) {
     EXPECT_FALSE(c.entries[i].fault.has_value());
-    EXPECT_NE(c.entries[i].error.find("entry " + std::to_string(i + 1) + ": bit_number: 64 is outside 0..31 (values are fp32"),
+    EXPECT_NE(c.entries[i].error.find("entry " + std::to_string(i + 1) +
+                                      ": bit_number: 64 is outside 0..31 (values are fp32"),
               std::string::npos)
         << c.entries[i].error;
   }
@@ -40,9 +41,11 @@ TEST(FaultConfig, SeedFileIsAcceptedAndItsInvalidEntriesExplained) {
 
 TEST(FaultConfig, UnknownLayerSuggestsClosest) {
   Graph g = seed_inception_model();
-  FaultConfig c = parse_fault_config("- {layer_name: conv2d_9, fault_type: BitFlip, bit_flip_type: RandomBit}\n", "f.yml", g);
+  FaultConfig c = parse_fault_config(
+      "- {layer_name: conv2d_9, fault_type: BitFlip, bit_flip_type: RandomBit}\n", "f.yml", g);
   ASSERT_EQ(c.entries.size(), 1U);
-  EXPECT_NE(c.entries[0].error.find("f.yml:1: entry 1: layer_name: no layer named 'conv2d_9' in the model; did you mean 'conv2d_1'"),
+  EXPECT_NE(c.entries[0].error.find("f.yml:1: entry 1: layer_name: no layer named 'conv2d_9' in "
+                                    "the model; did you mean 'conv2d_1'"),
             std::string::npos)
       << c.entries[0].error;
 }
@@ -76,7 +79,8 @@ faults:
     fault: bit_flip
     bit: 16
     format: int8
-)", "x.yml", g);
+)",
+                                     "x.yml", g);
   ASSERT_EQ(c.seed, 77U);
   ASSERT_EQ(c.entries.size(), 4U);
   EXPECT_EQ(c.entries[0].label, "weight-msb");
@@ -90,7 +94,8 @@ faults:
   ASSERT_TRUE(c.entries[2].fault) << c.entries[2].error;
   EXPECT_EQ(c.entries[2].fault->spec.coordinates, (std::vector<int64_t>{0, 5}));
   EXPECT_FALSE(c.entries[3].fault);
-  EXPECT_NE(c.entries[3].error.find("bit: 16 is outside 0..7 (int8 values have 8 bits"), std::string::npos)
+  EXPECT_NE(c.entries[3].error.find("bit: 16 is outside 0..7 (int8 values have 8 bits"),
+            std::string::npos)
       << c.entries[3].error;
 }
 
@@ -101,7 +106,8 @@ TEST(FaultConfig, MalformedFilesAreConfigErrors) {
   EXPECT_THROW(parse_fault_config("sed: 1\nfaults: []\n", "bad.yml", g), ConfigError);
   EXPECT_THROW(load_fault_config("/nonexistent.yml", g), ConfigError);
   FaultConfig c = parse_fault_config("- {layer_name: conv2d_1, fault_typo: BitFlip}\n", "t.yml", g);
-  EXPECT_NE(c.entries[0].error.find("unknown key 'fault_typo'; did you mean 'fault_type'?"), std::string::npos)
+  EXPECT_NE(c.entries[0].error.find("unknown key 'fault_typo'; did you mean 'fault_type'?"),
+            std::string::npos)
       << c.entries[0].error;
 }
 

@@ -146,8 +146,9 @@ TEST(FaultModel, ValidationNamesTheProblem) {
     validate(s, "entry 5");
     FAIL();
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("entry 5: bit 64 is outside 0..31 (fp32 values have 32 bits"),
-              std::string::npos)
+    EXPECT_NE(
+        std::string(e.what()).find("entry 5: bit 64 is outside 0..31 (fp32 values have 32 bits"),
+        std::string::npos)
         << e.what();
   }
   s.bits = {3};

@@ -36,7 +36,9 @@ struct Branchy {
 
 Branchy load() {
   auto dir = test::refdata("faults");
-  Branchy b{import_onnx((dir / "branchy.onnx").string()), read_npy((dir / "branchy_input.npy").string()), {}};
+  Branchy b{import_onnx((dir / "branchy.onnx").string()),
+            read_npy((dir / "branchy_input.npy").string()),
+            {}};
   std::ifstream f(dir / "branchy_sites.txt");
   std::string k, v;
   while (f >> k >> v) b.sites[k] = v;
@@ -51,7 +53,8 @@ void expect_matches(const at::Tensor& got, const at::Tensor& want) {
 
 TEST(InsertFaults, ActivationFaultMatchesPyTorchHook) {
   Branchy b = load();
-  Graph faulty = insert_faults(b.graph, {{{SiteKind::kActivation, b.sites["relu1"], 0}, b.flip("activation_relu1")}});
+  Graph faulty = insert_faults(
+      b.graph, {{{SiteKind::kActivation, b.sites["relu1"], 0}, b.flip("activation_relu1")}});
   expect_matches(run(faulty, b.input), b.expected("activation_relu1"));
 }
 
@@ -67,7 +70,8 @@ TEST(InsertFaults, WeightFaultMatchesPyTorchAndLeavesTheModelAlone) {
 
 TEST(InsertFaults, AddInputEdgeFaultMatchesPyTorchHook) {
   Branchy b = load();
-  Graph faulty = insert_faults(b.graph, {{{SiteKind::kInputEdge, b.sites["add"], 1}, b.flip("add_edge")}});
+  Graph faulty =
+      insert_faults(b.graph, {{{SiteKind::kInputEdge, b.sites["add"], 1}, b.flip("add_edge")}});
   expect_matches(run(faulty, b.input), b.expected("add_edge"));
 }
 
@@ -100,7 +104,8 @@ TEST(InsertFaults, ZeroRateIsIdentity) {
 
 TEST(InsertFaults, FaultAfterAFanOutChangesEveryBranch) {
   Branchy b = load();
-  Graph faulty = insert_faults(b.graph, {{{SiteKind::kActivation, b.sites["relu1"], 0}, b.flip("activation_relu1")}});
+  Graph faulty = insert_faults(
+      b.graph, {{{SiteKind::kActivation, b.sites["relu1"], 0}, b.flip("activation_relu1")}});
   Executor gold(b.graph), bad(faulty);
   GoldenCache g = gold.run_cached({b.input});
   GoldenCache f = bad.run_cached({b.input});
@@ -112,11 +117,12 @@ TEST(InsertFaults, FaultAfterAFanOutChangesEveryBranch) {
 
 TEST(InsertFaults, InputEdgeFaultChangesOnlyThatPath) {
   Branchy b = load();
-  Graph faulty = insert_faults(b.graph, {{{SiteKind::kInputEdge, b.sites["add"], 1}, b.flip("add_edge")}});
+  Graph faulty =
+      insert_faults(b.graph, {{{SiteKind::kInputEdge, b.sites["add"], 1}, b.flip("add_edge")}});
   Executor gold(b.graph), bad(faulty);
   GoldenCache g = gold.run_cached({b.input});
   GoldenCache f = bad.run_cached({b.input});
-  EXPECT_TRUE(bitwise_equal(g.at("/conv2b/Conv"), f.at("/conv2b/Conv")));  // the value itself
+  EXPECT_TRUE(bitwise_equal(g.at("/conv2b/Conv"), f.at("/conv2b/Conv")));   // the value itself
   EXPECT_FALSE(bitwise_equal(g.at(b.sites["add"]), f.at(b.sites["add"])));  // the Add path
   // The Concat reads conv2b directly (golden) and relu2 (faulty): only relu2's slice differs.
   at::Tensor gc = g.at("/Concat"), fc = f.at("/Concat");
@@ -149,17 +155,20 @@ TEST(InsertFaults, UnknownSitesAreClearErrors) {
     insert_faults(b.graph, {{{SiteKind::kActivation, "/relu1/Relux", 0}, s}});
     FAIL();
   } catch (const UsageError& e) {
-    EXPECT_NE(std::string(e.what()).find("did you mean '/relu1/Relu'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("did you mean '/relu1/Relu'"), std::string::npos)
+        << e.what();
   }
   EXPECT_THROW(insert_faults(b.graph, {{{SiteKind::kWeight, b.sites["relu1"], 1}, s}}), UsageError);
   EXPECT_THROW(insert_faults(b.graph, {{{SiteKind::kModelInput, "x", 0}, s}}), UsageError);
   s.bits = {32};
-  EXPECT_THROW(insert_faults(b.graph, {{{SiteKind::kActivation, b.sites["relu1"], 0}, s}}), ConfigError);
+  EXPECT_THROW(insert_faults(b.graph, {{{SiteKind::kActivation, b.sites["relu1"], 0}, s}}),
+               ConfigError);
 }
 
 TEST(InsertFaults, FaultyModelSavesAsOnnxAndReopens) {
   Branchy b = load();
-  Graph faulty = insert_faults(b.graph, {{{SiteKind::kActivation, b.sites["relu1"], 0}, b.flip("activation_relu1")}});
+  Graph faulty = insert_faults(
+      b.graph, {{{SiteKind::kActivation, b.sites["relu1"], 0}, b.flip("activation_relu1")}});
   std::string bytes = export_onnx_bytes(faulty);
   EXPECT_NO_THROW(check_onnx_bytes(bytes, "faulty"));
   Graph again = import_onnx_bytes(bytes, "faulty");
