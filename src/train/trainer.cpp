@@ -56,7 +56,8 @@ double evaluate(Executor& exec, const LabelledImages& data, int64_t batch) {
 }  // namespace
 
 Graph train(const Graph& model, const LabelledImages& train_set, const LabelledImages& validation,
-            const TrainOptions& o, std::vector<EpochStats>* history) {
+            const TrainOptions& o, std::vector<EpochStats>* history,
+            const EpochCallback& on_epoch) {
   FG_CHECK(o.epochs > 0 && o.batch > 0 && o.learning_rate > 0, UsageError,
            "epochs, batch size and learning rate must be positive");
   std::vector<at::Tensor> params;
@@ -113,6 +114,7 @@ Graph train(const Graph& model, const LabelledImages& train_set, const LabelledI
                                 ? evaluate(exec, validation, 256)
                                 : 0.0;
     if (history) history->push_back(s);
+    if (on_epoch) on_epoch(s);
   }
   // The trained weights, detached, in a copy of the original graph (Softmax kept).
   Graph out = model;

@@ -1,6 +1,8 @@
 // faultgraph train --model NAME --dataset D --epochs E --out model.onnx
 #include <fmt/format.h>
 
+#include <cstdio>
+
 #include "commands.h"
 #include "faultgraph/core/error.h"
 #include "faultgraph/data/idx.h"
@@ -29,15 +31,15 @@ int run_train(const TrainArgs& a) {
   mo.width = train_set.images.size(3);
   mo.classes = train_set.classes;
   mo.seed = a.options.seed;
-  std::vector<EpochStats> history;
-  Graph trained = train(seed_inception_model(mo), train_set, test_set, a.options, &history);
-  for (const auto& s : history) {
+  auto report = [](const EpochStats& s) {
     fmt::print(
         "epoch {}: loss {:.4f}  train accuracy {:.2f}%  test accuracy {:.2f}%  {:.0f} img/s  "
         "{:.0f} s\n",
         s.epoch, s.loss, 100 * s.train_accuracy, 100 * s.validation_accuracy, s.images_per_second,
         s.seconds);
-  }
+    std::fflush(stdout);
+  };
+  Graph trained = train(seed_inception_model(mo), train_set, test_set, a.options, nullptr, report);
   export_onnx(trained, a.out);
   fmt::print("wrote {}\n", a.out);
   return 0;

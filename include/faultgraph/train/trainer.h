@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,11 +32,13 @@ struct EpochStats {
   double loss = 0, train_accuracy = 0, validation_accuracy = 0;
   double seconds = 0, images_per_second = 0;
 };
+using EpochCallback = std::function<void(const EpochStats&)>;
 
 // Returns a copy of `model` with trained weights. The logits are the input of a final
 // Softmax when the model ends in one (as the seed's model does), else its output.
 // `on_epoch` (optional) sees each epoch's statistics as it ends.
 Graph train(const Graph& model, const LabelledImages& train_set, const LabelledImages& validation,
-            const TrainOptions& options, std::vector<EpochStats>* history = nullptr);
+            const TrainOptions& options, std::vector<EpochStats>* history = nullptr,
+            const EpochCallback& on_epoch = {});
 
 }  // namespace fg
