@@ -45,7 +45,15 @@ check wrong_input_shape 2 "conv_basic.onnx: input 'in0' must have shape" -- \
   "$fg" run "$ops/conv_basic.onnx" -i "$ops/conv1d.in0.npy"
 check bad_npy 2 "bad.onnx: not a NumPy .npy file" -- "$fg" run "$ops/conv_basic.onnx" -i "$tmp/bad.onnx"
 check unknown_flag 2 "" -- "$fg" inspect --frobnicate "$ops/conv_basic.onnx"
-check no_command 2 "" -- "$fg"
+check unknown_command 2 "" -- "$fg" frobnicate
+# The main job, small: train 128 images for one epoch into a fresh model file, then the
+# seed's configuration on 64 test images; a second run reuses the trained model.
+check demo_trains_then_injects 0 "" -- "$fg" demo -m "$tmp/demo.onnx" --train-limit 128 --epochs 1 \
+  --limit 64 -o "$tmp/demo"
+grep -q "^saved $tmp/demo.onnx" "$tmp/out" && grep -q "golden accuracy" "$tmp/out" &&
+  [ -s "$tmp/demo/report.json" ] || { echo "FAIL demo output:"; cat "$tmp/out"; fail=1; }
+check demo_reuses_model 0 "" -- "$fg" demo -m "$tmp/demo.onnx" --limit 32 -o "$tmp/demo"
+grep -q "^using the trained model $tmp/demo.onnx" "$tmp/out" || { echo "FAIL demo reuse:"; cat "$tmp/out"; fail=1; }
 # The seed's workflow on the seed's model: 4 valid entries run, the 2 invalid ones are
 # reported (exit 2), and everything is written.
 fmnist=/usr/share/datasets/fashion-mnist

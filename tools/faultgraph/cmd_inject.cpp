@@ -63,26 +63,33 @@ int run_inject_command(const InjectArgs& a) {
   Graph model = load_model(a.model);
   FaultConfig config = load_fault_config(a.config, model);
   LabelledImages data = load_idx_dataset(a.dataset, a.split);
-  std::filesystem::create_directories(a.out);
-  std::filesystem::path out(a.out);
-
   InjectOptions options;
   options.batch = a.batch;
   options.limit = a.limit;
+  int failures = inject_and_report(model, a.model, config, a.config, data, options, a.out);
+  return failures == 0 ? 0 : 2;
+}
+}  // namespace
+
+int inject_and_report(const Graph& model, const std::string& model_name, const FaultConfig& config,
+                      const std::string& config_name, const LabelledImages& data,
+                      const InjectOptions& options, const std::string& out_dir) {
+  std::filesystem::create_directories(out_dir);
+  std::filesystem::path out(out_dir);
   InjectResult r = run_inject(model, config, data.images, data.labels, data.classes, options);
 
   Graph typed = with_inferred_types(model);
   std::string golden_picture = write_picture(out / "model", to_dot(typed));
   write_file_atomic((out / "golden_confusion.csv").string(), r.golden.confusion_csv());
-  fmt::print("model {}  dataset {}  {} samples\n", a.model, data.source, r.golden.samples());
+  fmt::print("model {}  dataset {}  {} samples\n", model_name, data.source, r.golden.samples());
   fmt::print("golden accuracy {:.2f}% (top-5 {:.2f}%)  [{:.1f} s]\n\n", 100 * r.golden.top1(),
              100 * r.golden.top5(), r.golden_seconds);
   fmt::print("{:>3}  {:<34} {:<26} {:>9} {:>8} {:>9} {:>14}\n", "#", "site", "fault", "accuracy",
              "drop", "changed", "corrupted");
 
   nlohmann::json report;
-  report["model"] = a.model;
-  report["config"] = a.config;
+  report["model"] = model_name;
+  report["config"] = config_name;
   report["dataset"] = data.source;
   report["seed"] = config.seed;
   report["golden"] = evaluation_json(r.golden);
@@ -134,10 +141,9 @@ int run_inject_command(const InjectArgs& a) {
   }
   std::string json_path = (out / "report.json").string();
   write_file_atomic(json_path, report.dump(2));
-  fmt::print("\nwrote {} (and confusion matrices, pictures) \n", json_path);
-  return failures == 0 ? 0 : 2;
+  fmt::print("\nwrote {} (and confusion matrices, pictures)\n", json_path);
+  return failures;
 }
-}  // namespace
 
 Command add_inject(CLI::App& app) {
   auto args = std::make_shared<InjectArgs>();

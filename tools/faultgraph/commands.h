@@ -4,6 +4,10 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
+
+#include "faultgraph/data/idx.h"
+#include "faultgraph/fault/inject.h"
 
 namespace fg::cli {
 
@@ -17,5 +21,12 @@ Command add_run(CLI::App& app);
 Command add_ops(CLI::App& app);
 Command add_inject(CLI::App& app);
 Command add_train(CLI::App& app);
+Command add_demo(CLI::App& app);  // the main job; also what `faultgraph` alone runs
+
+// The inject workflow's report (table, report.json, confusion matrices, pictures in
+// out_dir); returns how many entries did not run.
+int inject_and_report(const Graph& model, const std::string& model_name, const FaultConfig& config,
+                      const std::string& config_name, const LabelledImages& data,
+                      const InjectOptions& options, const std::string& out_dir);
 
 }  // namespace fg::cli

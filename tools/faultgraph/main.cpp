@@ -11,14 +11,14 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"faultgraph: fault injection for deep neural networks with branches"};
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);  // none: the main job (demo) on built-in defaults
   app.set_version_flag("--version", std::string("faultgraph ") + FG_VERSION);
   int threads = 0;
   app.add_option("--threads", threads, "compute threads (default: one per core)")
       ->check(CLI::NonNegativeNumber);
   const fg::cli::Command commands[] = {fg::cli::add_inspect(app), fg::cli::add_run(app),
-                                       fg::cli::add_ops(app), fg::cli::add_inject(app),
-                                       fg::cli::add_train(app)};
+                                       fg::cli::add_ops(app),     fg::cli::add_inject(app),
+                                       fg::cli::add_train(app),   fg::cli::add_demo(app)};
 
   try {
     app.parse(argc, argv);
@@ -36,6 +36,9 @@ int main(int argc, char** argv) {
     fg::configure_runtime(threads);
     for (const auto& c : commands) {
       if (c.app->parsed()) return c.run();
+    }
+    for (const auto& c : commands) {
+      if (c.app->get_name() == "demo") return c.run();
     }
     return 2;
   } catch (const fg::Error& e) {
