@@ -11,7 +11,6 @@
 #include "commands.h"
 #include "faultgraph/core/error.h"
 #include "faultgraph/io/onnx.h"
-#include "faultgraph/models/seed_inception.h"
 #include "faultgraph/train/trainer.h"
 #include "seed_faults.h"
 
@@ -47,13 +46,7 @@ int run_demo(DemoArgs a) {
         "about 9 minutes an epoch on 2 cores)\n",
         train_set.source, a.train.epochs);
     std::fflush(stdout);
-    SeedInceptionOptions mo;
-    mo.channels = train_set.images.size(1);
-    mo.height = train_set.images.size(2);
-    mo.width = train_set.images.size(3);
-    mo.classes = train_set.classes;
-    mo.seed = a.train.seed;
-    model = train(seed_inception_model(mo), train_set, test_set, a.train, nullptr,
+    model = train(seed_model_for(train_set, a.train.seed), train_set, test_set, a.train, nullptr,
                   [](const EpochStats& s) {
                     fmt::print("  epoch {}: loss {:.4f}  test accuracy {:.2f}%  {:.0f} img/s\n",
                                s.epoch, s.loss, 100 * s.validation_accuracy, s.images_per_second);

@@ -12,6 +12,16 @@
 
 namespace fg::cli {
 
+Graph seed_model_for(const LabelledImages& data, uint64_t seed) {
+  SeedInceptionOptions mo;
+  mo.channels = data.images.size(1);
+  mo.height = data.images.size(2);
+  mo.width = data.images.size(3);
+  mo.classes = data.classes;
+  mo.seed = seed;
+  return seed_inception_model(mo);
+}
+
 namespace {
 struct TrainArgs {
   std::string model = "seed_inception";
@@ -25,12 +35,6 @@ int run_train(const TrainArgs& a) {
            "' (built-in: seed_inception)");
   LabelledImages train_set = load_idx_dataset(a.dataset, "train");
   LabelledImages test_set = load_idx_dataset(a.dataset, "test");
-  SeedInceptionOptions mo;
-  mo.channels = train_set.images.size(1);
-  mo.height = train_set.images.size(2);
-  mo.width = train_set.images.size(3);
-  mo.classes = train_set.classes;
-  mo.seed = a.options.seed;
   auto report = [](const EpochStats& s) {
     fmt::print(
         "epoch {}: loss {:.4f}  train accuracy {:.2f}%  test accuracy {:.2f}%  {:.0f} img/s  "
@@ -39,7 +43,8 @@ int run_train(const TrainArgs& a) {
         s.seconds);
     std::fflush(stdout);
   };
-  Graph trained = train(seed_inception_model(mo), train_set, test_set, a.options, nullptr, report);
+  Graph trained = train(seed_model_for(train_set, a.options.seed), train_set, test_set, a.options,
+                        nullptr, report);
   export_onnx(trained, a.out);
   fmt::print("wrote {}\n", a.out);
   return 0;

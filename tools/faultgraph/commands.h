@@ -23,6 +23,9 @@ Command add_inject(CLI::App& app);
 Command add_train(CLI::App& app);
 Command add_demo(CLI::App& app);  // the main job; also what `faultgraph` alone runs
 
+// The seed's Inception-module model sized for `data` (channels, image size, classes).
+Graph seed_model_for(const LabelledImages& data, uint64_t seed);
+
 // The inject workflow's report (table, report.json, confusion matrices, pictures in
 // out_dir); returns how many entries did not run.
 int inject_and_report(const Graph& model, const std::string& model_name, const FaultConfig& config,
