@@ -27,3 +27,14 @@ if(FG_USE_PCH)
     <ATen/ATen.h> <fmt/format.h> <string> <vector> <unordered_map> <memory> <optional>
     <variant> <functional> <algorithm> <stdexcept>)
 endif()
+
+# OpenCV's core, imgproc and imgcodecs (Debian's libopencv-imgcodecs-dev and
+# libopencv-imgproc-dev; the full libopencv-dev, which ships the CMake config, pulls in
+# ~60 packages more): image decoding and resizing for the datasets, PNG heatmaps.
+find_path(FG_OPENCV_INCLUDE opencv2/core.hpp PATH_SUFFIXES opencv4 REQUIRED)
+add_library(fg_opencv INTERFACE)
+target_include_directories(fg_opencv SYSTEM INTERFACE ${FG_OPENCV_INCLUDE})
+foreach(module core imgproc imgcodecs)
+  find_library(FG_OPENCV_${module} opencv_${module} REQUIRED)
+  target_link_libraries(fg_opencv INTERFACE ${FG_OPENCV_${module}})
+endforeach()

@@ -9,6 +9,10 @@
   make_reference.py faults OUT   a small branchy CNN and its outputs under bit flips made by
                                  PyTorch forward hooks (activation, weight, one input of an
                                  Add), for the fault-injection tests.
+  make_reference.py train OUT    a small CNN with BatchNorm, exported to ONNX, and its
+                                 weights, running statistics and losses after three
+                                 full-batch steps of SGD (momentum, weight decay) and of Adam
+                                 in training mode, for the trainer's tests.
   make_reference.py ops OUT      one small ONNX model per op case (odd shapes, every
                                  attribute the importer handles), its inputs and PyTorch's
                                  output.
@@ -357,8 +361,55 @@ def make_faults(out):
     print("  fault cases written", flush=True)
 
 
+# ------------------------------------------------------------------------------ train
+
+class TrainNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.conv2 = nn.Conv2d(4, 6, 3, stride=2, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(6)
+        self.fc = nn.Linear(6, 3)
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = F.relu(self.bn2(self.conv2(x)))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+def make_train(out):
+    gen = torch.Generator().manual_seed(99)
+    x = torch.rand(8, 1, 6, 6, generator=gen)
+    y = torch.randint(0, 3, (8,), generator=gen)
+    save_npy(os.path.join(out, "x.npy"), x)
+    save_npy(os.path.join(out, "y.npy"), y)
+    for name in ("sgd", "adam"):
+        torch.manual_seed(0)
+        net = TrainNet().eval()
+        export(net, x[:1], os.path.join(out, "model.onnx"), 13, True, ["input"], ["logits"])
+        net.train()
+        if name == "sgd":
+            opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
+        else:
+            opt = torch.optim.Adam(net.parameters(), lr=1e-2, weight_decay=1e-3)
+        losses = []
+        for _ in range(3):
+            opt.zero_grad()
+            loss = F.cross_entropy(net(x), y)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        for key, value in net.state_dict().items():
+            if not key.endswith("num_batches_tracked"):
+                save_npy(os.path.join(out, f"{name}_after_{key}.npy"), value)
+        with open(os.path.join(out, f"{name}_losses.txt"), "w") as f:
+            f.write(" ".join(f"{v:.9g}" for v in losses) + "\n")
+    print("  training steps written", flush=True)
+
+
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("models", "ops", "faults"):
+    if len(sys.argv) != 3 or sys.argv[1] not in ("models", "ops", "faults", "train"):
         sys.exit(__doc__)
     kind, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
@@ -366,7 +417,7 @@ def main():
         print(f"make_reference: {out} is up to date")
         return
     print(f"make_reference: writing {kind} to {out}", flush=True)
-    {"models": make_models, "ops": make_ops, "faults": make_faults}[kind](out)
+    {"models": make_models, "ops": make_ops, "faults": make_faults, "train": make_train}[kind](out)
     mark_done(out, kind)
 
 

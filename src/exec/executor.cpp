@@ -40,12 +40,13 @@ std::string signature(const std::vector<at::Tensor>& inputs) {
   return s;
 }
 
-Kernel prepare_node(const Graph& g, const Node& n, const std::vector<TensorInfo>& info) {
+Kernel prepare_node(const Graph& g, const Node& n, const std::vector<TensorInfo>& info,
+                    bool training) {
   std::vector<TensorInfo> ins(n.inputs.size());
   for (size_t i = 0; i < n.inputs.size(); ++i) {
     if (n.inputs[i] != kNoValue) ins[i] = info[n.inputs[i]];
   }
-  OpContext ctx{n, ins, g.opset};
+  OpContext ctx{n, ins, g.opset, training};
   return op_def(n.op).prepare(ctx);
 }
 
@@ -105,7 +106,9 @@ Executor::Plan& Executor::plan_for(const std::vector<at::Tensor>& inputs) {
     if (v.data) plan->constants[v.id] = *v.data;
   }
   std::vector<bool> is_const(graph_.values().size(), false);
-  for (const Value& v : graph_.values()) is_const[v.id] = v.is_initializer();
+  // Trainable weights change between runs: nothing computed from them is folded.
+  for (const Value& v : graph_.values())
+    is_const[v.id] = v.is_initializer() && !v.data->requires_grad();
 
   // Nodes whose inputs are all known before running are evaluated once, here.
   std::vector<NodeId> runtime_nodes;
@@ -122,7 +125,7 @@ Executor::Plan& Executor::plan_for(const std::vector<at::Tensor>& inputs) {
       if (n.inputs[i] != kNoValue) ins[i] = plan->constants[n.inputs[i]];
     }
     KernelArgs args{ins, outs, 0};
-    call_kernel(graph_, n, prepare_node(graph_, n, plan->info), args);
+    call_kernel(graph_, n, prepare_node(graph_, n, plan->info, options_.training), args);
     for (size_t i = 0; i < outs.size(); ++i) {
       plan->constants[n.outputs[i]] = outs[i];
       is_const[n.outputs[i]] = true;
@@ -157,7 +160,7 @@ Executor::Plan& Executor::plan_for(const std::vector<at::Tensor>& inputs) {
 
   for (size_t s = 0; s < runtime_nodes.size(); ++s) {
     const Node& n = graph_.node(runtime_nodes[s]);
-    Plan::Step step{n.id, prepare_node(graph_, n, plan->info), 0, {}};
+    Plan::Step step{n.id, prepare_node(graph_, n, plan->info, options_.training), 0, {}};
     for (size_t i = 0; i < n.inputs.size() && i < 64; ++i) {
       ValueId v = n.inputs[i];
       if (v == kNoValue || pinned[v] || root_pinned[root[v]]) continue;

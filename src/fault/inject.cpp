@@ -56,7 +56,7 @@ InjectResult run_inject(const Graph& model, const FaultConfig& config, const at:
   int64_t n = o.limit > 0 ? std::min(o.limit, images.size(0)) : images.size(0);
   FG_CHECK(n > 0, UsageError, "the dataset is empty");
   InjectResult result;
-  result.golden = Evaluation(classes);
+  result.golden = Evaluation(classes, scores_of(model));
   int valid = 0;
   for (const auto& e : config.entries) valid += e.fault ? 1 : 0;
   Progress progress("golden model", n * (1 + valid), "img", false);
@@ -73,7 +73,7 @@ InjectResult run_inject(const Graph& model, const FaultConfig& config, const at:
   for (const auto& entry : config.entries) {
     EntryResult r;
     r.entry = entry;
-    r.faulty = Evaluation(classes);
+    r.faulty = Evaluation(classes, scores_of(model));
     if (!entry.fault) {
       r.error = entry.error;
       result.entries.push_back(std::move(r));

@@ -1,6 +1,10 @@
-// BatchNormalization in inference mode: (x - mean) / sqrt(var + epsilon) * scale + B,
-// per channel (dim 1). Extra outputs (running statistics, kept by old exporters) are the
-// input statistics unchanged. training_mode = 1 is rejected.
+// BatchNormalization: (x - mean) / sqrt(var + epsilon) * scale + B, per channel (dim 1).
+// Inference (the default): mean and var are the running statistics (inputs 3 and 4);
+// extra outputs (kept by old exporters) are those statistics unchanged. In a training
+// forward (OpContext::training, set by the trainer's executor) mean and var are the
+// batch's, and the running statistics are updated in place:
+// running = momentum * running + (1 - momentum) * batch (ONNX's convention; PyTorch's
+// momentum is 1 - this). A model file with training_mode = 1 is rejected.
 #include "ops/common.h"
 
 namespace fg::ops {
@@ -28,10 +32,12 @@ std::vector<TensorInfo> infer(const OpContext& ctx) {
 
 Kernel prepare(const OpContext& ctx) {
   double eps = ctx.attrs().get_float("epsilon", 1e-5);
+  double momentum = 1.0 - ctx.attrs().get_float("momentum", 0.9);
+  bool training = ctx.training;
   size_t extra = ctx.node.outputs.size() - 1;
-  return [eps, extra](KernelArgs& a) {
-    a.out[0] = at::batch_norm(a.in[0], a.in[1], a.in[2], a.in[3], a.in[4], /*training=*/false,
-                              /*momentum=*/0.0, eps, /*cudnn_enabled=*/false);
+  return [eps, momentum, training, extra](KernelArgs& a) {
+    a.out[0] = at::batch_norm(a.in[0], a.in[1], a.in[2], a.in[3], a.in[4], training, momentum, eps,
+                              /*cudnn_enabled=*/false);
     for (size_t i = 1; i <= extra; ++i) a.out[i] = a.in[i % 2 == 1 ? 3 : 4];
   };
 }

@@ -3,10 +3,15 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "faultgraph/core/error.h"
 #include "faultgraph/exec/executor.h"
+#include "faultgraph/io/npy.h"
 #include "faultgraph/io/onnx.h"
 #include "faultgraph/models/seed_inception.h"
+#include "test_util.h"
 
 namespace fg {
 namespace {
@@ -65,6 +70,121 @@ TEST(Trainer, RejectsWhatItCannotTrain) {
   TrainOptions o;
   o.optimizer = "lamb";
   EXPECT_THROW(train(seed_inception_model(tiny()), halves(8, 5), {}, o), UsageError);
+}
+
+// Three full-batch steps in training mode (BatchNorm on batch statistics, running
+// statistics updated) against the same steps in PyTorch (scripts/make_reference.py train).
+class PyTorchSteps : public testing::TestWithParam<const char*> {};
+
+TEST_P(PyTorchSteps, WeightsStatisticsAndLossesMatch) {
+  std::string opt = GetParam();
+  auto dir = test::refdata("train");
+  Graph model = import_onnx((dir / "model.onnx").string());
+  LabelledImages data;
+  data.images = read_npy((dir / "x.npy").string());
+  data.labels = read_npy((dir / "y.npy").string());
+  data.classes = 3;
+  TrainOptions o;
+  o.epochs = 3;  // one batch per epoch: three steps, the order within the batch is immaterial
+  o.batch = 8;
+  o.optimizer = opt;
+  o.learning_rate = opt == "sgd" ? 0.1 : 1e-2;
+  o.momentum = 0.9;
+  o.weight_decay = 1e-3;
+  o.progress = false;
+  std::vector<EpochStats> history;
+  Graph trained = train(model, data, {}, o, &history);
+
+  std::ifstream f(dir / (opt + "_losses.txt"));
+  for (const EpochStats& s : history) {
+    double expected = 0;
+    f >> expected;
+    EXPECT_NEAR(s.loss, expected, 1e-5) << "epoch " << s.epoch;
+  }
+  int compared = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::string file = entry.path().filename().string();
+    std::string prefix = opt + "_after_";
+    if (file.rfind(prefix, 0) != 0) continue;
+    std::string name = file.substr(prefix.size(), file.size() - prefix.size() - 4);
+    at::Tensor expected = read_npy(entry.path().string());
+    auto id = trained.find_value(name);
+    ASSERT_TRUE(id.has_value()) << name;
+    EXPECT_LE(test::relative_error(*trained.value(*id).data, expected), 2e-5) << name;
+    ++compared;
+  }
+  EXPECT_EQ(compared, 12);  // 2 convolutions, 2 x 4 BatchNorm tensors, fc weight and bias
+}
+
+INSTANTIATE_TEST_SUITE_P(Trainer, PyTorchSteps, testing::Values("sgd", "adam"));
+
+TEST(Trainer, LearningRateSchedules) {
+  TrainOptions o;
+  o.learning_rate = 0.1;
+  EXPECT_DOUBLE_EQ(scheduled_learning_rate(o, 57, 10, 100), 0.1);
+  o.schedule = "step";
+  o.step_epochs = 2;
+  o.gamma = 0.5;
+  EXPECT_DOUBLE_EQ(scheduled_learning_rate(o, 19, 10, 100), 0.1);
+  EXPECT_DOUBLE_EQ(scheduled_learning_rate(o, 20, 10, 100), 0.05);
+  EXPECT_DOUBLE_EQ(scheduled_learning_rate(o, 45, 10, 100), 0.025);
+  o.schedule = "cosine";
+  EXPECT_DOUBLE_EQ(scheduled_learning_rate(o, 0, 10, 100), 0.1);
+  EXPECT_NEAR(scheduled_learning_rate(o, 50, 10, 100), 0.05, 1e-12);
+  EXPECT_NEAR(scheduled_learning_rate(o, 100, 10, 100), 0.0, 1e-12);
+  o.schedule = "linear";
+  EXPECT_THROW(scheduled_learning_rate(o, 0, 1, 1), UsageError);
+}
+
+// Stopping after epoch 1 and resuming from the checkpoint gives exactly the weights of an
+// uninterrupted run: the optimiser's state and the shuffling come back too.
+TEST(Trainer, ResumedTrainingEqualsUninterruptedTraining) {
+  Graph model = import_onnx((test::refdata("train") / "model.onnx").string());
+  LabelledImages data;
+  at::manual_seed(5);
+  data.images = at::rand({40, 1, 6, 6});
+  data.labels = at::randint(0, 3, {40}, at::kLong);
+  data.classes = 3;
+  TrainOptions o;
+  o.epochs = 2;
+  o.batch = 8;
+  o.learning_rate = 1e-2;
+  o.progress = false;
+  Graph straight = train(model, data, data, o);
+
+  auto dir = test::temp_path("ckpt");
+  std::filesystem::remove_all(dir);
+  TrainOptions first = o;
+  first.epochs = 1;
+  first.checkpoint_dir = dir.string();
+  train(model, data, data, first);
+  EXPECT_TRUE(std::filesystem::exists(dir / "checkpoint.onnx"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "checkpoint.optim"));
+  TrainOptions rest = o;
+  rest.checkpoint_dir = dir.string();
+  rest.resume = true;
+  std::vector<EpochStats> history;
+  Graph resumed = train(model, data, data, rest, &history);
+  ASSERT_EQ(history.size(), 2U);
+  EXPECT_EQ(history[0].epoch, 1);
+  EXPECT_EQ(history[1].epoch, 2);
+  for (const Value& v : straight.values()) {
+    if (v.is_initializer() && is_floating(v.dtype))
+      EXPECT_TRUE(at::equal(*v.data, *resumed.value(v.id).data)) << v.name;
+  }
+
+  // A checkpoint with other settings, or whose files disagree, is refused.
+  TrainOptions other = rest;
+  other.batch = 4;
+  EXPECT_THROW(train(model, data, data, other), UsageError);
+  std::ofstream(dir / "checkpoint.optim", std::ios::app) << "junk";
+  try {
+    train(model, data, data, rest);
+    FAIL() << "a damaged checkpoint was accepted";
+  } catch (const DatasetError& e) {
+    EXPECT_NE(std::string(e.what()).find("do not match"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

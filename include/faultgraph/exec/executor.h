@@ -51,6 +51,9 @@ struct ExecOptions {
   // Let element-wise kernels overwrite inputs that die at them. Off for training: autograd
   // may need those values for the backward pass.
   bool in_place = true;
+  // Training forward: BatchNormalization uses batch statistics and updates the running
+  // mean and variance (the graph's initializer tensors) in place, with ONNX's momentum.
+  bool training = false;
 };
 
 class Executor {

@@ -32,6 +32,9 @@ struct OpContext {
   const Node& node;
   std::span<const TensorInfo> in;  // one per node input; a default TensorInfo when omitted
   int64_t opset;
+  // Training forward (ExecOptions::training): BatchNormalization normalises with the
+  // batch's statistics and updates its running statistics in place.
+  bool training = false;
 
   const Attrs& attrs() const { return node.attrs; }
   bool has_input(size_t i) const { return i < node.inputs.size() && node.inputs[i] != kNoValue; }

@@ -108,6 +108,14 @@ Graph build(const onnx::ModelProto& m) {
     for (const auto& o : outs) {
       FG_CHECK(!o.empty(), ModelFormatError, where, ": an output has an empty name");
     }
+    // Exporters tie equal initial tensors together through Identity (torch.onnx makes a
+    // fresh BatchNorm's running mean an Identity of its bias): such a value becomes an
+    // initializer of its own, so training can update it without touching the other.
+    if (*op == OpKind::kIdentity && inputs.size() == 1 && inputs[0] != kNoValue &&
+        g.value(inputs[0]).is_initializer() && outs.size() == 1 && !g.find_value(outs[0])) {
+      g.add_initializer(outs[0], g.value(inputs[0]).data->clone());
+      continue;
+    }
     g.add_node(name, *op, std::move(inputs), outs, std::move(attrs));
   }
   for (const auto& vi : gp.output()) {
