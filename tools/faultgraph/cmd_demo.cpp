@@ -18,7 +18,7 @@ namespace fg::cli {
 
 namespace {
 struct DemoArgs {
-  std::string dataset = kFashionMnistDir;
+  DatasetArgs data;
   std::string model;  // default: in the cache folder
   std::string out = "faultgraph-inject";
   TrainOptions train;
@@ -34,20 +34,21 @@ std::string default_model_path() {
 
 int run_demo(DemoArgs a) {
   if (a.model.empty()) a.model = default_model_path();
-  LabelledImages test_set = load_idx_dataset(a.dataset, "test");
+  DatasetSplits splits = load_dataset(a.data);
+  const LabelledImages& test_set = splits.test;
   Graph model;
   if (std::filesystem::exists(a.model)) {
     fmt::print("using the trained model {}\n", a.model);
     model = import_onnx(a.model);
   } else {
-    LabelledImages train_set = load_idx_dataset(a.dataset, "train");
+    const LabelledImages& train_set = splits.train;
     fmt::print(
         "training the seed's Inception-module model on {} for {} epochs (first run only; "
         "about 9 minutes an epoch on 2 cores)\n",
         train_set.source, a.train.epochs);
     std::fflush(stdout);
-    model = train(seed_model_for(train_set, a.train.seed), train_set, test_set, a.train, nullptr,
-                  [](const EpochStats& s) {
+    model = train(model_for("seed_inception", train_set, 1.0, a.train.seed), train_set, test_set,
+                  a.train, nullptr, [](const EpochStats& s) {
                     fmt::print("  epoch {}: loss {:.4f}  test accuracy {:.2f}%  {:.0f} img/s\n",
                                s.epoch, s.loss, 100 * s.validation_accuracy, s.images_per_second);
                     std::fflush(stdout);
@@ -72,7 +73,7 @@ Command add_demo(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "demo",
       "The main job: train the seed's model if needed, then run the seed's fault configuration");
-  cmd->add_option("-d,--dataset", args->dataset, "MNIST-style IDX folder")->capture_default_str();
+  add_dataset_options(cmd, args->data, false);
   cmd->add_option("-m,--model", args->model,
                   "trained model to use or create (default: in ~/.cache/faultgraph/models)");
   cmd->add_option("-e,--epochs", args->train.epochs, "training epochs when no trained model exists")

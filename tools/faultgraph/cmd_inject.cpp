@@ -1,7 +1,7 @@
 // faultgraph inject --model M --config faults.yml --dataset D: the seed's workflow. The
 // fault-free model is evaluated once, then each configured fault on its own faulty copy;
-// prints a table and writes report.json, confusion matrices (CSV) and Graphviz pictures of
-// the model without and with each fault into --out.
+// prints a table and writes report.json, confusion matrices (CSV and PNG heatmaps) and Graphviz
+// pictures of the model without and with each fault into --out.
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -17,26 +17,35 @@
 #include "faultgraph/io/npy.h"
 #include "faultgraph/io/onnx.h"
 #include "faultgraph/ir/dump.h"
-#include "faultgraph/models/seed_inception.h"
 #include "faultgraph/ops/infer.h"
 
 namespace fg::cli {
+
+nlohmann::json evaluation_json(const Evaluation& e) {
+  std::vector<std::vector<int64_t>> m;
+  auto acc = e.confusion().accessor<int64_t, 2>();
+  for (int64_t i = 0; i < e.confusion().size(0); ++i) {
+    m.emplace_back();
+    for (int64_t j = 0; j < e.confusion().size(1); ++j) m.back().push_back(acc[i][j]);
+  }
+  return {{"samples", e.samples()},
+          {"top1", e.top1()},
+          {"top5", e.top5()},
+          {"loss", e.loss()},
+          {"non_finite_outputs", e.non_finite()},
+          {"per_class_accuracy", e.per_class_accuracy()},
+          {"confusion", m}};
+}
 
 namespace {
 struct InjectArgs {
   std::string model;
   std::string config;
-  std::string dataset = kFashionMnistDir;
-  std::string split = "test";
+  DatasetArgs data;
   std::string out = "faultgraph-inject";
   int64_t batch = 128;
   int64_t limit = 0;
 };
-
-Graph load_model(const std::string& spec) {
-  if (spec == "seed_inception") return seed_inception_model();
-  return import_onnx(spec);
-}
 
 // Writes `dot` next to an SVG rendering when Graphviz's dot program is installed.
 std::string write_picture(const std::filesystem::path& base, const std::string& dot) {
@@ -49,20 +58,11 @@ std::string write_picture(const std::filesystem::path& base, const std::string& 
   return std::system(cmd.c_str()) == 0 ? svg : dot_path;
 }
 
-nlohmann::json evaluation_json(const Evaluation& e) {
-  std::vector<std::vector<int64_t>> m;
-  auto acc = e.confusion().accessor<int64_t, 2>();
-  for (int64_t i = 0; i < e.confusion().size(0); ++i) {
-    m.emplace_back();
-    for (int64_t j = 0; j < e.confusion().size(1); ++j) m.back().push_back(acc[i][j]);
-  }
-  return {{"samples", e.samples()}, {"top1", e.top1()}, {"top5", e.top5()}, {"confusion", m}};
-}
-
 int run_inject_command(const InjectArgs& a) {
   Graph model = load_model(a.model);
   FaultConfig config = load_fault_config(a.config, model);
-  LabelledImages data = load_idx_dataset(a.dataset, a.split);
+  DatasetSplits splits = load_dataset(a.data);
+  const LabelledImages& data = chosen_split(splits, a.data);
   InjectOptions options;
   options.batch = a.batch;
   options.limit = a.limit;
@@ -81,6 +81,8 @@ int inject_and_report(const Graph& model, const std::string& model_name, const F
   Graph typed = with_inferred_types(model);
   std::string golden_picture = write_picture(out / "model", to_dot(typed));
   write_file_atomic((out / "golden_confusion.csv").string(), r.golden.confusion_csv());
+  r.golden.write_confusion_png((out / "golden_confusion.png").string(), "golden model",
+                               data.class_names);
   fmt::print("model {}  dataset {}  {} samples\n", model_name, data.source, r.golden.samples());
   fmt::print("golden accuracy {:.2f}% (top-5 {:.2f}%)  [{:.1f} s]\n\n", 100 * r.golden.top1(),
              100 * r.golden.top5(), r.golden_seconds);
@@ -117,6 +119,9 @@ int inject_and_report(const Graph& model, const std::string& model_name, const F
                e.changed_predictions, fmt::format("{}/{}", e.corrupted, e.observed));
     std::string base = fmt::format("entry_{}", e.entry.index);
     write_file_atomic((out / (base + "_confusion.csv")).string(), e.faulty.confusion_csv());
+    e.faulty.write_confusion_png((out / (base + "_confusion.png")).string(),
+                                 fmt::format("entry {}: {}", e.entry.index, e.entry.label),
+                                 data.class_names);
     DotOptions dot;
     dot.highlight.insert(e.fault_node);
     std::string picture =
@@ -155,8 +160,7 @@ Command add_inject(CLI::App& app) {
   cmd->add_option("-c,--config", args->config,
                   "fault configuration (YAML; InjectTFParallel's format accepted)")
       ->required();
-  cmd->add_option("-d,--dataset", args->dataset, "MNIST-style IDX folder")->capture_default_str();
-  cmd->add_option("--split", args->split, "train or test")->capture_default_str();
+  add_dataset_options(cmd, args->data, true);
   cmd->add_option("-b,--batch", args->batch, "batch size")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

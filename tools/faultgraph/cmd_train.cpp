@@ -5,46 +5,77 @@
 
 #include "commands.h"
 #include "faultgraph/core/error.h"
-#include "faultgraph/data/idx.h"
 #include "faultgraph/io/onnx.h"
-#include "faultgraph/models/seed_inception.h"
+#include "faultgraph/models/zoo.h"
 #include "faultgraph/train/trainer.h"
 
 namespace fg::cli {
 
-Graph seed_model_for(const LabelledImages& data, uint64_t seed) {
-  SeedInceptionOptions mo;
+Graph model_for(const std::string& name, const LabelledImages& data, double width, uint64_t seed) {
+  ModelOptions mo;
   mo.channels = data.images.size(1);
   mo.height = data.images.size(2);
   mo.width = data.images.size(3);
   mo.classes = data.classes;
+  mo.width_multiplier = width;
   mo.seed = seed;
-  return seed_inception_model(mo);
+  return build_model(name, mo);
+}
+
+void add_dataset_options(CLI::App* cmd, DatasetArgs& a, bool with_split) {
+  cmd->add_option("-d,--dataset", a.spec,
+                  "dataset: a folder (format detected) or FORMAT:PATH, FORMAT one of idx, "
+                  "cifar10, gtsrb, folder; or fashion-mnist")
+      ->capture_default_str();
+  if (with_split) {
+    cmd->add_option("--split", a.split, "train or test")
+        ->check(CLI::IsMember({"train", "test"}))
+        ->capture_default_str();
+  }
+  cmd->add_option("--image-size", a.options.image_size,
+                  "side that gtsrb and folder images are resized to")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--channels", a.options.channels, "folder images: 1 (grey) or 3 (RGB)")
+      ->check(CLI::IsMember({1, 3}))
+      ->capture_default_str();
+  cmd->add_option("--split-seed", a.options.split_seed,
+                  "seed of the 70/30 train/test split (gtsrb, folder without train/ and test/)")
+      ->capture_default_str();
+}
+
+DatasetSplits load_dataset(const DatasetArgs& a) { return fg::load_dataset(a.spec, a.options); }
+
+const LabelledImages& chosen_split(const DatasetSplits& s, const DatasetArgs& a) {
+  return a.split == "train" ? s.train : s.test;
 }
 
 namespace {
 struct TrainArgs {
   std::string model = "seed_inception";
-  std::string dataset = kFashionMnistDir;
+  DatasetArgs data;
   std::string out = "model.onnx";
+  double width = 1.0;
   TrainOptions options;
 };
 
-int run_train(const TrainArgs& a) {
-  FG_CHECK(a.model == "seed_inception", UsageError, "unknown model '", a.model,
-           "' (built-in: seed_inception)");
-  LabelledImages train_set = load_idx_dataset(a.dataset, "train");
-  LabelledImages test_set = load_idx_dataset(a.dataset, "test");
+int run_train(TrainArgs a) {
+  DatasetSplits data = load_dataset(a.data);
+  Graph model = model_for(a.model, data.train, a.width, a.options.seed);
+  fmt::print("training {} on {}: {} training and {} test images, {} classes, {}x{}x{}\n", a.model,
+             a.data.spec, data.train.size(), data.test.size(), data.train.classes,
+             data.train.images.size(1), data.train.images.size(2), data.train.images.size(3));
+  std::fflush(stdout);
   auto report = [](const EpochStats& s) {
     fmt::print(
-        "epoch {}: loss {:.4f}  train accuracy {:.2f}%  test accuracy {:.2f}%  {:.0f} img/s  "
-        "{:.0f} s\n",
-        s.epoch, s.loss, 100 * s.train_accuracy, 100 * s.validation_accuracy, s.images_per_second,
-        s.seconds);
+        "epoch {}: lr {:.3g}  loss {:.4f}  train accuracy {:.2f}%  test loss {:.4f}  test "
+        "accuracy {:.2f}%  {:.0f} img/s  {:.0f} s\n",
+        s.epoch, s.learning_rate, s.loss, 100 * s.train_accuracy, s.validation_loss,
+        100 * s.validation_accuracy, s.images_per_second, s.seconds);
     std::fflush(stdout);
   };
-  Graph trained = train(seed_model_for(train_set, a.options.seed), train_set, test_set, a.options,
-                        nullptr, report);
+  std::vector<EpochStats> history;
+  Graph trained = train(model, data.train, data.test, a.options, &history, report);
   export_onnx(trained, a.out);
   fmt::print("wrote {}\n", a.out);
   return 0;
@@ -53,25 +84,48 @@ int run_train(const TrainArgs& a) {
 
 Command add_train(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
+  args->data.options.channels = 3;
   CLI::App* cmd = app.add_subcommand("train", "Train a built-in model and save it as ONNX");
-  cmd->add_option("-m,--model", args->model, "built-in architecture")->capture_default_str();
-  cmd->add_option("-d,--dataset", args->dataset, "MNIST-style IDX folder")->capture_default_str();
-  cmd->add_option("-e,--epochs", args->options.epochs, "epochs")
+  cmd->add_option("-m,--model", args->model, "built-in architecture (see 'faultgraph models')")
+      ->capture_default_str();
+  cmd->add_option("--width", args->width, "width multiplier of the architecture")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("-b,--batch", args->options.batch, "batch size")
+  add_dataset_options(cmd, args->data, false);
+  TrainOptions& o = args->options;
+  cmd->add_option("-e,--epochs", o.epochs, "epochs")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--lr", args->options.learning_rate, "learning rate")
+  cmd->add_option("-b,--batch", o.batch, "batch size")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--optimizer", args->options.optimizer, "adam or sgd")
+  cmd->add_option("--lr", o.learning_rate, "learning rate")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--optimizer", o.optimizer, "adam or sgd (with momentum)")
       ->check(CLI::IsMember({"adam", "sgd"}))
       ->capture_default_str();
-  cmd->add_option("--seed", args->options.seed, "initialisation and shuffling seed")
+  cmd->add_option("--momentum", o.momentum, "SGD momentum")
+      ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
-  cmd->add_option("--limit", args->options.limit, "train on the first N images only")
+  cmd->add_option("--weight-decay", o.weight_decay, "L2 weight decay")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--schedule", o.schedule, "learning-rate schedule: constant, step or cosine")
+      ->check(CLI::IsMember({"constant", "step", "cosine"}))
+      ->capture_default_str();
+  cmd->add_option("--step-epochs", o.step_epochs, "step schedule: epochs between decays")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--gamma", o.gamma, "step schedule: factor at each decay")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--seed", o.seed, "initialisation and shuffling seed")->capture_default_str();
+  cmd->add_option("--limit", o.limit, "train on the first N images only")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--checkpoint", o.checkpoint_dir,
+                  "folder for a checkpoint after every epoch (model, optimiser state)");
+  cmd->add_flag("--resume", o.resume, "continue from the checkpoint in --checkpoint, if any");
   cmd->add_option("-o,--out", args->out, "where to save the trained model (ONNX)")
       ->capture_default_str();
   return {cmd, [args] { return run_train(*args); }};

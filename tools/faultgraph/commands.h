@@ -4,9 +4,11 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 
-#include "faultgraph/data/idx.h"
+#include "faultgraph/data/dataset.h"
+#include "faultgraph/eval/metrics.h"
 #include "faultgraph/fault/inject.h"
 
 namespace fg::cli {
@@ -22,9 +24,26 @@ Command add_ops(CLI::App& app);
 Command add_inject(CLI::App& app);
 Command add_train(CLI::App& app);
 Command add_demo(CLI::App& app);  // the main job; also what `faultgraph` alone runs
+Command add_eval(CLI::App& app);
+Command add_models(CLI::App& app);
 
-// The seed's Inception-module model sized for `data` (channels, image size, classes).
-Graph seed_model_for(const LabelledImages& data, uint64_t seed);
+// The --dataset option and its companions, shared by train, eval, inject and demo.
+struct DatasetArgs {
+  std::string spec = kFashionMnistDir;
+  std::string split = "test";  // for commands that evaluate one split
+  DatasetOptions options;
+};
+void add_dataset_options(CLI::App* cmd, DatasetArgs& args, bool with_split);
+DatasetSplits load_dataset(const DatasetArgs& args);
+const LabelledImages& chosen_split(const DatasetSplits& splits, const DatasetArgs& args);
+
+// An ONNX file, or the name of a built-in architecture (untrained, at its default size).
+Graph load_model(const std::string& spec);
+// samples, top1, top5, loss, non-finite outputs, per-class accuracy, confusion matrix.
+nlohmann::json evaluation_json(const Evaluation& e);
+
+// A built-in architecture sized for `data` (channels, image size, classes).
+Graph model_for(const std::string& name, const LabelledImages& data, double width, uint64_t seed);
 
 // The inject workflow's report (table, report.json, confusion matrices, pictures in
 // out_dir); returns how many entries did not run.

@@ -1,0 +1,125 @@
+// faultgraph eval --model model.onnx --dataset D: top-1 and top-5 accuracy, loss,
+// per-class accuracy and the confusion matrix (CSV and PNG heatmap) of a model.
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "commands.h"
+#include "faultgraph/core/error.h"
+#include "faultgraph/core/files.h"
+#include "faultgraph/core/progress.h"
+#include "faultgraph/exec/executor.h"
+#include "faultgraph/io/onnx.h"
+#include "faultgraph/models/zoo.h"
+#include "faultgraph/ops/infer.h"
+
+namespace fg::cli {
+
+Graph load_model(const std::string& spec) {
+  if (!std::filesystem::exists(spec)) {
+    for (const ModelInfo& m : builtin_models()) {
+      if (m.name == spec) return build_model(spec);
+    }
+  }
+  return import_onnx(spec);
+}
+
+namespace {
+struct EvalArgs {
+  std::string model;
+  DatasetArgs data;
+  std::string out = "faultgraph-eval";
+  int64_t batch = 256;
+  int64_t limit = 0;
+};
+
+int run_eval(const EvalArgs& a) {
+  Graph model = load_model(a.model);
+  DatasetSplits splits = load_dataset(a.data);
+  const LabelledImages& data = chosen_split(splits, a.data);
+  int64_t n = a.limit > 0 ? std::min(a.limit, data.size()) : data.size();
+  FG_CHECK(n > 0, UsageError, "dataset '", a.data.spec, "': the ", a.data.split, " split is empty");
+  Executor exec(model);
+  Evaluation e(data.classes, scores_of(model));
+  {
+    Progress progress("evaluating", n, "img", false);
+    at::NoGradGuard no_grad;
+    for (int64_t begin = 0; begin < n; begin += a.batch) {
+      int64_t end = std::min(n, begin + a.batch);
+      e.add(exec.run({data.images.slice(0, begin, end)}).at(0), data.labels.slice(0, begin, end));
+      progress.advance(end - begin);
+    }
+  }
+  fmt::print("model {}  dataset {}  {} samples\n", a.model, data.source, e.samples());
+  fmt::print("top-1 accuracy {:.2f}%  top-5 accuracy {:.2f}%  loss {:.4f}\n", 100 * e.top1(),
+             100 * e.top5(), e.loss());
+  if (e.non_finite() > 0) fmt::print("{} samples gave NaN or infinite scores\n", e.non_finite());
+  fmt::print("\n{:>5}  {:<16} {:>9}\n", "class", "name", "accuracy");
+  auto per_class = e.per_class_accuracy();
+  for (size_t i = 0; i < per_class.size(); ++i) {
+    std::string name = i < data.class_names.size() ? data.class_names[i] : "";
+    if (std::isnan(per_class[i])) {
+      fmt::print("{:>5}  {:<16} {:>9}\n", i, name, "-");
+    } else {
+      fmt::print("{:>5}  {:<16} {:>8.2f}%\n", i, name, 100 * per_class[i]);
+    }
+  }
+  std::filesystem::create_directories(a.out);
+  std::filesystem::path out(a.out);
+  write_file_atomic((out / "confusion.csv").string(), e.confusion_csv());
+  e.write_confusion_png(
+      (out / "confusion.png").string(),
+      fmt::format("{} on {}", std::filesystem::path(a.model).filename().string(), data.source),
+      data.class_names);
+  nlohmann::json j = evaluation_json(e);
+  j["model"] = a.model;
+  j["dataset"] = data.source;
+  j["class_names"] = data.class_names;
+  write_file_atomic((out / "eval.json").string(), j.dump(2) + "\n");
+  fmt::print("\nwrote {0}/eval.json, {0}/confusion.csv, {0}/confusion.png\n", a.out);
+  return 0;
+}
+}  // namespace
+
+Command add_eval(CLI::App& app) {
+  auto args = std::make_shared<EvalArgs>();
+  CLI::App* cmd = app.add_subcommand("eval",
+                                     "Accuracy, loss, per-class accuracy and confusion "
+                                     "matrix of a model on a dataset");
+  cmd->add_option("-m,--model", args->model, "ONNX model (or a built-in architecture's name)")
+      ->required();
+  add_dataset_options(cmd, args->data, true);
+  cmd->add_option("-b,--batch", args->batch, "batch size")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--limit", args->limit, "evaluate the first N images only")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("-o,--out", args->out, "folder for eval.json and the confusion matrix")
+      ->capture_default_str();
+  return {cmd, [args] { return run_eval(*args); }};
+}
+
+Command add_models(CLI::App& app) {
+  CLI::App* cmd = app.add_subcommand("models", "List the built-in architectures and their options");
+  return {cmd, [] {
+            fmt::print("{:<15} {:>12} {:>8} {:>12}  {}\n", "name", "input", "classes", "parameters",
+                       "description");
+            for (const ModelInfo& m : builtin_models()) {
+              Graph g = build_model(m.name);
+              int64_t params = 0;
+              for (const Node& n : g.nodes()) params += parameter_count(g, n);
+              fmt::print("{:<15} {:>12} {:>8} {:>12}  {}\n", m.name,
+                         fmt::format("{}x{}x{}", m.channels, m.height, m.width), m.classes, params,
+                         m.description);
+            }
+            fmt::print(
+                "\nOptions (faultgraph train): the input shape and the number of classes come from "
+                "the dataset;\n--width scales every layer's channels. Inputs of at most 64 pixels "
+                "a side (75 for inception_v3)\nget the small-image stem described above.\n");
+            return 0;
+          }};
+}
+
+}  // namespace fg::cli
