@@ -32,6 +32,13 @@ bool has_gtsrb(const fs::path& dir) {
          fs::exists(dir / "GTSRB" / "Final_Training") || fs::exists(dir / "Train.csv");
 }
 
+bool has_subfolders(const fs::path& dir) {
+  if (!fs::is_directory(dir)) return false;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.is_directory()) return true;
+  return false;
+}
+
 DatasetSplits load_idx(const std::string& dir) {
   DatasetSplits s{load_idx_dataset(dir, "train"), load_idx_dataset(dir, "test")};
   int64_t classes = std::max(s.train.classes, s.test.classes);
@@ -117,11 +124,11 @@ DatasetSplits load_dataset(const std::string& spec, const DatasetOptions& option
       format = "cifar10";
     else if (has_gtsrb(path))
       format = "gtsrb";
-    else if (fs::is_directory(path))
+    else if (has_subfolders(path))
       format = "folder";
-    FG_CHECK(
-        !format.empty(), DatasetError, path,
-        ": not a dataset folder (give FORMAT:PATH, FORMAT one of idx, cifar10, gtsrb, folder)");
+    FG_CHECK(!format.empty(), DatasetError, path,
+             ": not a dataset (no IDX files, CIFAR-10 batches, GTSRB annotations or class "
+             "sub-folders); give FORMAT:PATH, FORMAT one of idx, cifar10, gtsrb, folder");
   }
   if (format == "idx" || format == "mnist" || format == "fashion-mnist") return load_idx(path);
   if (format == "cifar10") return load_cifar10(path);

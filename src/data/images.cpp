@@ -2,11 +2,15 @@
 // layouts) and a folder with one sub-folder per class.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -20,6 +24,33 @@ namespace fg {
 namespace fs = std::filesystem;
 
 namespace {
+
+// OpenCV 4.6 writes its own line to std::cerr for a file it cannot decode; faultgraph
+// reports that file itself, in one line, so stderr is muted while images decode.
+class MutedStderr {
+ public:
+  MutedStderr() {
+    std::cerr.flush();
+    std::fflush(stderr);
+    saved_ = ::dup(2);
+    int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (saved_ >= 0 && null >= 0) ::dup2(null, 2);
+    if (null >= 0) ::close(null);
+  }
+  ~MutedStderr() {
+    std::cerr.flush();
+    std::fflush(stderr);
+    if (saved_ >= 0) {
+      ::dup2(saved_, 2);
+      ::close(saved_);
+    }
+  }
+  MutedStderr(const MutedStderr&) = delete;
+  MutedStderr& operator=(const MutedStderr&) = delete;
+
+ private:
+  int saved_ = -1;
+};
 
 struct ImageFile {
   fs::path path;
@@ -35,6 +66,7 @@ at::Tensor decode_images(const std::vector<ImageFile>& files, int64_t size, int6
   auto n = static_cast<int64_t>(files.size());
   at::Tensor out = at::empty({n, size, size, channels}, at::kByte);
   std::vector<std::string> errors(files.size());
+  MutedStderr muted;
   at::parallel_for(0, n, 16, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       const auto& f = files[static_cast<size_t>(i)];

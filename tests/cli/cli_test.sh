@@ -72,9 +72,44 @@ PY
 for f in model.dot entry_1.dot golden_confusion.csv entry_4_confusion.csv; do
   [ -s "$tmp/inj/$f" ] || { echo "FAIL inject: $f missing"; fail=1; }
 done
-check inject_bad_dataset 2 "no t10k-images-idx3-ubyte" -- "$fg" inject -m seed_inception -c "$seedcfg" -d "$tmp"
+check inject_bad_dataset 2 "no train-images-idx3-ubyte" -- "$fg" inject -m seed_inception -c "$seedcfg" -d "idx:$tmp"
+mkdir -p "$tmp/empty"
+check inject_not_a_dataset 2 "empty: not a dataset" -- "$fg" inject -m seed_inception -c "$seedcfg" -d "$tmp/empty"
 printf -- '- layer_name: conv2d_1\n  fault_type: [unclosed\n' >"$tmp/bad.yml"
 check inject_bad_yaml 2 "bad.yml:.*not valid YAML" -- "$fg" inject -m seed_inception -c "$tmp/bad.yml" -d "$fmnist"
+
+# Model zoo, training with checkpoints and resume, evaluation.
+check models 0 "" -- "$fg" models
+grep -qE "^resnet20 +3x32x32 +10 +269722" "$tmp/out" || { echo "FAIL models table:"; cat "$tmp/out"; fail=1; }
+check train_resnet20 0 "" -- "$fg" train -m resnet20 --width 0.25 --limit 64 --epochs 1 -b 32 \
+  --optimizer sgd --lr 0.05 --schedule cosine --checkpoint "$tmp/ck" -o "$tmp/r20.onnx"
+grep -q "^epoch 1: lr" "$tmp/out" && [ -s "$tmp/ck/checkpoint.optim" ] && [ -s "$tmp/r20.onnx" ] ||
+  { echo "FAIL train output:"; cat "$tmp/out"; fail=1; }
+check train_resume 0 "" -- "$fg" train -m resnet20 --width 0.25 --limit 64 --epochs 2 -b 32 \
+  --optimizer sgd --lr 0.05 --schedule cosine --checkpoint "$tmp/ck" --resume -o "$tmp/r20.onnx"
+grep -q "^epoch 1:" "$tmp/out" || ! grep -q "^epoch 2:" "$tmp/out" &&
+  { echo "FAIL resume did not continue at epoch 2:"; cat "$tmp/out"; fail=1; }
+check eval 0 "" -- "$fg" eval -m "$tmp/r20.onnx" --limit 100 -o "$tmp/ev"
+grep -q "top-1 accuracy" "$tmp/out" && grep -q "Ankle boot" "$tmp/out" ||
+  { echo "FAIL eval output:"; cat "$tmp/out"; fail=1; }
+for f in eval.json confusion.csv confusion.png; do
+  [ -s "$tmp/ev/$f" ] || { echo "FAIL eval: $f missing"; fail=1; }
+done
+check train_unknown_model 2 "unknown model 'resnet21'.*did you mean 'resnet20'" -- "$fg" train -m resnet21
+check train_resume_without_checkpoint 2 "resuming needs a checkpoint folder" -- "$fg" train --resume --limit 8
+mkdir -p "$tmp/cifar"
+"${FG_PYTHON:-/usr/bin/python3}" - "$tmp/cifar" <<'PY'
+import os, sys
+for name in [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]:
+    with open(os.path.join(sys.argv[1], name), "wb") as f:
+        for r in range(4):
+            f.write(bytes([r % 10]) + os.urandom(3072))
+PY
+check eval_wrong_input 2 "input 'input_3' must have shape \\[\\?,1,28,28\\], got \\[4,3,32,32\\]" -- \
+  "$fg" eval -m seed_inception -d "$tmp/cifar"
+check train_on_cifar 0 "" -- "$fg" train -m resnet20 --width 0.25 -d "cifar10:$tmp/cifar" -e 1 -o "$tmp/c.onnx"
+grep -q "20 training and 4 test images, 10 classes, 3x32x32" "$tmp/out" || { echo "FAIL cifar train:"; cat "$tmp/out"; fail=1; }
+check eval_missing_model 2 "nothere.onnx: cannot open" -- "$fg" eval -m "$tmp/nothere.onnx"
 
 [ ! -e "$tmp/y2.npy" ] || { echo "FAIL half-written output"; fail=1; }
 exit $fail
