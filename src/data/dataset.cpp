@@ -5,6 +5,8 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -111,8 +113,11 @@ DatasetSplits load_cifar10(const std::string& dir) {
 DatasetSplits load_dataset(const std::string& spec, const DatasetOptions& options) {
   if (spec == "fashion-mnist") return load_idx(kFashionMnistDir);
   std::string format, path = spec;
+  // "FORMAT:PATH" when what precedes the first colon is a word (a path may hold colons).
   auto colon = spec.find(':');
-  if (colon != std::string::npos && colon > 1) {  // "C:" is not a format
+  if (colon != std::string::npos && colon > 0 &&
+      std::all_of(spec.begin(), spec.begin() + static_cast<std::ptrdiff_t>(colon),
+                  [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_'; })) {
     format = spec.substr(0, colon);
     path = spec.substr(colon + 1);
   }

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "faultgraph/core/error.h"
 #include "faultgraph/core/files.h"
@@ -29,14 +30,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Inputs 3 and 4 of BatchNormalization are statistics, not parameters.
-bool is_statistic(const Graph& g, ValueId v) {
+// Inputs 3 and 4 of BatchNormalization: statistics, not parameters.
+std::set<ValueId> batch_norm_statistics(const Graph& g) {
+  std::set<ValueId> out;
   for (const Node& n : g.nodes()) {
     if (n.op != OpKind::kBatchNormalization) continue;
-    for (size_t i = 3; i < n.inputs.size(); ++i)
-      if (n.inputs[i] == v) return true;
+    for (size_t i = 3; i < n.inputs.size(); ++i) out.insert(n.inputs[i]);
   }
-  return false;
+  return out;
 }
 
 // A copy of the graph whose float initializers are fresh tensors (the caller's model is
@@ -50,10 +51,11 @@ Graph trainable_copy(const Graph& model, std::vector<at::Tensor>& params) {
              "': remove faults before training");
   }
   std::map<std::string, at::Tensor> by_name;
+  const std::set<ValueId> statistics = batch_norm_statistics(model);
   for (const Value& v : model.values()) {
     if (!v.is_initializer() || !is_floating(v.dtype)) continue;
     at::Tensor t = v.data->detach().clone();
-    if (!is_statistic(model, v.id)) {
+    if (statistics.count(v.id) == 0) {
       t.set_requires_grad(true);
       by_name[v.name] = t;
     }

@@ -84,7 +84,6 @@ int run_train(TrainArgs a) {
 
 Command add_train(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
-  args->data.options.channels = 3;
   CLI::App* cmd = app.add_subcommand("train", "Train a built-in model and save it as ONNX");
   cmd->add_option("-m,--model", args->model, "built-in architecture (see 'faultgraph models')")
       ->capture_default_str();
