@@ -36,4 +36,13 @@ inline std::filesystem::path temp_path(const std::string& name) {
   return dir / name;
 }
 
+// True when onnx.checker (full check, Debian's python3-onnx) accepts the file.
+inline bool onnx_checker_accepts(const std::filesystem::path& path) {
+  std::string cmd = env_or("FG_PYTHON", "/usr/bin/python3") +
+                    " -c \"import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), "
+                    "full_check=True)\" '" +
+                    path.string() + "'";
+  return std::system(cmd.c_str()) == 0;
+}
+
 }  // namespace fg::test
