@@ -26,6 +26,10 @@
 
 namespace fg {
 
+// checkpoint.json's history entries.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(EpochStats, epoch, learning_rate, loss, train_accuracy,
+                                   validation_loss, validation_accuracy, seconds, images_per_second)
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -110,30 +114,6 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainOptions& o,
   FG_FAIL(UsageError, "optimizer '", o.optimizer, "' is not one of adam, sgd");
 }
 
-nlohmann::json to_json(const EpochStats& s) {
-  return {{"epoch", s.epoch},
-          {"learning_rate", s.learning_rate},
-          {"loss", s.loss},
-          {"train_accuracy", s.train_accuracy},
-          {"validation_loss", s.validation_loss},
-          {"validation_accuracy", s.validation_accuracy},
-          {"seconds", s.seconds},
-          {"images_per_second", s.images_per_second}};
-}
-
-EpochStats epoch_from_json(const nlohmann::json& j) {
-  EpochStats s;
-  s.epoch = j.at("epoch").get<int>();
-  s.learning_rate = j.at("learning_rate").get<double>();
-  s.loss = j.at("loss").get<double>();
-  s.train_accuracy = j.at("train_accuracy").get<double>();
-  s.validation_loss = j.at("validation_loss").get<double>();
-  s.validation_accuracy = j.at("validation_accuracy").get<double>();
-  s.seconds = j.at("seconds").get<double>();
-  s.images_per_second = j.at("images_per_second").get<double>();
-  return s;
-}
-
 struct Checkpoint {
   fs::path dir;
   fs::path model() const { return dir / "checkpoint.onnx"; }
@@ -168,8 +148,7 @@ void save_checkpoint(const Checkpoint& c, const Graph& model, const Graph& g,
                   {"gamma", o.gamma},
                   {"seed", o.seed},
                   {"limit", o.limit}};
-  j["history"] = nlohmann::json::array();
-  for (const auto& s : history) j["history"].push_back(to_json(s));
+  j["history"] = history;
   write_file_atomic(c.state().string(), j.dump(2) + "\n");
 }
 
@@ -219,7 +198,7 @@ int load_checkpoint(const Checkpoint& c, Graph& g, torch::optim::Optimizer& opt,
     return std::string(std::istreambuf_iterator<char>(in), {});
   }());
   torch::load(opt, optim_bytes);
-  for (const auto& s : j.at("history")) history.push_back(epoch_from_json(s));
+  for (const auto& s : j.at("history")) history.push_back(s.get<EpochStats>());
   return j.at("epoch").get<int>();
 }
 

@@ -155,7 +155,7 @@ Command add_inject(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "inject", "Evaluate a model with each configured fault (the InjectTFParallel workflow)");
   cmd->add_option("-m,--model", args->model,
-                  "ONNX model file, or seed_inception (built-in, untrained)")
+                  "ONNX model file, or a built-in architecture's name (untrained)")
       ->required();
   cmd->add_option("-c,--config", args->config,
                   "fault configuration (YAML; InjectTFParallel's format accepted)")
