@@ -38,3 +38,15 @@ foreach(module core imgproc imgcodecs)
   find_library(FG_OPENCV_${module} opencv_${module} REQUIRED)
   target_link_libraries(fg_opencv INTERFACE ${FG_OPENCV_${module}})
 endforeach()
+
+# Graphviz's layout and rendering library (Debian's libgraphviz-dev): model pictures are
+# rendered in-process, never through a shell.
+find_path(FG_GRAPHVIZ_INCLUDE graphviz/gvc.h REQUIRED)
+find_library(FG_GVC gvc REQUIRED)
+find_library(FG_CGRAPH cgraph REQUIRED)
+add_library(fg_graphviz INTERFACE)
+target_include_directories(fg_graphviz SYSTEM INTERFACE ${FG_GRAPHVIZ_INCLUDE})
+target_link_libraries(fg_graphviz INTERFACE ${FG_GVC} ${FG_CGRAPH})
+
+# SQLite (Debian's libsqlite3-dev): the campaign results store.
+find_package(SQLite3 REQUIRED)

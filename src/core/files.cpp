@@ -1,6 +1,9 @@
 #include "faultgraph/core/files.h"
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include "faultgraph/core/error.h"
@@ -23,6 +26,26 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
     std::remove(tmp.c_str());
     FG_FAIL(UsageError, path, ": cannot replace the file");
   }
+}
+
+void prepare_output_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  FG_CHECK(!dir.empty(), UsageError, "the output folder name is empty");
+  std::error_code ec;
+  fs::path p(dir);
+  if (fs::exists(p, ec)) {
+    FG_CHECK(fs::is_directory(p, ec), UsageError, dir,
+             ": exists and is not a folder; name a folder for the results");
+  } else {
+    fs::create_directories(p, ec);
+    FG_CHECK(!ec, UsageError, dir, ": cannot create the output folder (", ec.message(), ")");
+  }
+  std::string probe = (p / (".faultgraph-write-test-" + std::to_string(::getpid()))).string();
+  {
+    std::ofstream f(probe);
+    FG_CHECK(f.good(), UsageError, dir, ": cannot write into the output folder");
+  }
+  std::remove(probe.c_str());
 }
 
 }  // namespace fg

@@ -1,5 +1,7 @@
 #include "faultgraph/core/progress.h"
 
+#include "faultgraph/core/interrupt.h"
+
 #include <fmt/core.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@ Progress::Progress(std::string label, int64_t total, std::string unit, bool forc
 Progress::~Progress() { finish(); }
 
 void Progress::advance(int64_t units) {
+  check_interrupt();  // every long loop advances a Progress: Ctrl-C stops it here
   done_ += units;
   if (!enabled_) return;
   auto now = std::chrono::steady_clock::now();

@@ -14,7 +14,10 @@
 namespace fg {
 
 Evaluation::Evaluation(int64_t classes, Scores scores)
-    : classes_(classes), scores_(scores), confusion_(at::zeros({classes, classes}, at::kLong)) {}
+    : classes_(classes),
+      scores_(scores),
+      confusion_(at::zeros({classes, classes}, at::kLong)),
+      non_finite_per_class_(at::zeros({classes}, at::kLong)) {}
 
 void Evaluation::add(const at::Tensor& scores, const at::Tensor& labels) {
   FG_CHECK(scores.dim() == 2 && scores.size(0) == labels.size(0), UsageError,
@@ -23,20 +26,25 @@ void Evaluation::add(const at::Tensor& scores, const at::Tensor& labels) {
            " scores per sample but the dataset has ", classes_, " classes");
   at::Tensor raw = scores.detach().to(at::kFloat);
   at::Tensor lab = labels.to(at::kLong);
-  // NaN scores never win: a DUE counts as a wrong prediction.
-  at::Tensor s = at::nan_to_num(raw, -INFINITY, INFINITY, -INFINITY);
-  at::Tensor pred = s.argmax(1);
-  top1_ += pred.eq(lab).sum().item<int64_t>();
+  FG_CHECK(labels.numel() == 0 || (lab.min().item<int64_t>() >= 0 &&
+                                   lab.max().item<int64_t>() < classes_),
+           UsageError, "evaluation: labels must be in 0..", classes_ - 1);
+  // A sample with any NaN or infinite score is a detected error (DUE), never a correct
+  // prediction: its predicted class is -1 and it is wrong in top-1 and top-5 alike.
+  at::Tensor finite = raw.isfinite().all(1);
+  at::Tensor s = raw.masked_fill(finite.logical_not().unsqueeze(1), 0.0f);
+  at::Tensor pred = s.argmax(1).masked_fill(finite.logical_not(), -1);
+  top1_ += pred.eq(lab).logical_and(finite).sum().item<int64_t>();
   int64_t k = std::min<int64_t>(5, s.size(1));
   at::Tensor top = std::get<1>(s.topk(k, 1));
-  top5_ += top.eq(lab.unsqueeze(1)).any(1).sum().item<int64_t>();
-  at::Tensor clamped = pred.clamp_max(classes_ - 1);
-  confusion_.view(-1).index_add_(0, lab * classes_ + clamped, at::ones_like(lab));
+  top5_ += top.eq(lab.unsqueeze(1)).any(1).logical_and(finite).sum().item<int64_t>();
+  at::Tensor cells = (lab * classes_ + pred.clamp(0, classes_ - 1)).masked_select(finite);
+  confusion_.view(-1).index_add_(0, cells, at::ones_like(cells));
+  at::Tensor bad = lab.masked_select(finite.logical_not());
+  non_finite_per_class_.index_add_(0, bad, at::ones_like(bad));
   predictions_.push_back(pred);
   samples_ += labels.size(0);
-
-  at::Tensor finite = raw.isfinite().all(1);
-  non_finite_ += labels.size(0) - finite.sum().item<int64_t>();
+  non_finite_ += bad.numel();
   at::Tensor log_p = scores_ == Scores::kLogits ? at::log_softmax(raw, 1) : raw.log();
   at::Tensor nll = -log_p.gather(1, lab.unsqueeze(1)).squeeze(1);
   // A probability of exactly 0 for the true class gives an infinite loss: counted (it is
@@ -58,8 +66,9 @@ double Evaluation::loss() const {
 std::vector<double> Evaluation::per_class_accuracy() const {
   std::vector<double> out;
   auto acc = confusion_.accessor<int64_t, 2>();
+  auto bad = non_finite_per_class_.accessor<int64_t, 1>();
   for (int64_t i = 0; i < classes_; ++i) {
-    int64_t total = 0;
+    int64_t total = bad[i];
     for (int64_t j = 0; j < classes_; ++j) total += acc[i][j];
     out.push_back(total ? static_cast<double>(acc[i][i]) / static_cast<double>(total)
                         : std::nan(""));
@@ -74,12 +83,13 @@ at::Tensor Evaluation::predictions() const {
 std::string Evaluation::confusion_csv() const {
   std::string out = "true\\predicted";
   for (int64_t j = 0; j < classes_; ++j) out += fmt::format(",{}", j);
-  out += "\n";
+  out += ",non_finite\n";
   auto acc = confusion_.accessor<int64_t, 2>();
+  auto bad = non_finite_per_class_.accessor<int64_t, 1>();
   for (int64_t i = 0; i < classes_; ++i) {
     out += std::to_string(i);
     for (int64_t j = 0; j < classes_; ++j) out += fmt::format(",{}", acc[i][j]);
-    out += "\n";
+    out += fmt::format(",{}\n", bad[i]);
   }
   return out;
 }

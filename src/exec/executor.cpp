@@ -20,10 +20,22 @@ struct Executor::Plan {
     Kernel kernel;
     uint64_t overwritable = 0;        // inputs the kernel may overwrite (plain run only)
     std::vector<ValueId> free_after;  // values whose last use is this step
+    double flops = 0;
   };
   std::vector<TensorInfo> info;
+  // Nodes computed from constants only, evaluated once while planning (topological order).
+  // A rerun whose change reaches them runs them again, before `steps`.
+  std::vector<Step> folded;
   std::vector<Step> steps;            // nodes that depend on the runtime inputs
   std::vector<at::Tensor> constants;  // values known before running (by ValueId)
+  double forward_flops = 0;           // of `steps`
+};
+
+// An input edge's corrupted value: only `node`'s input `index` sees it.
+struct Executor::Override {
+  NodeId node;
+  int index;
+  at::Tensor value;
 };
 
 Executor::Executor(Graph graph, ExecOptions options) : graph_(std::move(graph)), options_(options) {
@@ -48,6 +60,19 @@ Kernel prepare_node(const Graph& g, const Node& n, const std::vector<TensorInfo>
   }
   OpContext ctx{n, ins, g.opset, training};
   return op_def(n.op).prepare(ctx);
+}
+
+double node_flops(const Graph& g, const Node& n, const std::vector<TensorInfo>& info) {
+  const OpDef& d = op_def(n.op);
+  if (d.moves_data) return 0;
+  std::vector<TensorInfo> ins(n.inputs.size()), outs;
+  for (size_t i = 0; i < n.inputs.size(); ++i) {
+    if (n.inputs[i] != kNoValue) ins[i] = info[n.inputs[i]];
+  }
+  for (ValueId o : n.outputs) outs.push_back(info[o]);
+  OpContext ctx{n, ins, g.opset, false};
+  int64_t f = d.flops ? d.flops(ctx, outs) : (outs.empty() ? 0 : outs[0].numel());
+  return static_cast<double>(std::max<int64_t>(f, 0));
 }
 
 void call_kernel(const Graph& g, const Node& n, const Kernel& k, KernelArgs& args) {
@@ -125,7 +150,10 @@ Executor::Plan& Executor::plan_for(const std::vector<at::Tensor>& inputs) {
       if (n.inputs[i] != kNoValue) ins[i] = plan->constants[n.inputs[i]];
     }
     KernelArgs args{ins, outs, 0};
-    call_kernel(graph_, n, prepare_node(graph_, n, plan->info, options_.training), args);
+    Plan::Step folded{n.id, prepare_node(graph_, n, plan->info, options_.training), 0, {},
+                      node_flops(graph_, n, plan->info)};
+    call_kernel(graph_, n, folded.kernel, args);
+    plan->folded.push_back(std::move(folded));
     for (size_t i = 0; i < outs.size(); ++i) {
       plan->constants[n.outputs[i]] = outs[i];
       is_const[n.outputs[i]] = true;
@@ -160,7 +188,9 @@ Executor::Plan& Executor::plan_for(const std::vector<at::Tensor>& inputs) {
 
   for (size_t s = 0; s < runtime_nodes.size(); ++s) {
     const Node& n = graph_.node(runtime_nodes[s]);
-    Plan::Step step{n.id, prepare_node(graph_, n, plan->info, options_.training), 0, {}};
+    Plan::Step step{n.id, prepare_node(graph_, n, plan->info, options_.training), 0, {},
+                    node_flops(graph_, n, plan->info)};
+    plan->forward_flops += step.flops;
     for (size_t i = 0; i < n.inputs.size() && i < 64; ++i) {
       ValueId v = n.inputs[i];
       if (v == kNoValue || pinned[v] || root_pinned[root[v]]) continue;
@@ -182,7 +212,8 @@ Executor::Plan& Executor::plan_for(const std::vector<at::Tensor>& inputs) {
   return *plans_.emplace(key, std::move(plan)).first->second;
 }
 
-void Executor::execute(Plan& plan, std::vector<at::Tensor>& values, bool keep_all) {
+void Executor::execute(const Plan& plan, std::vector<at::Tensor>& values, bool keep_all,
+                       int64_t first_sample) const {
   std::vector<at::Tensor> ins, outs;
   for (const auto& step : plan.steps) {
     const Node& n = graph_.node(step.node);
@@ -195,7 +226,7 @@ void Executor::execute(Plan& plan, std::vector<at::Tensor>& values, bool keep_al
       ins[i] = ((overwritable >> i) & 1U) ? std::move(values[v]) : values[v];
     }
     outs.assign(n.outputs.size(), at::Tensor());
-    KernelArgs args{ins, outs, overwritable};
+    KernelArgs args{ins, outs, overwritable, first_sample};
     call_kernel(graph_, n, step.kernel, args);
     for (size_t i = 0; i < outs.size(); ++i) values[n.outputs[i]] = std::move(outs[i]);
     if (!keep_all) {
@@ -204,36 +235,87 @@ void Executor::execute(Plan& plan, std::vector<at::Tensor>& values, bool keep_al
   }
 }
 
-std::vector<at::Tensor> Executor::run(const std::vector<at::Tensor>& inputs) {
+std::vector<at::Tensor> Executor::run(const std::vector<at::Tensor>& inputs,
+                                      int64_t first_sample) {
   Plan& plan = plan_for(inputs);
   std::vector<at::Tensor> values = plan.constants;
   auto runtime = graph_.runtime_inputs();
   for (size_t i = 0; i < inputs.size(); ++i) values[runtime[i]] = inputs[i];
-  execute(plan, values, /*keep_all=*/false);
+  execute(plan, values, /*keep_all=*/false, first_sample);
   std::vector<at::Tensor> out;
   for (ValueId o : graph_.outputs()) out.push_back(values[o]);
   return out;
 }
 
-GoldenCache Executor::run_cached(const std::vector<at::Tensor>& inputs) {
+GoldenCache Executor::run_cached(const std::vector<at::Tensor>& inputs, int64_t first_sample) {
   Plan& plan = plan_for(inputs);
   GoldenCache cache;
   cache.graph_ = &graph_;
+  cache.plan_ = &plan;
+  cache.first_sample_ = first_sample;
   cache.values_ = plan.constants;
   auto runtime = graph_.runtime_inputs();
   for (size_t i = 0; i < inputs.size(); ++i) cache.values_[runtime[i]] = inputs[i];
-  execute(plan, cache.values_, /*keep_all=*/true);
+  execute(plan, cache.values_, /*keep_all=*/true, first_sample);
   return cache;
+}
+
+namespace {
+bool all_finite(const at::Tensor& t) {
+  return !t.is_floating_point() || t.numel() == 0 || t.isfinite().all().item<bool>();
+}
+}  // namespace
+
+RerunResult Executor::propagate(const GoldenCache& cache, std::vector<at::Tensor>& values,
+                                std::vector<bool>& dirty, const Override* edge,
+                                bool full) const {
+  FG_CHECK(cache.graph_ == &graph_ && cache.plan_ != nullptr, UsageError,
+           "rerun: the cache was made by another executor");
+  const Plan& plan = *static_cast<const Plan*>(cache.plan_);
+  RerunResult r;
+  std::vector<at::Tensor> ins, outs;
+  auto run_step = [&](const Plan::Step& step, bool force) {
+    const Node& n = graph_.node(step.node);
+    bool touched = force || (edge && edge->node == n.id);
+    for (ValueId v : n.inputs) touched = touched || (v != kNoValue && dirty[v]);
+    if (!touched) return;
+    ins.assign(n.inputs.size(), at::Tensor());
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      if (n.inputs[i] != kNoValue) ins[i] = values[n.inputs[i]];
+    }
+    if (edge && edge->node == n.id) ins[static_cast<size_t>(edge->index)] = edge->value;
+    outs.assign(n.outputs.size(), at::Tensor());
+    KernelArgs args{ins, outs, 0, cache.first_sample_};
+    call_kernel(graph_, n, step.kernel, args);
+    ++r.nodes_recomputed;
+    r.flops += step.flops;
+    bool any_changed = false;
+    for (size_t i = 0; i < outs.size(); ++i) {
+      ValueId v = n.outputs[i];
+      if (dirty[v]) continue;  // a value replaced by the caller stays as given
+      if (bitwise_equal(outs[i], cache.values_[v])) continue;
+      if (r.first_non_finite == kNoNode && !all_finite(outs[i]) && all_finite(cache.values_[v]))
+        r.first_non_finite = n.id;
+      values[v] = std::move(outs[i]);
+      dirty[v] = true;
+      any_changed = true;
+    }
+    if (!any_changed) ++r.nodes_masked;
+  };
+  // Folded nodes depend on constants only, so they all come before the runtime steps.
+  for (const auto& step : plan.folded) run_step(step, false);
+  for (const auto& step : plan.steps) run_step(step, full);
+  r.masked = true;
+  for (ValueId o : graph_.outputs()) {
+    r.outputs.push_back(values[o]);
+    r.masked = r.masked && !dirty[o];
+  }
+  return r;
 }
 
 std::vector<at::Tensor> Executor::rerun(const GoldenCache& cache,
                                         const std::vector<std::pair<ValueId, at::Tensor>>& changed,
-                                        RerunStats* stats) {
-  FG_CHECK(cache.graph_ == &graph_, UsageError, "rerun: the cache was made by another executor");
-  auto runtime = graph_.runtime_inputs();
-  std::vector<at::Tensor> inputs;
-  for (ValueId v : runtime) inputs.push_back(cache.values_[v]);
-  Plan& plan = plan_for(inputs);
+                                        RerunStats* stats) const {
   std::vector<at::Tensor> values = cache.values_;
   std::vector<bool> dirty(values.size(), false);
   for (const auto& [id, t] : changed) {
@@ -242,36 +324,50 @@ std::vector<at::Tensor> Executor::rerun(const GoldenCache& cache,
     values[id] = t;
     dirty[id] = true;
   }
-  RerunStats local;
-  std::vector<at::Tensor> ins, outs;
-  for (const auto& step : plan.steps) {
-    const Node& n = graph_.node(step.node);
-    bool touched = false;
-    for (ValueId v : n.inputs) touched = touched || (v != kNoValue && dirty[v]);
-    if (!touched) continue;
-    ins.assign(n.inputs.size(), at::Tensor());
-    for (size_t i = 0; i < n.inputs.size(); ++i) {
-      if (n.inputs[i] != kNoValue) ins[i] = values[n.inputs[i]];
-    }
-    outs.assign(n.outputs.size(), at::Tensor());
-    KernelArgs args{ins, outs, 0};
-    call_kernel(graph_, n, step.kernel, args);
-    ++local.nodes_recomputed;
-    bool any_changed = false;
-    for (size_t i = 0; i < outs.size(); ++i) {
-      ValueId v = n.outputs[i];
-      if (dirty[v]) continue;  // a value replaced by the caller stays as given
-      if (bitwise_equal(outs[i], cache.values_[v])) continue;
-      values[v] = std::move(outs[i]);
-      dirty[v] = true;
-      any_changed = true;
-    }
-    if (!any_changed) ++local.nodes_masked;
+  RerunResult r = propagate(cache, values, dirty, nullptr, false);
+  if (stats) *stats = {r.nodes_recomputed, r.nodes_masked};
+  return r.outputs;
+}
+
+RerunResult Executor::rerun(const GoldenCache& cache, const ValueFault& fault, bool full) const {
+  FG_CHECK(fault.value >= 0 && static_cast<size_t>(fault.value) < cache.values_.size(), UsageError,
+           "rerun: value id ", fault.value, " out of range");
+  const at::Tensor& golden = cache.values_[fault.value];
+  FG_CHECK(golden.defined(), UsageError, "rerun: value '", graph_.value(fault.value).name,
+           "' is not computed at these inputs");
+  FaultSpec spec = fault.spec;
+  spec.selection = Selection::kCoordinates;
+  spec.coordinates = fault.elements;
+  spec.random_bit = spec.random_bit && spec.bits.empty();
+  FaultResult applied = apply_fault(golden, spec, /*batched=*/false);
+  at::Tensor flat_golden = golden.contiguous().view(-1), flat_faulty = applied.output.view(-1);
+
+  std::vector<at::Tensor> values = cache.values_;
+  std::vector<bool> dirty(values.size(), false);
+  std::unique_ptr<Override> edge;
+  bool changed = !bitwise_equal(applied.output, golden);
+  if (fault.consumer != kNoNode) {
+    const Node& n = graph_.node(fault.consumer);
+    FG_CHECK(fault.input_index >= 0 && static_cast<size_t>(fault.input_index) < n.inputs.size() &&
+                 n.inputs[fault.input_index] == fault.value,
+             UsageError, "rerun: value '", graph_.value(fault.value).name, "' is not input ",
+             fault.input_index, " of node '", n.name, "'");
+    if (changed) edge = std::make_unique<Override>(Override{n.id, fault.input_index, applied.output});
+  } else if (changed) {
+    values[fault.value] = applied.output;
+    dirty[fault.value] = true;
   }
-  if (stats) *stats = local;
-  std::vector<at::Tensor> out;
-  for (ValueId o : graph_.outputs()) out.push_back(values[o]);
-  return out;
+  RerunResult r = propagate(cache, values, dirty, edge.get(), full);
+  r.fault_non_finite = !all_finite(applied.output) && all_finite(golden);
+  for (int64_t e : fault.elements) {
+    r.golden_values.push_back(flat_golden[e].item<double>());
+    r.faulty_values.push_back(flat_faulty[e].item<double>());
+  }
+  return r;
+}
+
+double GoldenCache::forward_flops() const {
+  return plan_ ? static_cast<const Executor::Plan*>(plan_)->forward_flops : 0.0;
 }
 
 const at::Tensor& GoldenCache::at(const std::string& name) const {

@@ -260,7 +260,8 @@ at::Tensor corrupt(const at::Tensor& values, const FaultSpec& s, int64_t sample)
 
 }  // namespace
 
-FaultResult apply_fault(const at::Tensor& x, const FaultSpec& s, bool batched) {
+FaultResult apply_fault(const at::Tensor& x, const FaultSpec& s, bool batched,
+                        int64_t first_sample) {
   FG_CHECK(x.is_floating_point(), UsageError, "faults apply to floating-point values, got ",
            c10::toString(x.scalar_type()));
   at::Tensor out = x.contiguous().clone();
@@ -269,11 +270,12 @@ FaultResult apply_fault(const at::Tensor& x, const FaultSpec& s, bool batched) {
   int64_t per = samples == 0 ? 0 : x.numel() / samples;
   std::vector<at::Tensor> all_positions;
   for (int64_t b = 0; b < samples; ++b) {
-    auto pos = select_elements(s, per, b);
+    int64_t sample = batched ? first_sample + b : 0;
+    auto pos = select_elements(s, per, sample);
     if (pos.empty()) continue;
     at::Tensor idx = at::tensor(pos, at::kLong) + b * per;
     at::Tensor values = flat.index_select(0, idx);
-    flat.index_copy_(0, idx, corrupt(values, s, b));
+    flat.index_copy_(0, idx, corrupt(values, s, sample));
     all_positions.push_back(idx);
   }
   at::Tensor positions = all_positions.empty() ? at::empty({0}, at::kLong) : at::cat(all_positions);

@@ -7,6 +7,7 @@
 
 #include "faultgraph/core/error.h"
 #include "faultgraph/core/progress.h"
+#include "faultgraph/eval/evaluate.h"
 #include "faultgraph/exec/executor.h"
 
 namespace fg {
@@ -15,19 +16,6 @@ namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
-// Runs `g` over the data in batches; `on_batch(outputs, begin)` sees every batch's outputs.
-template <typename F>
-void for_each_batch(const Graph& g, const at::Tensor& images, int64_t n, int64_t batch,
-                    Progress& progress, F&& on_batch) {
-  Executor exec(g);
-  for (int64_t begin = 0; begin < n; begin += batch) {
-    int64_t end = std::min(n, begin + batch);
-    auto out = exec.run({images.slice(0, begin, end)});
-    on_batch(out, begin);
-    progress.advance(end - begin);
-  }
 }
 
 // The faulty graph with each Fault node's input and output added as graph outputs, so a
@@ -62,11 +50,15 @@ InjectResult run_inject(const Graph& model, const FaultConfig& config, const at:
   Progress progress("golden model", n * (1 + valid), "img", false);
   if (!o.progress) progress.finish();
 
+  EvalOptions eval_options;
+  eval_options.batch = o.batch;
+  eval_options.limit = n;
   auto t0 = std::chrono::steady_clock::now();
-  for_each_batch(model, images, n, o.batch, progress,
-                 [&](const std::vector<at::Tensor>& out, int64_t begin) {
-                   result.golden.add(out.at(0), labels.slice(0, begin, begin + out[0].size(0)));
-                 });
+  {
+    Executor exec(model);
+    result.golden =
+        evaluate(exec, images, labels, classes, scores_of(model), eval_options, &progress);
+  }
   result.golden_seconds = seconds_since(t0);
   at::Tensor golden_pred = result.golden.predictions();
 
@@ -91,9 +83,9 @@ InjectResult run_inject(const Graph& model, const FaultConfig& config, const at:
       }
       bool per_batch =
           entry.fault->site.kind != SiteKind::kWeight && entry.fault->site.kind != SiteKind::kBias;
-      for_each_batch(probed, images, n, o.batch, progress,
+      Executor exec(probed);
+      r.faulty = evaluate(exec, images, labels, classes, scores_of(model), eval_options, &progress,
                      [&](const std::vector<at::Tensor>& out, int64_t begin) {
-                       r.faulty.add(out.at(0), labels.slice(0, begin, begin + out[0].size(0)));
                        for (auto [in, faulty] : probes) {
                          if (!per_batch && begin > 0)
                            continue;  // a weight is corrupted once, not per batch

@@ -20,6 +20,7 @@
 #include "faultgraph/core/error.h"
 #include "faultgraph/core/files.h"
 #include "faultgraph/core/progress.h"
+#include "faultgraph/eval/evaluate.h"
 #include "faultgraph/eval/metrics.h"
 #include "faultgraph/exec/executor.h"
 #include "faultgraph/io/onnx.h"
@@ -90,15 +91,6 @@ Graph trained_model(const Graph& model, const Graph& trained) {
   return out;
 }
 
-Evaluation evaluate(Executor& exec, const LabelledImages& data, int64_t batch) {
-  at::NoGradGuard no_grad;
-  Evaluation e(data.classes, Evaluation::Scores::kLogits);
-  for (int64_t begin = 0; begin < data.size(); begin += batch) {
-    int64_t end = std::min(data.size(), begin + batch);
-    e.add(exec.run({data.images.slice(0, begin, end)}).at(0), data.labels.slice(0, begin, end));
-  }
-  return e;
-}
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainOptions& o,
                                                         const std::vector<at::Tensor>& params) {
@@ -289,7 +281,10 @@ Graph train(const Graph& model, const LabelledImages& train_set, const LabelledI
     s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     s.images_per_second = static_cast<double>(seen) / s.seconds;
     if (validation.size() > 0) {
-      Evaluation e = evaluate(eval_exec, validation, 256);
+      EvalOptions eval_options;
+      eval_options.batch = 256;
+      Evaluation e = evaluate(eval_exec, validation.images, validation.labels, validation.classes,
+                              Evaluation::Scores::kLogits, eval_options);
       s.validation_accuracy = e.top1();
       s.validation_loss = e.loss();
     }

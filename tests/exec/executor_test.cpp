@@ -158,6 +158,70 @@ TEST(Executor, ConstantOfShapeAndShapeArithmeticRunOnce) {
   EXPECT_TRUE(at::allclose(exec.run({in})[0], in + 2.5));
 }
 
+// A weight read through a node that is folded into the plan (Transpose of an initializer)
+// still reaches the output when a rerun changes it.
+TEST(Executor, RerunRecomputesFoldedNodesFedByAChangedWeight) {
+  Graph g;
+  at::Tensor w = at::randn({3, 4});
+  ValueId x = g.add_input("x", DType::kFloat32, {kUnknownDim, 4});
+  ValueId wv = g.add_initializer("w", w);
+  Attrs perm;
+  perm.set("perm", std::vector<int64_t>{1, 0});
+  NodeId t = g.add_node("wt", OpKind::kTranspose, {wv}, {"w_t"}, perm);
+  NodeId mm = g.add_node("mm", OpKind::kMatMul, {x, g.node(t).outputs[0]}, {"y"});
+  g.add_output(g.node(mm).outputs[0]);
+  Executor exec(g);
+  at::Tensor in = at::randn({2, 4});
+  GoldenCache golden = exec.run_cached({in});
+  at::Tensor w2 = w.clone();
+  w2[1][2] = 100.0f;
+  auto y = exec.rerun(golden, {{wv, w2}});
+  EXPECT_TRUE(at::allclose(y[0], at::matmul(in, w2.t()), 1e-5, 1e-5));
+  EXPECT_FALSE(at::allclose(y[0], golden.outputs()[0]));
+  // The same through a ValueFault: bit 25 (an exponent bit: x16 or /16) of w[1][2].
+  ValueFault f;
+  f.value = wv;
+  f.elements = {1 * 4 + 2};
+  f.spec.bits = {25};
+  RerunResult r = exec.rerun(golden, f);
+  at::Tensor w3 = w.clone();
+  w3.view(-1)[6] = r.faulty_values[0];
+  EXPECT_TRUE(at::allclose(r.outputs[0], at::matmul(in, w3.t()), 1e-5, 1e-5));
+  EXPECT_FALSE(r.masked);
+  EXPECT_EQ(r.golden_values[0], w[1][2].item<double>());
+}
+
+// An input-edge fault is seen by that consumer only; an activation fault by every one.
+TEST(Executor, InputEdgeFaultReachesOneConsumer) {
+  Block b = block();
+  Executor exec(b.g);
+  at::Tensor x = at::randn({1, 3, 9, 7});
+  GoldenCache golden = exec.run_cached({x});
+  ValueId s = *b.g.find_value("s");
+  ValueFault edge;
+  edge.value = s;
+  edge.consumer = b.g.node_named("concat").id;
+  edge.input_index = 1;
+  edge.elements = {5};
+  edge.spec.kind = FaultKind::kSetValue;
+  edge.spec.value = 1000.0;
+  RerunResult r = exec.rerun(golden, edge);
+  // Only concat (and what follows it) ran again, not the branches that read `s` too.
+  EXPECT_FALSE(r.masked);
+  EXPECT_LE(r.nodes_recomputed, 2);
+  ValueFault all = edge;
+  all.consumer = kNoNode;
+  all.input_index = -1;
+  RerunResult every = exec.rerun(golden, all);
+  EXPECT_GT(every.nodes_recomputed, r.nodes_recomputed);
+  // Setting a value to what it already is changes nothing: masked, nothing recomputed.
+  ValueFault same = all;
+  same.spec.value = golden.value(s).view(-1)[5].item<double>();
+  RerunResult none = exec.rerun(golden, same);
+  EXPECT_TRUE(none.masked);
+  EXPECT_EQ(none.nodes_recomputed, 0);
+}
+
 TEST(BitwiseEqual, DistinguishesSignedZeroAndNanPayloads) {
   at::Tensor a = at::zeros({3});
   at::Tensor b = a.clone();

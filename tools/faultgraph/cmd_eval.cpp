@@ -10,6 +10,7 @@
 #include "faultgraph/core/error.h"
 #include "faultgraph/core/files.h"
 #include "faultgraph/core/progress.h"
+#include "faultgraph/eval/evaluate.h"
 #include "faultgraph/exec/executor.h"
 #include "faultgraph/io/onnx.h"
 #include "faultgraph/models/zoo.h"
@@ -36,21 +37,21 @@ struct EvalArgs {
 };
 
 int run_eval(const EvalArgs& a) {
+  prepare_output_dir(a.out);  // before any work: a bad folder fails at once
   Graph model = load_model(a.model);
   DatasetSplits splits = load_dataset(a.data);
   const LabelledImages& data = chosen_split(splits, a.data);
   int64_t n = a.limit > 0 ? std::min(a.limit, data.size()) : data.size();
   FG_CHECK(n > 0, UsageError, "dataset '", a.data.spec, "': the ", a.data.split, " split is empty");
   Executor exec(model);
-  Evaluation e(data.classes, scores_of(model));
+  Evaluation e{0};
   {
     Progress progress("evaluating", n, "img", false);
-    at::NoGradGuard no_grad;
-    for (int64_t begin = 0; begin < n; begin += a.batch) {
-      int64_t end = std::min(n, begin + a.batch);
-      e.add(exec.run({data.images.slice(0, begin, end)}).at(0), data.labels.slice(0, begin, end));
-      progress.advance(end - begin);
-    }
+    EvalOptions eval_options;
+    eval_options.batch = a.batch;
+    eval_options.limit = n;
+    e = evaluate(exec, data.images, data.labels, data.classes, scores_of(model), eval_options,
+                 &progress);
   }
   fmt::print("model {}  dataset {}  {} samples\n", a.model, data.source, e.samples());
   fmt::print("top-1 accuracy {:.2f}%  top-5 accuracy {:.2f}%  loss {:.4f}\n", 100 * e.top1(),
@@ -66,7 +67,6 @@ int run_eval(const EvalArgs& a) {
       fmt::print("{:>5}  {:<16} {:>8.2f}%\n", i, name, 100 * per_class[i]);
     }
   }
-  std::filesystem::create_directories(a.out);
   std::filesystem::path out(a.out);
   write_file_atomic((out / "confusion.csv").string(), e.confusion_csv());
   e.write_confusion_png(

@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include <filesystem>
+#include <regex>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
@@ -18,6 +19,7 @@
 #include "faultgraph/io/onnx.h"
 #include "faultgraph/ir/dump.h"
 #include "faultgraph/ops/infer.h"
+#include "faultgraph/report/graphviz.h"
 
 namespace fg::cli {
 
@@ -47,18 +49,29 @@ struct InjectArgs {
   int64_t limit = 0;
 };
 
-// Writes `dot` next to an SVG rendering when Graphviz's dot program is installed.
+// Writes the DOT text and its SVG rendering (Graphviz's library, in-process); returns the
+// SVG's path.
 std::string write_picture(const std::filesystem::path& base, const std::string& dot) {
-  std::string dot_path = base.string() + ".dot";
-  write_file_atomic(dot_path, dot);
+  write_file_atomic(base.string() + ".dot", dot);
   std::string svg = base.string() + ".svg";
-  std::string cmd = fmt::format(
-      "command -v dot >/dev/null 2>&1 && dot -Tsvg '{}' -o '{}.tmp' && mv '{}.tmp' '{}'", dot_path,
-      svg, svg, svg);
-  return std::system(cmd.c_str()) == 0 ? svg : dot_path;
+  render_dot_svg(dot, svg);
+  return svg;
+}
+
+// Files an earlier run wrote into the folder: removed so that a new report never sits
+// beside an old run's pictures, and a folder without report.json is an unfinished run.
+void clear_previous_results(const std::filesystem::path& out) {
+  static const std::regex ours(
+      R"((report\.json|model\.(dot|svg)|golden_confusion\.(csv|png)|entry_[0-9]+(\.dot|\.svg|_confusion\.csv|_confusion\.png))(\.tmp)?)");
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(out, ec)) {
+    if (e.is_regular_file(ec) && std::regex_match(e.path().filename().string(), ours))
+      std::filesystem::remove(e.path(), ec);
+  }
 }
 
 int run_inject_command(const InjectArgs& a) {
+  prepare_output_dir(a.out);  // before any work: a bad folder fails at once
   Graph model = load_model(a.model);
   FaultConfig config = load_fault_config(a.config, model);
   DatasetSplits splits = load_dataset(a.data);
@@ -74,8 +87,9 @@ int run_inject_command(const InjectArgs& a) {
 int inject_and_report(const Graph& model, const std::string& model_name, const FaultConfig& config,
                       const std::string& config_name, const LabelledImages& data,
                       const InjectOptions& options, const std::string& out_dir) {
-  std::filesystem::create_directories(out_dir);
+  prepare_output_dir(out_dir);
   std::filesystem::path out(out_dir);
+  clear_previous_results(out);
   InjectResult r = run_inject(model, config, data.images, data.labels, data.classes, options);
 
   Graph typed = with_inferred_types(model);
@@ -86,8 +100,8 @@ int inject_and_report(const Graph& model, const std::string& model_name, const F
   fmt::print("model {}  dataset {}  {} samples\n", model_name, data.source, r.golden.samples());
   fmt::print("golden accuracy {:.2f}% (top-5 {:.2f}%)  [{:.1f} s]\n\n", 100 * r.golden.top1(),
              100 * r.golden.top5(), r.golden_seconds);
-  fmt::print("{:>3}  {:<34} {:<26} {:>9} {:>8} {:>9} {:>14}\n", "#", "site", "fault", "accuracy",
-             "drop", "changed", "corrupted");
+  fmt::print("{:>3}  {:<34} {:<26} {:>9} {:>8} {:>9} {:>10} {:>14}\n", "#", "site", "fault",
+             "accuracy", "drop", "changed", "non-finite", "corrupted");
 
   nlohmann::json report;
   report["model"] = model_name;
@@ -114,9 +128,10 @@ int inject_and_report(const Graph& model, const std::string& model_name, const F
     if (!s.bits.empty()) fault += fmt::format(" bit {}", fmt::join(s.bits, ","));
     if (s.selection == Selection::kProbability) fault += fmt::format(" p={}", s.probability);
     double drop = r.golden.top1() - e.faulty.top1();
-    fmt::print("{:>3}  {:<34} {:<26} {:>8.2f}% {:>7.2f}% {:>9} {:>14}\n", e.entry.index,
+    fmt::print("{:>3}  {:<34} {:<26} {:>8.2f}% {:>7.2f}% {:>9} {:>10} {:>14}\n", e.entry.index,
                e.entry.label.substr(0, 34), fault.substr(0, 26), 100 * e.faulty.top1(), 100 * drop,
-               e.changed_predictions, fmt::format("{}/{}", e.corrupted, e.observed));
+               e.changed_predictions, e.faulty.non_finite(),
+               fmt::format("{}/{}", e.corrupted, e.observed));
     std::string base = fmt::format("entry_{}", e.entry.index);
     write_file_atomic((out / (base + "_confusion.csv")).string(), e.faulty.confusion_csv());
     e.faulty.write_confusion_png((out / (base + "_confusion.png")).string(),

@@ -26,6 +26,7 @@ Command add_train(CLI::App& app);
 Command add_demo(CLI::App& app);  // the main job; also what `faultgraph` alone runs
 Command add_eval(CLI::App& app);
 Command add_models(CLI::App& app);
+Command add_campaign(CLI::App& app);
 
 // The --dataset option and its companions, shared by train, eval, inject and demo.
 struct DatasetArgs {

@@ -4,12 +4,17 @@
 #include <fmt/core.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 
 #include "commands.h"
 #include "faultgraph/core/error.h"
+#include "faultgraph/core/interrupt.h"
 #include "faultgraph/exec/runtime.h"
 
 int main(int argc, char** argv) {
+  // Table rows reach a pipe or a log as they are printed, not 4 KiB later.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  fg::install_interrupt_handlers();
   CLI::App app{"faultgraph: fault injection for deep neural networks with branches"};
   app.require_subcommand(0, 1);  // none: the main job (demo) on built-in defaults
   app.set_version_flag("--version", std::string("faultgraph ") + FG_VERSION);
@@ -19,7 +24,8 @@ int main(int argc, char** argv) {
   const fg::cli::Command commands[] = {fg::cli::add_inspect(app), fg::cli::add_run(app),
                                        fg::cli::add_ops(app),     fg::cli::add_inject(app),
                                        fg::cli::add_train(app),   fg::cli::add_eval(app),
-                                       fg::cli::add_models(app),  fg::cli::add_demo(app)};
+                                       fg::cli::add_models(app),  fg::cli::add_demo(app),
+                                       fg::cli::add_campaign(app)};
 
   try {
     app.parse(argc, argv);
@@ -42,6 +48,10 @@ int main(int argc, char** argv) {
       if (c.app->get_name() == "demo") return c.run();
     }
     return 2;
+  } catch (const fg::Interrupted& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "\nfaultgraph: {}; stopped\n", e.what());
+    return e.exit_code();
   } catch (const fg::Error& e) {
     fmt::print(stderr, "faultgraph: error: {}\n", e.what());
     return 2;

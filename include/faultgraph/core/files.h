@@ -10,4 +10,9 @@ namespace fg {
 // Throws UsageError naming the path when it cannot.
 void write_file_atomic(const std::string& path, std::string_view bytes);
 
+// Creates the output folder `dir` (and its parents) and checks that files can be written
+// in it, before any work is done. UsageError naming the path and the fix otherwise (an
+// existing file, /dev/null, /proc/..., an empty name, no permission).
+void prepare_output_dir(const std::string& dir);
+
 }  // namespace fg

@@ -17,6 +17,7 @@ class Progress {
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
 
+  // Also where long loops stop on Ctrl-C: throws Interrupted (core/interrupt.h).
   void advance(int64_t units);
   void set_label(std::string label) { label_ = std::move(label); }
   void finish();  // clears the line

@@ -10,8 +10,9 @@
 //     kernel list in topological order); batched variants are ordinary batched inputs.
 //  5. Every mode gives the numbers of a plain full forward of the same graph.
 //
-// A plan (inferred types, kernels, value lifetimes) is built once per input signature
-// (dtypes and shapes) and reused.
+// A plan (inferred types, kernels, value lifetimes, FLOPs) is built once per input signature
+// (dtypes and shapes) and then never changes: a GoldenCache points at its plan, and
+// rerun() is const, so threads can run trials on one executor and its caches at once.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -22,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "faultgraph/fault/fault_model.h"
 #include "faultgraph/ir/graph.h"
 
 namespace fg {
@@ -35,11 +37,41 @@ class GoldenCache {
   const at::Tensor& at(const std::string& name) const;
   std::vector<at::Tensor> outputs() const;
   const std::vector<at::Tensor>& values() const { return values_; }
+  // FLOPs of one full forward pass at this cache's input shapes.
+  double forward_flops() const;
 
  private:
   friend class Executor;
   const Graph* graph_ = nullptr;
+  const void* plan_ = nullptr;  // the Executor's plan for these inputs (owned by it)
+  int64_t first_sample_ = 0;
   std::vector<at::Tensor> values_;
+};
+
+// One fault applied by the executor to a golden run (a campaign trial): no new graph is
+// built. `elements` are flat indices into the value (the whole tensor, all samples); `spec`
+// says how they are corrupted (kind, bits, value, number format; its selection is ignored).
+struct ValueFault {
+  ValueId value = kNoValue;  // the value corrupted: a node output, a weight, a model input
+  // An input edge: only input `input_index` of node `consumer` sees the corrupted value
+  // (one branch entering an Add or Concat); kNoNode: every consumer sees it.
+  NodeId consumer = kNoNode;
+  int input_index = -1;
+  std::vector<int64_t> elements;
+  FaultSpec spec;
+};
+
+// What a faulty rerun gives (DESIGN.md, executor contract item 9).
+struct RerunResult {
+  std::vector<at::Tensor> outputs;
+  bool masked = false;         // every output bit-identical to the golden one
+  NodeId first_non_finite = kNoNode;  // first node (topological order) whose recomputed
+                                      // output holds a NaN/Inf the golden one did not
+  bool fault_non_finite = false;  // the corrupted value itself became NaN/Inf
+  std::vector<double> golden_values, faulty_values;  // of the corrupted elements
+  int nodes_recomputed = 0;
+  int nodes_masked = 0;
+  double flops = 0;  // FLOPs of the recomputed nodes
 };
 
 struct RerunStats {
@@ -66,21 +98,33 @@ class Executor {
   Executor& operator=(const Executor&) = delete;
 
   // One tensor per runtime input (Graph::runtime_inputs order); returns the outputs.
-  std::vector<at::Tensor> run(const std::vector<at::Tensor>& inputs);
+  // `first_sample`: the dataset index of the batch's first sample (keys per-sample faults).
+  std::vector<at::Tensor> run(const std::vector<at::Tensor>& inputs, int64_t first_sample = 0);
   // Same, keeping every value.
-  GoldenCache run_cached(const std::vector<at::Tensor>& inputs);
+  GoldenCache run_cached(const std::vector<at::Tensor>& inputs, int64_t first_sample = 0);
   // Recomputes the graph with `changed` values replaced, reading the rest from `cache`
   // (made by run_cached on the same inputs). Returns the outputs.
+  // Values computed from constants only (folded once into the plan) are recomputed when a
+  // changed value feeds them.
   std::vector<at::Tensor> rerun(const GoldenCache& cache,
                                 const std::vector<std::pair<ValueId, at::Tensor>>& changed,
-                                RerunStats* stats = nullptr);
+                                RerunStats* stats = nullptr) const;
+  // Applies `fault` to the golden values in `cache` and recomputes what lies downstream,
+  // stopping along paths where the faulty values became bit-identical to the golden ones.
+  // `full`: recompute every node instead (for comparison; same numbers).
+  RerunResult rerun(const GoldenCache& cache, const ValueFault& fault, bool full = false) const;
 
   const Graph& graph() const { return graph_; }
 
  private:
+  friend class GoldenCache;
   struct Plan;
+  struct Override;
   Plan& plan_for(const std::vector<at::Tensor>& inputs);
-  void execute(Plan& plan, std::vector<at::Tensor>& values, bool keep_all);
+  void execute(const Plan& plan, std::vector<at::Tensor>& values, bool keep_all,
+               int64_t first_sample) const;
+  RerunResult propagate(const GoldenCache& cache, std::vector<at::Tensor>& values,
+                        std::vector<bool>& dirty, const Override* edge, bool full) const;
 
   Graph graph_;
   ExecOptions options_;

@@ -79,9 +79,11 @@ struct FaultResult {
 };
 
 // Applies `spec` to `x`. With `batched`, dim 0 indexes samples and elements are chosen
-// within each sample (keyed by the sample index, so the same seed gives the same faults
-// whatever the batch size); otherwise the whole tensor is one sample (weights).
-FaultResult apply_fault(const at::Tensor& x, const FaultSpec& spec, bool batched);
+// within each sample, keyed by the sample's dataset index (`first_sample` + its place in
+// the batch), so the same seed gives the same faults whatever the batch size; otherwise
+// the whole tensor is one sample (weights).
+FaultResult apply_fault(const at::Tensor& x, const FaultSpec& spec, bool batched,
+                        int64_t first_sample = 0);
 
 // Element positions within one sample of `numel` elements, for sample `sample`.
 std::vector<int64_t> select_elements(const FaultSpec& spec, int64_t numel, int64_t sample);

@@ -49,6 +49,9 @@ struct KernelArgs {
   std::vector<at::Tensor>& in;
   std::vector<at::Tensor>& out;
   uint64_t overwritable = 0;
+  // Dataset index of the batch's first sample: per-sample random faults are keyed by it, so
+  // a sample gets the same fault whatever the batch size or its place in a batch.
+  int64_t first_sample = 0;
   bool may_overwrite(size_t i) const { return i < 64 && ((overwritable >> i) & 1U) != 0; }
 };
 using Kernel = std::function<void(KernelArgs&)>;

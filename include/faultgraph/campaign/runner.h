@@ -1,0 +1,97 @@
+// Runs a campaign's trials: one golden forward per input (the golden cache), then each
+// trial as a fault applied by the executor to that cache and recomputed downstream
+// (Executor::rerun), classified against the golden outputs and stored.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "faultgraph/campaign/sampling.h"
+#include "faultgraph/campaign/spec.h"
+#include "faultgraph/data/dataset.h"
+#include "faultgraph/exec/executor.h"
+#include "faultgraph/store/trial_store.h"
+
+namespace fg {
+
+enum class Outcome { kMasked, kTolerable, kSdc1, kSdc5, kDue };
+inline constexpr int kOutcomeCount = 5;
+std::string outcome_name(Outcome o);
+
+// The outcome of a faulty run against the golden one (DESIGN.md, "Fault model"): masked
+// (every output bit-identical), due (a NaN or Inf in an output), tolerable (top-1
+// unchanged), sdc5 (the golden top-1 class left the top 5), else sdc1.
+Outcome classify(const std::vector<at::Tensor>& golden, const std::vector<at::Tensor>& faulty);
+
+// The inputs of a campaign: dataset indices, their images and labels, and the golden run's
+// top-1 class of each (at batch 1, as the trials run).
+struct CampaignInputs {
+  std::vector<int64_t> ids;
+  at::Tensor images, labels;
+  std::vector<int64_t> golden_class;
+  int64_t candidates_seen = 0;  // images looked at to find them (correct_only)
+};
+CampaignInputs select_inputs(Executor& exec, const LabelledImages& data, const InputSpec& spec,
+                             uint64_t seed);
+// Given inputs (a replayed fault list); the golden classes are computed.
+CampaignInputs inputs_by_id(Executor& exec, const LabelledImages& data,
+                            const std::vector<int64_t>& ids);
+
+enum class Recompute { kFull, kDownstream };
+bool recompute_from_name(const std::string& name, Recompute& out);
+
+struct RunnerOptions {
+  Recompute recompute = Recompute::kDownstream;
+  int64_t max_trials = -1;        // stop after this many new trials (-1: all)
+  std::vector<int64_t> only;      // run just these trial ids (e.g. a spread-out sample)
+  bool progress = true;           // a progress line on a terminal
+  double commit_seconds = 1.0;    // a transaction at least this often
+  int64_t commit_trials = 2000;   // or after this many trials
+};
+
+struct RunSummary {
+  int64_t ran = 0, already_done = 0;
+  int64_t outcomes[kOutcomeCount] = {};
+  double seconds = 0;
+  double flops = 0;  // recomputed, summed over the trials run
+};
+
+// Runs the trials of `plan` whose ids are not in `store` (null: none stored, results only
+// to `on_trial`), grouping them by input so each input's golden run is computed once per
+// block. Trials are independent of the order they run in. Ctrl-C commits what is done and
+// rethrows Interrupted.
+RunSummary run_trials(Executor& exec, const TrialPlan& plan, const CampaignInputs& inputs,
+                      TrialStore* store, const RunnerOptions& options,
+                      const std::function<void(const TrialRecord&)>& on_trial = nullptr);
+
+// One trial, without storing it (tests, replays).
+TrialRecord run_trial(const Executor& exec, const GoldenCache& golden, const TrialPlan& plan,
+                      const Trial& t, const CampaignInputs& inputs, Recompute recompute);
+
+// Content hashes (hex) that tie a database to its model and inputs.
+std::string graph_hash(const Graph& g);
+std::string inputs_hash(const CampaignInputs& inputs);
+
+// The whole campaign behind `faultgraph campaign run`: resolves sites, selects inputs,
+// creates or resumes the database at `db_path` (refusing one made from another spec,
+// model or dataset), runs the remaining trials, marks it finished.
+struct CampaignRun {
+  RunSummary summary;
+  int64_t planned = 0, stored = 0;
+};
+CampaignRun run_campaign(const CampaignSpec& spec, const Graph& model, const std::string& model_name,
+                         const LabelledImages& data, const std::string& db_path,
+                         const RunnerOptions& options);
+
+// What `campaign plan` and `campaign faults` need: the resolved sites, inputs and trials.
+struct PreparedCampaign {
+  CampaignInputs inputs;
+  TrialPlan plan;
+};
+PreparedCampaign prepare_campaign(Executor& exec, const CampaignSpec& spec,
+                                  const LabelledImages& data);
+
+}  // namespace fg

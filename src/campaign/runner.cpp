@@ -1,0 +1,423 @@
+#include "faultgraph/campaign/runner.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <map>
+#include <thread>
+
+#include "faultgraph/campaign/stats.h"
+#include "faultgraph/core/error.h"
+#include "faultgraph/core/interrupt.h"
+#include "faultgraph/core/progress.h"
+#include "faultgraph/fault/rng.h"
+#include "faultgraph/ir/dump.h"
+
+namespace fg {
+
+std::string outcome_name(Outcome o) {
+  switch (o) {
+    case Outcome::kMasked:
+      return "masked";
+    case Outcome::kTolerable:
+      return "tolerable";
+    case Outcome::kSdc1:
+      return "sdc1";
+    case Outcome::kSdc5:
+      return "sdc5";
+    case Outcome::kDue:
+      return "due";
+  }
+  return "?";
+}
+
+bool recompute_from_name(const std::string& name, Recompute& out) {
+  if (name == "full") {
+    out = Recompute::kFull;
+  } else if (name == "downstream") {
+    out = Recompute::kDownstream;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+namespace {
+bool finite(const at::Tensor& t) { return !t.is_floating_point() || t.isfinite().all().item<bool>(); }
+
+// Top-1 class of one sample's scores (batch 1); -1 when a score is not finite.
+int64_t top1(const at::Tensor& scores) {
+  at::Tensor s = scores.reshape({-1});
+  if (!finite(s)) return -1;
+  return s.argmax().item<int64_t>();
+}
+}  // namespace
+
+Outcome classify(const std::vector<at::Tensor>& golden, const std::vector<at::Tensor>& faulty) {
+  FG_ASSERT(golden.size() == faulty.size() && !golden.empty(), "classify: output counts differ");
+  bool identical = true;
+  for (size_t i = 0; i < golden.size(); ++i) identical = identical && bitwise_equal(golden[i], faulty[i]);
+  if (identical) return Outcome::kMasked;
+  for (const auto& t : faulty) {
+    if (!finite(t)) return Outcome::kDue;
+  }
+  int64_t g = top1(golden[0]);
+  at::Tensor f = faulty[0].reshape({-1});
+  if (f.argmax().item<int64_t>() == g) return Outcome::kTolerable;
+  int64_t k = std::min<int64_t>(5, f.numel());
+  at::Tensor top = std::get<1>(f.topk(k));
+  return top.eq(g).any().item<bool>() ? Outcome::kSdc1 : Outcome::kSdc5;
+}
+
+namespace {
+std::string hex(uint64_t h) { return fmt::format("{:016x}", h); }
+
+// FNV-1a over bytes, eight at a time folded through splitmix: fast, stable across runs.
+struct Hasher {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  void bytes(const void* data, size_t n) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      h = stream_id(h, w, 0x9e37);
+    }
+    for (; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ULL;
+  }
+  void text(const std::string& s) {
+    uint64_t n = s.size();
+    bytes(&n, sizeof n);
+    bytes(s.data(), s.size());
+  }
+  void tensor(const at::Tensor& t) {
+    at::Tensor c = t.contiguous();
+    text(c10::toString(c.scalar_type()));
+    for (int64_t d : c.sizes()) bytes(&d, sizeof d);
+    bytes(c.data_ptr(), c.nbytes());
+  }
+};
+}  // namespace
+
+std::string graph_hash(const Graph& g) {
+  Hasher h;
+  h.text(dump_text(g));
+  for (const Value& v : g.values()) {
+    if (v.is_initializer()) h.tensor(*v.data);
+  }
+  return hex(h.h);
+}
+
+std::string inputs_hash(const CampaignInputs& in) {
+  Hasher h;
+  for (int64_t id : in.ids) h.bytes(&id, sizeof id);
+  h.tensor(in.images);
+  h.tensor(in.labels);
+  return hex(h.h);
+}
+
+namespace {
+CampaignInputs gather(Executor& exec, const LabelledImages& data, const std::vector<int64_t>& ids,
+                      std::vector<int64_t> golden) {
+  CampaignInputs in;
+  in.ids = ids;
+  at::Tensor idx = at::tensor(ids, at::kLong);
+  in.images = data.images.index_select(0, idx);
+  in.labels = data.labels.index_select(0, idx);
+  in.golden_class = std::move(golden);
+  return in;
+}
+
+int64_t golden_class_of(Executor& exec, const at::Tensor& image, int64_t index) {
+  at::NoGradGuard no_grad;
+  auto out = exec.run({image.unsqueeze(0)}, index);
+  FG_CHECK(!out.empty(), UsageError, "the model has no outputs");
+  return top1(out[0]);
+}
+}  // namespace
+
+CampaignInputs select_inputs(Executor& exec, const LabelledImages& data, const InputSpec& spec,
+                             uint64_t seed) {
+  const int64_t n = data.size();
+  FG_CHECK(n > 0, DatasetError, data.source, ": the ", spec.split, " split is empty");
+  std::vector<int64_t> ids, golden;
+  Progress progress("choosing inputs", spec.count, "img");
+  int64_t seen = 0;
+  for (int64_t i = 0; i < n && static_cast<int64_t>(ids.size()) < spec.count; ++i) {
+    int64_t id = spec.random ? static_cast<int64_t>(permute_index(static_cast<uint64_t>(i), static_cast<uint64_t>(n),
+                                                                  stream_id(seed, 0x494e505554ULL, 0)))
+                             : i;
+    ++seen;
+    int64_t cls = golden_class_of(exec, data.images[id], id);
+    if (spec.correct_only && cls != data.labels[id].item<int64_t>()) continue;
+    ids.push_back(id);
+    golden.push_back(cls);
+    progress.advance(1);
+  }
+  progress.finish();
+  FG_CHECK(!ids.empty(), DatasetError, data.source, ": none of the ", seen,
+           " inputs looked at is classified correctly by the model; is it trained? "
+           "(set inputs.correct_only: false to use them anyway)");
+  CampaignInputs in = gather(exec, data, ids, golden);
+  in.candidates_seen = seen;
+  return in;
+}
+
+CampaignInputs inputs_by_id(Executor& exec, const LabelledImages& data,
+                            const std::vector<int64_t>& ids) {
+  std::vector<int64_t> golden;
+  for (int64_t id : ids) {
+    FG_CHECK(id >= 0 && id < data.size(), ConfigError, "fault list: input ", id,
+             " is outside the split's ", data.size(), " samples");
+    golden.push_back(golden_class_of(exec, data.images[id], id));
+  }
+  CampaignInputs in = gather(exec, data, ids, golden);
+  in.candidates_seen = static_cast<int64_t>(ids.size());
+  return in;
+}
+
+TrialRecord run_trial(const Executor& exec, const GoldenCache& golden, const TrialPlan& plan,
+                      const Trial& t, const CampaignInputs& inputs, Recompute recompute) {
+  const CampaignSite& site = plan.sites()[t.site];
+  ValueFault f;
+  f.value = site.value;
+  f.consumer = site.consumer;
+  f.input_index = site.consumer == kNoNode ? -1 : site.index;
+  f.elements = t.elements;
+  f.spec = plan.fault();
+  f.spec.bits = t.bit < 0 ? std::vector<int>{} : std::vector<int>{t.bit};
+  f.spec.random_bit = false;
+  f.spec.adjacent = 1;
+  RerunResult r = exec.rerun(golden, f, recompute == Recompute::kFull);
+
+  std::vector<at::Tensor> gold = golden.outputs();
+  TrialRecord rec;
+  rec.id = t.id;
+  rec.stratum = t.stratum;
+  rec.input = inputs.ids.at(static_cast<size_t>(t.input));
+  rec.label = inputs.labels[t.input].item<int64_t>();
+  rec.site = site.name();
+  rec.kind = site_kind_name(site.kind);
+  rec.node = site.node;
+  rec.op = site.op;
+  rec.index = site.index;
+  rec.elements = fmt::format("{}", fmt::join(t.elements, " "));
+  rec.bit = t.bit;
+  rec.golden_value = r.golden_values.empty() ? 0.0 : r.golden_values[0];
+  rec.faulty_value = r.faulty_values.empty() ? 0.0 : r.faulty_values[0];
+  Outcome o = classify(gold, r.outputs);
+  rec.outcome = outcome_name(o);
+  rec.golden_class = inputs.golden_class.at(static_cast<size_t>(t.input));
+  rec.faulty_class = top1(r.outputs[0]);
+  rec.max_abs_diff = o == Outcome::kMasked
+                         ? 0.0
+                         : (r.outputs[0].to(at::kDouble) - gold[0].to(at::kDouble)).abs().max().item<double>();
+  if (r.fault_non_finite) {
+    rec.first_non_finite = site.kind == SiteKind::kActivation || site.kind == SiteKind::kModelInput
+                               ? site.node
+                               : site.name();
+  } else if (r.first_non_finite != kNoNode) {
+    rec.first_non_finite = exec.graph().node(r.first_non_finite).name;
+  }
+  rec.nodes_recomputed = r.nodes_recomputed;
+  rec.flops = r.flops;
+  return rec;
+}
+
+RunSummary run_trials(Executor& exec, const TrialPlan& plan, const CampaignInputs& inputs,
+                      TrialStore* store, const RunnerOptions& o,
+                      const std::function<void(const TrialRecord&)>& on_trial) {
+  const int64_t total = plan.trials();
+  std::vector<bool> done(static_cast<size_t>(total), false);
+  RunSummary sum;
+  if (store) {
+    for (int64_t id : store->done_ids()) {
+      if (id >= 0 && id < total && !done[static_cast<size_t>(id)]) {
+        done[static_cast<size_t>(id)] = true;
+        ++sum.already_done;
+      }
+    }
+  }
+  int64_t skipped = 0;
+  if (!o.only.empty()) {
+    std::vector<bool> wanted(static_cast<size_t>(total), false);
+    for (int64_t id : o.only) {
+      FG_CHECK(id >= 0 && id < total, UsageError, "trial ", id, " is outside 0..", total - 1);
+      wanted[static_cast<size_t>(id)] = true;
+    }
+    for (size_t i = 0; i < done.size(); ++i) {
+      if (!wanted[i] && !done[i]) {
+        done[i] = true;
+        ++skipped;
+      }
+    }
+  }
+  int64_t todo = total - sum.already_done - skipped;
+  if (o.max_trials >= 0) todo = std::min(todo, o.max_trials);
+  Progress progress("campaign", todo, "trials");
+  if (!o.progress) progress.finish();
+  auto start = std::chrono::steady_clock::now();
+  auto last_commit = start;
+  // Blocks of consecutive ids, grouped by input inside a block: a few golden runs per input
+  // and bounded memory (one golden cache at a time).
+  const int64_t block = std::clamp<int64_t>(50 * plan.inputs(), 2000, 200000);
+  at::NoGradGuard no_grad;
+  int64_t sdc = 0;
+  try {
+    for (int64_t b0 = 0; b0 < total && sum.ran < todo; b0 += block) {
+      int64_t b1 = std::min(total, b0 + block);
+      std::map<int64_t, std::vector<Trial>> by_input;
+      for (int64_t id = b0; id < b1; ++id) {
+        if (done[static_cast<size_t>(id)]) continue;
+        Trial t = plan.trial(id);
+        by_input[t.input].push_back(std::move(t));
+      }
+      for (auto& [input, trials] : by_input) {
+        if (sum.ran >= todo) break;
+        check_interrupt();
+        GoldenCache golden = exec.run_cached({inputs.images[input].unsqueeze(0)}, inputs.ids[static_cast<size_t>(input)]);
+        for (const Trial& t : trials) {
+          if (sum.ran >= todo) break;
+          TrialRecord rec = run_trial(exec, golden, plan, t, inputs, o.recompute);
+          Outcome oc = Outcome::kMasked;
+          for (int k = 0; k < kOutcomeCount; ++k) {
+            if (outcome_name(static_cast<Outcome>(k)) == rec.outcome) oc = static_cast<Outcome>(k);
+          }
+          ++sum.outcomes[static_cast<int>(oc)];
+          sdc += oc == Outcome::kSdc1 || oc == Outcome::kSdc5 ? 1 : 0;
+          sum.flops += rec.flops;
+          ++sum.ran;
+          if (on_trial) on_trial(rec);
+          if (store) {
+            store->add(rec);
+            auto now = std::chrono::steady_clock::now();
+            if (static_cast<int64_t>(store->pending()) >= o.commit_trials ||
+                now - last_commit >= std::chrono::duration<double>(o.commit_seconds)) {
+              store->commit();
+              last_commit = now;
+            }
+          }
+          Interval ci = wilson_interval(sdc, sum.ran);
+          progress.set_label(fmt::format("campaign  SDC {:.2f}% [{:.2f}, {:.2f}]",
+                                         100.0 * static_cast<double>(sdc) / static_cast<double>(sum.ran),
+                                         100 * ci.low, 100 * ci.high));
+          progress.advance(1);
+        }
+      }
+    }
+  } catch (const Interrupted&) {
+    if (store) store->commit();  // keep every finished trial; resume continues after them
+    throw;
+  }
+  if (store) store->commit();
+  progress.finish();
+  sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return sum;
+}
+
+PreparedCampaign prepare_campaign(Executor& exec, const CampaignSpec& spec,
+                                  const LabelledImages& data) {
+  FG_CHECK(data.images.defined() && data.images.dim() >= 2, DatasetError, data.source,
+           ": no images in the ", spec.inputs.split, " split");
+  std::vector<int64_t> shape(data.images.sizes().begin() + 1, data.images.sizes().end());
+  std::vector<CampaignSite> sites = resolve_sites(exec.graph(), spec, shape);
+  if (!spec.faults_file.empty()) {
+    std::vector<int64_t> ids;
+    std::vector<Trial> trials =
+        parse_trials_csv(spec.faults_text, spec.faults_file, sites, format_width(spec.fault.format), ids);
+    CampaignInputs inputs = inputs_by_id(exec, data, ids);
+    int64_t n = static_cast<int64_t>(ids.size());
+    return {std::move(inputs), TrialPlan(spec, std::move(sites), std::move(trials), n)};
+  }
+  CampaignInputs inputs = select_inputs(exec, data, spec.inputs, spec.seed);
+  int64_t n = static_cast<int64_t>(inputs.ids.size());
+  return {std::move(inputs), TrialPlan(spec, std::move(sites), n)};
+}
+
+}  // namespace fg
+
+namespace fg {
+
+namespace {
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string machine_description() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return fmt::format("{} ({} cores, {} threads)", host, std::thread::hardware_concurrency(),
+                     at::get_num_threads());
+}
+}  // namespace
+
+CampaignRun run_campaign(const CampaignSpec& spec, const Graph& model, const std::string& model_name,
+                         const LabelledImages& data, const std::string& db_path,
+                         const RunnerOptions& options) {
+  Executor exec(model);
+  // Open the database first: a bad path fails before any work.
+  TrialStore store(db_path);
+  PreparedCampaign p = prepare_campaign(exec, spec, data);
+  CampaignRecord c;
+  c.spec_text = spec.text;
+  c.canonical = spec.canonical();
+  c.model = model_name;
+  c.model_hash = graph_hash(model);
+  c.dataset = data.source;
+  c.dataset_hash = inputs_hash(p.inputs);
+  c.version = FG_VERSION;
+  c.machine = machine_description();
+  c.started = utc_now();
+  c.trials = p.plan.trials();
+  c.population = p.plan.population();
+  c.inputs = static_cast<int64_t>(p.inputs.ids.size());
+  c.correct_only = spec.faults_file.empty() && spec.inputs.correct_only;
+  {
+    GoldenCache g = exec.run_cached({p.inputs.images[0].unsqueeze(0)});
+    c.forward_flops = g.forward_flops();
+  }
+  if (store.has_campaign()) {
+    CampaignRecord old = store.campaign();
+    FG_CHECK(old.canonical == c.canonical, ConfigError, db_path,
+             ": holds a campaign made from another spec (", old.model,
+             "); use a new database file, or the spec it was made from (faultgraph campaign "
+             "report shows it)");
+    FG_CHECK(old.model_hash == c.model_hash, ConfigError, db_path,
+             ": holds a campaign of another model (", old.model, ", hash ", old.model_hash,
+             "; this one: ", c.model_hash, "); use a new database file");
+    FG_CHECK(old.dataset_hash == c.dataset_hash, ConfigError, db_path,
+             ": holds a campaign on other inputs (", old.dataset,
+             "); the dataset or the inputs it selects changed; use a new database file");
+  } else {
+    std::vector<StratumRecord> strata;
+    for (size_t i = 0; i < p.plan.strata().size(); ++i) {
+      const Stratum& s = p.plan.strata()[i];
+      strata.push_back({static_cast<int>(i), s.name, s.population, s.trials});
+    }
+    std::vector<SiteRecord> sites;
+    for (size_t i = 0; i < p.plan.sites().size(); ++i) {
+      const CampaignSite& s = p.plan.sites()[i];
+      sites.push_back({static_cast<int>(i), s.name(), site_kind_name(s.kind), s.node, s.op, s.index,
+                       s.elements});
+    }
+    store.create_campaign(c, strata, sites);
+  }
+  CampaignRun run;
+  run.planned = p.plan.trials();
+  run.summary = run_trials(exec, p.plan, p.inputs, &store, options);
+  run.stored = store.trial_count();
+  if (run.stored == run.planned && store.campaign().finished.empty()) store.set_finished(utc_now());
+  return run;
+}
+
+}  // namespace fg

@@ -1,0 +1,247 @@
+#include "faultgraph/campaign/runner.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "faultgraph/campaign/report.h"
+#include "faultgraph/core/error.h"
+#include "faultgraph/fault/insert_faults.h"
+#include "faultgraph/models/zoo.h"
+#include "test_util.h"
+
+namespace fg {
+namespace {
+
+Graph small_model(const std::string& name) {
+  ModelOptions o;
+  o.channels = 1;
+  o.height = o.width = 28;
+  o.classes = 10;
+  o.seed = 5;
+  return build_model(name, o);
+}
+
+CampaignInputs random_inputs(Executor& exec, int64_t n, double scale = 1.0) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(1234);
+  LabelledImages data;
+  data.images = at::rand({n + 3, 1, 28, 28}, gen) * scale;
+  data.labels = at::randint(10, {n + 3}, gen);
+  data.classes = 10;
+  std::vector<int64_t> ids;
+  for (int64_t i = 0; i < n; ++i) ids.push_back(i + 2);  // not the first samples
+  return inputs_by_id(exec, data, ids);
+}
+
+// The same fault made the independent way: a faulty copy of the model (insert_faults) run
+// from scratch.
+std::vector<at::Tensor> full_forward_with(const Graph& model, const CampaignSite& site,
+                                          const Trial& t, const FaultSpec& base,
+                                          const at::Tensor& image) {
+  FaultSpec spec = base;
+  spec.bits = t.bit < 0 ? std::vector<int>{} : std::vector<int>{t.bit};
+  spec.selection = Selection::kCoordinates;
+  spec.coordinates = t.elements;
+  PlannedFault f{{site.kind, site.node, site.index}, spec};
+  if (site.kind == SiteKind::kWeight || site.kind == SiteKind::kBias) f.site.index = 0;
+  Executor exec(insert_faults(model, {f}));
+  return exec.run({image.unsqueeze(0)});
+}
+
+struct Agreement {
+  int trials = 0, non_masked = 0, due = 0, sdc = 0;
+};
+
+// `scale`: of the random input images (an untrained MobileNetV2's activations shrink layer
+// by layer; larger inputs keep values in [1, 2), where a bit-30 flip gives NaN or Inf).
+Agreement check_against_full_forward(const std::string& model_name, const std::string& yaml,
+                                     int64_t trials, double scale = 1.0) {
+  Graph model = small_model(model_name);
+  CampaignSpec spec = parse_campaign_spec(yaml + "sampling: {trials: " + std::to_string(trials) +
+                                              "}\nseed: 21\n",
+                                          "agree.yml");
+  Executor exec(model);
+  CampaignInputs inputs = random_inputs(exec, 3, scale);
+  TrialPlan plan(spec, resolve_sites(model, spec, {1, 28, 28}), 3);
+  Agreement a;
+  std::map<int64_t, GoldenCache> golden;
+  for (int64_t i = 0; i < plan.trials(); ++i) {
+    Trial t = plan.trial(i);
+    if (!golden.count(t.input))
+      golden.emplace(t.input, exec.run_cached({inputs.images[t.input].unsqueeze(0)}));
+    const GoldenCache& g = golden.at(t.input);
+    TrialRecord rec = run_trial(exec, g, plan, t, inputs, Recompute::kDownstream);
+    TrialRecord full = run_trial(exec, g, plan, t, inputs, Recompute::kFull);
+    const CampaignSite& site = plan.sites()[t.site];
+    auto reference = full_forward_with(model, site, t, plan.fault(), inputs.images[t.input]);
+    std::string expected = outcome_name(classify(g.outputs(), reference));
+    EXPECT_EQ(rec.outcome, expected) << model_name << " trial " << i << " at " << site.name()
+                                     << " element " << t.elements[0] << " bit " << t.bit;
+    EXPECT_EQ(full.outcome, expected) << model_name << " trial " << i;
+    if (expected != "due" && expected != "masked") {
+      // Same kernels, same shapes: the downstream rerun equals the full forward.
+      double diff = (reference[0] - g.outputs()[0]).abs().max().item<double>();
+      EXPECT_NEAR(rec.max_abs_diff, diff, 1e-5 * std::max(1.0, diff)) << "trial " << i;
+    }
+    EXPECT_LE(rec.flops, full.flops) << "trial " << i;
+    ++a.trials;
+    a.non_masked += expected != "masked";
+    a.due += expected == "due";
+    a.sdc += expected == "sdc1" || expected == "sdc5";
+    if (expected == "due") EXPECT_FALSE(rec.first_non_finite.empty()) << "trial " << i;
+  }
+  return a;
+}
+
+const char* kEverySite =
+    "model: m\n"
+    "targets:\n"
+    "  - {node: '*', site: activation}\n"
+    "  - {op: Conv, site: weight}\n"
+    "  - {op: Conv, site: bias}\n"
+    "  - {op: Concat, site: input_edge}\n"
+    "  - {site: model_input}\n"
+    "fault: {model: bit_flip, bits: 22-31}\n";
+
+TEST(Runner, ResNet20OutcomesEqualAFullForwardOfTheFaultyModel) {
+  Agreement a = check_against_full_forward(
+      "resnet20",
+      "model: m\ntargets:\n  - {node: '*'}\n  - {op: Conv, site: weight}\n"
+      "  - {op: Add, site: input_edge}\nfault: {bits: 22-31}\n",
+      600);
+  EXPECT_EQ(a.trials, 600);
+  EXPECT_GT(a.non_masked, 50);
+  EXPECT_GT(a.due, 0);
+}
+
+TEST(Runner, SeedInceptionOutcomesEqualAFullForwardOfTheFaultyModel) {
+  Agreement a = check_against_full_forward("seed_inception", kEverySite, 500);
+  EXPECT_GT(a.non_masked, 50);
+  EXPECT_GT(a.due, 0);
+}
+
+TEST(Runner, MobileNetV2OutcomesEqualAFullForwardOfTheFaultyModel) {
+  Agreement a = check_against_full_forward(
+      "mobilenet_v2",
+      "model: m\ntargets:\n  - {node: '*'}\n  - {op: Conv, site: weight}\n"
+      "  - {op: Add, site: input_edge}\nfault: {bits: 22-31}\n",
+      500, 200.0);
+  EXPECT_GT(a.non_masked, 50);
+  EXPECT_GT(a.due, 0);
+}
+
+TEST(Runner, ValueFaultsAndMultiElementTrials) {
+  Agreement a = check_against_full_forward(
+      "resnet20", "model: m\ntargets: [{op: Relu}]\nfault: {model: set_value, value: 1e30, elements: 3}\n", 100);
+  EXPECT_GT(a.non_masked, 10);
+}
+
+TEST(Runner, SameTrialsAtOneAndTwoThreads) {
+  Graph model = small_model("resnet20");
+  CampaignSpec spec = parse_campaign_spec(
+      "model: m\ntargets: [{op: Conv}, {op: Conv, site: weight}]\nfault: {bits: 20-31}\n"
+      "sampling: {mode: stratified, trials: 300}\nseed: 5\n",
+      "threads.yml");
+  auto run_at = [&](int threads) {
+    int before = at::get_num_threads();
+    at::set_num_threads(threads);
+    Executor exec(model);
+    CampaignInputs inputs = random_inputs(exec, 4);
+    TrialPlan plan(spec, resolve_sites(model, spec, {1, 28, 28}), 4);
+    std::vector<TrialRecord> out;
+    RunnerOptions o;
+    o.progress = false;
+    run_trials(exec, plan, inputs, nullptr, o, [&](const TrialRecord& r) { out.push_back(r); });
+    at::set_num_threads(before);
+    std::sort(out.begin(), out.end(), [](auto& x, auto& y) { return x.id < y.id; });
+    return out;
+  };
+  auto one = run_at(1), two = run_at(2);
+  ASSERT_EQ(one.size(), 300u);
+  ASSERT_EQ(one.size(), two.size());
+  for (size_t i = 0; i < one.size(); ++i) {
+    EXPECT_EQ(one[i].id, two[i].id);
+    EXPECT_EQ(one[i].site, two[i].site);
+    EXPECT_EQ(one[i].elements, two[i].elements);
+    EXPECT_EQ(one[i].bit, two[i].bit);
+    EXPECT_EQ(one[i].input, two[i].input);
+    EXPECT_EQ(one[i].outcome, two[i].outcome) << "trial " << one[i].id;
+    EXPECT_EQ(one[i].faulty_class, two[i].faulty_class);
+  }
+}
+
+TEST(Runner, StoreResumesWithoutLossOrDuplicates) {
+  Graph model = small_model("resnet20");
+  CampaignSpec spec = parse_campaign_spec(
+      "model: m\ntargets: [{op: Conv}]\nsampling: {trials: 200}\ninputs: {count: 4, correct_only: false}\n",
+      "resume.yml");
+  LabelledImages data;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(7);
+  data.images = at::rand({10, 1, 28, 28}, gen);
+  data.labels = at::randint(10, {10}, gen);
+  data.classes = 10;
+  data.source = "random";
+  auto db = test::temp_path("resume.db");
+  std::filesystem::remove(db);
+  RunnerOptions part;
+  part.progress = false;
+  part.max_trials = 70;
+  CampaignRun first = run_campaign(spec, model, "m", data, db.string(), part);
+  EXPECT_EQ(first.summary.ran, 70);
+  EXPECT_EQ(first.stored, 70);
+  {
+    TrialStore reader(db.string(), true);
+    EXPECT_TRUE(reader.campaign().finished.empty());
+  }
+  RunnerOptions rest;
+  rest.progress = false;
+  CampaignRun second = run_campaign(spec, model, "m", data, db.string(), rest);
+  EXPECT_EQ(second.summary.already_done, 70);
+  EXPECT_EQ(second.summary.ran, 130);
+  TrialStore store(db.string(), true);
+  auto trials = store.trials();
+  ASSERT_EQ(trials.size(), 200u);
+  for (size_t i = 0; i < trials.size(); ++i) EXPECT_EQ(trials[i].id, static_cast<int64_t>(i));
+  EXPECT_FALSE(store.campaign().finished.empty());
+
+  // An uninterrupted run gives the same table.
+  auto db2 = test::temp_path("straight.db");
+  std::filesystem::remove(db2);
+  run_campaign(spec, model, "m", data, db2.string(), rest);
+  auto straight = TrialStore(db2.string(), true).trials();
+  ASSERT_EQ(straight.size(), trials.size());
+  for (size_t i = 0; i < trials.size(); ++i) {
+    EXPECT_EQ(straight[i].outcome, trials[i].outcome);
+    EXPECT_EQ(straight[i].elements, trials[i].elements);
+    EXPECT_EQ(straight[i].faulty_value, trials[i].faulty_value);
+  }
+
+  // Another spec or model on the same database is refused.
+  CampaignSpec other = spec;
+  other.seed = 99;
+  EXPECT_THROW(run_campaign(other, model, "m", data, db.string(), rest), ConfigError);
+  Graph changed = small_model("resnet20");
+  for (size_t i = 0; i < changed.values().size(); ++i) {
+    Value& v = changed.value(static_cast<ValueId>(i));
+    if (v.is_initializer() && v.dtype == DType::kFloat32 && v.data->numel() > 100) {
+      v.data = v.data->clone() * 1.5;
+      break;
+    }
+  }
+  EXPECT_THROW(run_campaign(spec, changed, "m", data, db.string(), rest), ConfigError);
+
+  // Reports: counts add up, per layer in graph order.
+  CampaignReport r = build_campaign_report(store, "layer");
+  EXPECT_EQ(r.total.trials, 200);
+  int64_t sum = 0;
+  for (const auto& row : r.rows) sum += row.counts.trials;
+  EXPECT_EQ(sum, 200);
+  EXPECT_EQ(r.rows.front().key, "conv1");
+  EXPECT_GT(r.mean_flops_fraction, 0.0);
+  EXPECT_LT(r.mean_flops_fraction, 1.0);
+}
+
+}  // namespace
+}  // namespace fg

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# Campaigns end to end through the binary (plan, run, kill -9 and resume, report, export,
+# fault lists and replay, bad input), and the reliability cases: no shell anywhere, Ctrl-C
+# and SIGTERM stop a long command with 130/143, output folders are checked before work.
+set -u
+fg=${FG_BINARY:?}
+py=${FG_PYTHON:-/usr/bin/python3}
+fmnist=/usr/share/datasets/fashion-mnist
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 1
+fail=0
+check() {  # check NAME EXPECTED_RC STDERR_PATTERN -- command...
+  local name=$1 want=$2 pattern=$3
+  shift 4
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  if [ "$rc" -ne "$want" ]; then
+    echo "FAIL $name: exit $rc, wanted $want"; cat "$tmp/err"; fail=1; return
+  fi
+  if [ -n "$pattern" ] && ! grep -qE -- "$pattern" "$tmp/err"; then
+    echo "FAIL $name: stderr does not match '$pattern':"; cat "$tmp/err"; fail=1; return
+  fi
+  if [ "$want" -eq 2 ] && [ "$(wc -l <"$tmp/err")" -ne 1 ]; then
+    echo "FAIL $name: error is not one line:"; cat "$tmp/err"; fail=1; return
+  fi
+  echo "ok   $name"
+}
+
+cat >spec.yml <<'YML'
+model: resnet20
+dataset: fashion-mnist
+inputs: {count: 6, order: random, correct_only: false}
+targets:
+  - {op: Conv}
+  - {op: Conv, site: weight}
+fault: {model: bit_flip, bits: 20-31}
+sampling: {trials: 4000}
+seed: 3
+YML
+
+check plan 0 "" -- "$fg" campaign plan spec.yml --estimate 10
+grep -q "^total .* 4000$" out && grep -q "measured .* ms per trial" out || { echo "FAIL plan:"; cat out; fail=1; }
+
+# An uninterrupted run, then the same campaign killed with SIGKILL at random moments and
+# resumed each time: the same table, every trial exactly once.
+check run_straight 0 "" -- "$fg" campaign run spec.yml --db straight.db
+grep -q "4000 of 4000 stored" out || { echo "FAIL run:"; cat out; fail=1; }
+kills=0
+for delay in 0.9 1.7 1.3 2.2; do
+  "$fg" campaign run spec.yml --db killed.db >/dev/null 2>&1 &
+  pid=$!
+  sleep "$delay"
+  if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
+  wait "$pid" 2>/dev/null
+done
+echo "     killed $kills runs"
+check run_resumed 0 "" -- "$fg" campaign run spec.yml --db killed.db
+check export_straight 0 "" -- "$fg" campaign export straight.db --format csv -o straight.csv
+check export_killed 0 "" -- "$fg" campaign export killed.db --format csv -o killed.csv
+"$py" - straight.csv killed.csv <<'PY' || fail=1
+import csv, sys
+a = list(csv.DictReader(open(sys.argv[1])))
+b = list(csv.DictReader(open(sys.argv[2])))
+ids = [int(r["id"]) for r in b]
+assert ids == list(range(4000)), "each trial id exactly once"
+assert a == b, "resumed table differs from the uninterrupted one"
+outcomes = {r["outcome"] for r in a}
+assert {"masked", "tolerable"} <= outcomes, outcomes
+print("ok   killed and resumed campaign equals the uninterrupted one")
+PY
+[ "$kills" -ge 2 ] || { echo "FAIL: the campaign finished before it could be killed"; fail=1; }
+
+# Report: text, JSON; the JSON's counts are the export's.
+check report 0 "" -- "$fg" campaign report straight.db --by bit
+grep -q "^SDC rate" out && grep -q "margin achieved" out && grep -qE "^31 " out || { echo "FAIL report:"; cat out; fail=1; }
+check report_json 0 "" -- "$fg" campaign report straight.db --by layer --json
+cp out report.json
+check export_jsonl 0 "" -- "$fg" campaign export straight.db --format jsonl
+"$py" - report.json out <<'PY' || fail=1
+import json, sys
+r = json.load(open(sys.argv[1]))
+rows = [json.loads(l) for l in open(sys.argv[2])]
+assert r["total"]["trials"] == len(rows) == 4000
+for k in ("masked", "tolerable", "sdc1", "sdc5", "due"):
+    assert r["total"][k] == sum(1 for x in rows if x["outcome"] == k), k
+assert sum(x["trials"] for x in r["rows"]) == 4000
+lo, hi = r["total"]["sdc_interval"]
+assert lo <= r["total"]["sdc_rate"] <= hi
+print("ok   report --json agrees with the exported trials")
+PY
+
+# A reader while a campaign writes (WAL): report works mid-run.
+sed 's/trials: 4000/trials: 20000/' spec.yml >long.yml
+"$fg" campaign run long.yml --db live.db >/dev/null 2>&1 &
+pid=$!
+sleep 2.5
+check report_while_running 0 "" -- "$fg" campaign report live.db
+grep -q "not finished" out || { echo "FAIL live report:"; cat out; fail=1; }
+# Ctrl-C: the campaign stops at once with 130 and keeps what it finished.
+kill -INT "$pid"
+start=$(date +%s)
+wait "$pid"
+rc=$?
+[ "$rc" -eq 130 ] || { echo "FAIL campaign SIGINT: exit $rc, wanted 130"; fail=1; }
+[ $(( $(date +%s) - start )) -le 3 ] || { echo "FAIL campaign SIGINT took too long"; fail=1; }
+"$fg" campaign report live.db >out 2>&1 && grep -qE "trials: [1-9][0-9]* of 20000" out || { echo "FAIL live.db after SIGINT:"; cat out; fail=1; }
+echo "ok   campaign SIGINT"
+
+# The fault list: exported, then replayed; the replay gives the same outcomes.
+check faults_export 0 "" -- "$fg" campaign faults spec.yml -o faults.csv
+head -1 faults.csv | grep -q "^trial,input,site,kind,node,index,element,bit$" || { echo "FAIL faults header"; fail=1; }
+head -301 faults.csv >some.csv
+cat >replay.yml <<'YML'
+model: resnet20
+targets:
+  - {op: Conv}
+  - {op: Conv, site: weight}
+fault: {model: bit_flip}
+faults: some.csv
+YML
+check replay 0 "" -- "$fg" campaign run replay.yml --db replay.db
+check export_replay 0 "" -- "$fg" campaign export replay.db -o replay.csv
+"$py" - straight.csv replay.csv <<'PY' || fail=1
+import csv, sys
+a = list(csv.DictReader(open(sys.argv[1])))[:300]
+b = list(csv.DictReader(open(sys.argv[2])))
+assert len(b) == 300
+for x, y in zip(a, b):
+    for k in ("input", "site", "elements", "bit", "outcome", "faulty_value", "faulty_class"):
+        assert x[k] == y[k], (k, x, y)
+print("ok   replayed faults give the same outcomes")
+PY
+
+# Another spec on an existing database is refused; bad input is one clear line.
+sed 's/seed: 3/seed: 4/' spec.yml >other.yml
+check other_spec_refused 2 "straight.db: holds a campaign made from another spec" -- "$fg" campaign run other.yml --db straight.db
+printf 'model: resnet20\nsampling: {trails: 5}\n' >typo.yml
+check spec_typo 2 "typo.yml:2: sampling.trails: unknown key; did you mean 'trials'" -- "$fg" campaign run typo.yml
+printf 'model: resnet20\ntargets: [{node: "nothing*"}]\n' >nomatch.yml
+check spec_no_match 2 "nomatch.yml:2: target .* matches no node" -- "$fg" campaign plan nomatch.yml
+mkdir -p adir
+check db_is_folder 2 "adir: is a folder" -- "$fg" campaign run spec.yml --db adir
+check report_not_db 2 "spec.yml: not an SQLite database|spec.yml: not a faultgraph" -- "$fg" campaign report spec.yml
+check report_missing 2 "nope.db: no such campaign database" -- "$fg" campaign report nope.db
+check report_bad_by 2 "--by colour: must be layer, bit, site, op or input" -- "$fg" campaign report straight.db --by colour
+
+# No shell: an output folder with quotes and a command in its name is just a name.
+printf -- '- layer_name: conv2d_1\n  fault_type: BitFlip\n  bit_flip_type: SpecificBit\n  bit_number: 3\n  probability: 0.01\n' >one.yml
+check inject_quote 0 "" -- "$fg" inject -m seed_inception -c one.yml -d "$fmnist" --limit 8 -o "o_q'; touch PWNED; echo '"
+[ ! -e PWNED ] || { echo "FAIL: a shell ran a command from the output name"; fail=1; }
+[ -s "o_q'; touch PWNED; echo '/model.svg" ] && [ -s "o_q'; touch PWNED; echo '/entry_1.svg" ] ||
+  { echo "FAIL: SVG pictures missing"; fail=1; }
+check inject_apostrophe 0 "" -- "$fg" inject -m seed_inception -c one.yml -d "$fmnist" --limit 8 -o "bob's run"
+grep -q "<svg" "bob's run/model.svg" || { echo "FAIL apostrophe SVG"; fail=1; }
+# A rerun into the same folder clears the earlier run's files.
+touch "bob's run/entry_9.svg" "bob's run/entry_9_confusion.csv" "bob's run/notes.txt"
+check inject_rerun 0 "" -- "$fg" inject -m seed_inception -c one.yml -d "$fmnist" --limit 8 -o "bob's run"
+[ ! -e "bob's run/entry_9.svg" ] && [ ! -e "bob's run/entry_9_confusion.csv" ] && [ -e "bob's run/notes.txt" ] ||
+  { echo "FAIL stale files of an earlier run"; fail=1; }
+touch afile
+check inject_out_is_file 2 "afile: exists and is not a folder" -- "$fg" inject -m seed_inception -c one.yml -d "$fmnist" -o afile
+check inject_out_empty 2 "output folder name is empty" -- "$fg" inject -m seed_inception -c one.yml -d "$fmnist" -o ""
+check eval_out_proc 2 "/proc/x" -- "$fg" eval -m seed_inception -d "$fmnist" -o /proc/x
+
+# Ctrl-C and SIGTERM stop inject within seconds, exit 130 / 143, and write no report.
+for sig in INT TERM; do
+  "$fg" inject -m seed_inception -c one.yml -d "$fmnist" -o "sig$sig" >"sig$sig.out" 2>&1 &
+  pid=$!
+  sleep 4
+  kill -"$sig" "$pid"
+  start=$(date +%s)
+  wait "$pid"
+  rc=$?
+  want=$([ "$sig" = INT ] && echo 130 || echo 143)
+  [ "$rc" -eq "$want" ] || { echo "FAIL inject SIG$sig: exit $rc, wanted $want"; cat "sig$sig.out"; fail=1; }
+  [ $(( $(date +%s) - start )) -le 3 ] || { echo "FAIL inject SIG$sig took too long"; fail=1; }
+  [ ! -e "sig$sig/report.json" ] || { echo "FAIL inject SIG$sig wrote a report"; fail=1; }
+  echo "ok   inject SIG$sig"
+done
+exit $fail
