@@ -85,7 +85,8 @@ CampaignReport build_campaign_report(const TrialStore& store, const std::string&
     // The worst stratum's margin: every stratum's rate is known at least this well.
     for (const auto& s : sdc_strata) {
       if (s.trials > 0)
-        r.margin = std::max(r.margin, leveugle_margin(s.population, static_cast<double>(s.trials), r.t));
+        r.margin =
+            std::max(r.margin, leveugle_margin(s.population, static_cast<double>(s.trials), r.t));
     }
   } else {
     auto n = r.total.trials;
@@ -105,8 +106,9 @@ std::string pct(double v) { return fmt::format("{:.2f}%", 100 * v); }
 std::string rate_ci(int64_t k, int64_t n, double z) {
   if (n == 0) return "-";
   Interval ci = wilson_interval(k, n, z);
-  return fmt::format("{:6.2f}% [{:.2f}, {:.2f}]", 100.0 * static_cast<double>(k) / static_cast<double>(n),
-                     100 * ci.low, 100 * ci.high);
+  return fmt::format("{:6.2f}% [{:.2f}, {:.2f}]",
+                     100.0 * static_cast<double>(k) / static_cast<double>(n), 100 * ci.low,
+                     100 * ci.high);
 }
 }  // namespace
 
@@ -117,8 +119,9 @@ std::string format_campaign_report(const CampaignReport& r) {
   out += fmt::format("inputs: {} ({})\n", c.inputs,
                      c.correct_only ? "only those the fault-free model classifies correctly"
                                     : "as chosen, correct or not");
-  out += fmt::format("trials: {} of {} planned, population {:.4g} faults{}\n", r.total.trials, c.trials,
-                     c.population, c.finished.empty() ? " (not finished; run it again to resume)" : "");
+  out += fmt::format("trials: {} of {} planned, population {:.4g} faults{}\n", r.total.trials,
+                     c.trials, c.population,
+                     c.finished.empty() ? " (not finished; run it again to resume)" : "");
   out += fmt::format("started {}{}  faultgraph {}  on {}\n\n", c.started,
                      c.finished.empty() ? "" : ", finished " + c.finished, c.version, c.machine);
   double conf = std::erf(r.t / std::sqrt(2.0));
@@ -139,8 +142,8 @@ std::string format_campaign_report(const CampaignReport& r) {
                      r.stratified ? " (weighted by stratum population)" : "");
   out += fmt::format("DUE rate {} [{}, {}]\n", pct(r.due.rate), pct(r.due.interval.low),
                      pct(r.due.interval.high));
-  out += fmt::format("margin achieved: +/- {} at t = {:.3f} (Leveugle, p = 0.5{})\n", pct(r.margin), r.t,
-                     r.stratified ? ", worst stratum" : "");
+  out += fmt::format("margin achieved: +/- {} at t = {:.3f} (Leveugle, p = 0.5{})\n", pct(r.margin),
+                     r.t, r.stratified ? ", worst stratum" : "");
   out += fmt::format("recomputed per trial: {:.1f}% of a forward pass's FLOPs on average\n",
                      100 * r.mean_flops_fraction);
   return out;
@@ -150,7 +153,8 @@ nlohmann::json campaign_report_json(const CampaignReport& r) {
   auto counts = [&](const OutcomeCounts& k) {
     nlohmann::json j{{"trials", k.trials}};
     for (int o = 0; o < kOutcomeCount; ++o) j[outcome_name(static_cast<Outcome>(o))] = k.n[o];
-    Interval s = wilson_interval(k.sdc(), k.trials, r.t), d = wilson_interval(k.due(), k.trials, r.t);
+    Interval s = wilson_interval(k.sdc(), k.trials, r.t),
+             d = wilson_interval(k.due(), k.trials, r.t);
     double n = static_cast<double>(std::max<int64_t>(1, k.trials));
     j["sdc_rate"] = static_cast<double>(k.sdc()) / n;
     j["sdc_interval"] = {s.low, s.high};
@@ -160,11 +164,19 @@ nlohmann::json campaign_report_json(const CampaignReport& r) {
   };
   nlohmann::json j;
   const CampaignRecord& c = r.campaign;
-  j["campaign"] = {{"model", c.model},       {"model_hash", c.model_hash}, {"dataset", c.dataset},
-                   {"dataset_hash", c.dataset_hash}, {"inputs", c.inputs},
-                   {"correct_only", c.correct_only}, {"planned_trials", c.trials},
-                   {"population", c.population}, {"started", c.started}, {"finished", c.finished},
-                   {"faultgraph_version", c.version}, {"machine", c.machine}, {"spec", c.spec_text}};
+  j["campaign"] = {{"model", c.model},
+                   {"model_hash", c.model_hash},
+                   {"dataset", c.dataset},
+                   {"dataset_hash", c.dataset_hash},
+                   {"inputs", c.inputs},
+                   {"correct_only", c.correct_only},
+                   {"planned_trials", c.trials},
+                   {"population", c.population},
+                   {"started", c.started},
+                   {"finished", c.finished},
+                   {"faultgraph_version", c.version},
+                   {"machine", c.machine},
+                   {"spec", c.spec_text}};
   j["by"] = r.by;
   j["rows"] = nlohmann::json::array();
   for (const auto& row : r.rows) {
@@ -203,26 +215,40 @@ void export_trials(const TrialStore& store, const std::string& format, std::ostr
   };
   if (format == "csv")
     out << "id,stratum,input,label,site,kind,node,op,index,elements,bit,golden_value,faulty_value,"
-           "outcome,golden_class,faulty_class,max_abs_diff,first_non_finite,nodes_recomputed,flops\n";
+           "outcome,golden_class,faulty_class,max_abs_diff,first_non_finite,nodes_recomputed,"
+           "flops\n";
   for (const TrialRecord& t : store.trials()) {
     if (format == "csv") {
       out << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", t.id,
-                         t.stratum, t.input, t.label, csv_text(t.site), t.kind, csv_text(t.node), t.op,
-                         t.index, t.elements, t.bit < 0 ? std::string() : std::to_string(t.bit),
-                         csv_num(t.golden_value), csv_num(t.faulty_value), t.outcome, t.golden_class,
-                         t.faulty_class, csv_num(t.max_abs_diff), csv_text(t.first_non_finite),
-                         t.nodes_recomputed, csv_num(t.flops));
+                         t.stratum, t.input, t.label, csv_text(t.site), t.kind, csv_text(t.node),
+                         t.op, t.index, t.elements,
+                         t.bit < 0 ? std::string() : std::to_string(t.bit), csv_num(t.golden_value),
+                         csv_num(t.faulty_value), t.outcome, t.golden_class, t.faulty_class,
+                         csv_num(t.max_abs_diff), csv_text(t.first_non_finite), t.nodes_recomputed,
+                         csv_num(t.flops));
     } else {
-      nlohmann::json j{{"id", t.id}, {"stratum", t.stratum}, {"input", t.input}, {"label", t.label},
-                       {"site", t.site}, {"kind", t.kind}, {"node", t.node}, {"op", t.op},
-                       {"index", t.index}, {"elements", t.elements},
-                       {"bit", t.bit < 0 ? nlohmann::json(nullptr) : nlohmann::json(t.bit)},
-                       {"golden_value", num(t.golden_value)}, {"faulty_value", num(t.faulty_value)},
-                       {"outcome", t.outcome}, {"golden_class", t.golden_class},
-                       {"faulty_class", t.faulty_class}, {"max_abs_diff", num(t.max_abs_diff)},
-                       {"first_non_finite", t.first_non_finite.empty() ? nlohmann::json(nullptr)
-                                                                        : nlohmann::json(t.first_non_finite)},
-                       {"nodes_recomputed", t.nodes_recomputed}, {"flops", t.flops}};
+      nlohmann::json j{
+          {"id", t.id},
+          {"stratum", t.stratum},
+          {"input", t.input},
+          {"label", t.label},
+          {"site", t.site},
+          {"kind", t.kind},
+          {"node", t.node},
+          {"op", t.op},
+          {"index", t.index},
+          {"elements", t.elements},
+          {"bit", t.bit < 0 ? nlohmann::json(nullptr) : nlohmann::json(t.bit)},
+          {"golden_value", num(t.golden_value)},
+          {"faulty_value", num(t.faulty_value)},
+          {"outcome", t.outcome},
+          {"golden_class", t.golden_class},
+          {"faulty_class", t.faulty_class},
+          {"max_abs_diff", num(t.max_abs_diff)},
+          {"first_non_finite", t.first_non_finite.empty() ? nlohmann::json(nullptr)
+                                                          : nlohmann::json(t.first_non_finite)},
+          {"nodes_recomputed", t.nodes_recomputed},
+          {"flops", t.flops}};
       out << j.dump() << "\n";
     }
   }

@@ -48,7 +48,9 @@ bool recompute_from_name(const std::string& name, Recompute& out) {
 }
 
 namespace {
-bool finite(const at::Tensor& t) { return !t.is_floating_point() || t.isfinite().all().item<bool>(); }
+bool finite(const at::Tensor& t) {
+  return !t.is_floating_point() || t.isfinite().all().item<bool>();
+}
 
 // Top-1 class of one sample's scores (batch 1); -1 when a score is not finite.
 int64_t top1(const at::Tensor& scores) {
@@ -61,7 +63,8 @@ int64_t top1(const at::Tensor& scores) {
 Outcome classify(const std::vector<at::Tensor>& golden, const std::vector<at::Tensor>& faulty) {
   FG_ASSERT(golden.size() == faulty.size() && !golden.empty(), "classify: output counts differ");
   bool identical = true;
-  for (size_t i = 0; i < golden.size(); ++i) identical = identical && bitwise_equal(golden[i], faulty[i]);
+  for (size_t i = 0; i < golden.size(); ++i)
+    identical = identical && bitwise_equal(golden[i], faulty[i]);
   if (identical) return Outcome::kMasked;
   for (const auto& t : faulty) {
     if (!finite(t)) return Outcome::kDue;
@@ -149,9 +152,11 @@ CampaignInputs select_inputs(Executor& exec, const LabelledImages& data, const I
   Progress progress("choosing inputs", spec.count, "img");
   int64_t seen = 0;
   for (int64_t i = 0; i < n && static_cast<int64_t>(ids.size()) < spec.count; ++i) {
-    int64_t id = spec.random ? static_cast<int64_t>(permute_index(static_cast<uint64_t>(i), static_cast<uint64_t>(n),
-                                                                  stream_id(seed, 0x494e505554ULL, 0)))
-                             : i;
+    int64_t id =
+        spec.random
+            ? static_cast<int64_t>(permute_index(static_cast<uint64_t>(i), static_cast<uint64_t>(n),
+                                                 stream_id(seed, 0x494e505554ULL, 0)))
+            : i;
     ++seen;
     int64_t cls = golden_class_of(exec, data.images[id], id);
     if (spec.correct_only && cls != data.labels[id].item<int64_t>()) continue;
@@ -214,9 +219,10 @@ TrialRecord run_trial(const Executor& exec, const GoldenCache& golden, const Tri
   rec.outcome = outcome_name(o);
   rec.golden_class = inputs.golden_class.at(static_cast<size_t>(t.input));
   rec.faulty_class = top1(r.outputs[0]);
-  rec.max_abs_diff = o == Outcome::kMasked
-                         ? 0.0
-                         : (r.outputs[0].to(at::kDouble) - gold[0].to(at::kDouble)).abs().max().item<double>();
+  rec.max_abs_diff =
+      o == Outcome::kMasked
+          ? 0.0
+          : (r.outputs[0].to(at::kDouble) - gold[0].to(at::kDouble)).abs().max().item<double>();
   if (r.fault_non_finite) {
     rec.first_non_finite = site.kind == SiteKind::kActivation || site.kind == SiteKind::kModelInput
                                ? site.node
@@ -280,7 +286,8 @@ RunSummary run_trials(Executor& exec, const TrialPlan& plan, const CampaignInput
       for (auto& [input, trials] : by_input) {
         if (sum.ran >= todo) break;
         check_interrupt();
-        GoldenCache golden = exec.run_cached({inputs.images[input].unsqueeze(0)}, inputs.ids[static_cast<size_t>(input)]);
+        GoldenCache golden = exec.run_cached({inputs.images[input].unsqueeze(0)},
+                                             inputs.ids[static_cast<size_t>(input)]);
         for (const Trial& t : trials) {
           if (sum.ran >= todo) break;
           TrialRecord rec = run_trial(exec, golden, plan, t, inputs, o.recompute);
@@ -303,9 +310,10 @@ RunSummary run_trials(Executor& exec, const TrialPlan& plan, const CampaignInput
             }
           }
           Interval ci = wilson_interval(sdc, sum.ran);
-          progress.set_label(fmt::format("campaign  SDC {:.2f}% [{:.2f}, {:.2f}]",
-                                         100.0 * static_cast<double>(sdc) / static_cast<double>(sum.ran),
-                                         100 * ci.low, 100 * ci.high));
+          progress.set_label(
+              fmt::format("campaign  SDC {:.2f}% [{:.2f}, {:.2f}]",
+                          100.0 * static_cast<double>(sdc) / static_cast<double>(sum.ran),
+                          100 * ci.low, 100 * ci.high));
           progress.advance(1);
         }
       }
@@ -328,8 +336,8 @@ PreparedCampaign prepare_campaign(Executor& exec, const CampaignSpec& spec,
   std::vector<CampaignSite> sites = resolve_sites(exec.graph(), spec, shape);
   if (!spec.faults_file.empty()) {
     std::vector<int64_t> ids;
-    std::vector<Trial> trials =
-        parse_trials_csv(spec.faults_text, spec.faults_file, sites, format_width(spec.fault.format), ids);
+    std::vector<Trial> trials = parse_trials_csv(spec.faults_text, spec.faults_file, sites,
+                                                 format_width(spec.fault.format), ids);
     CampaignInputs inputs = inputs_by_id(exec, data, ids);
     int64_t n = static_cast<int64_t>(ids.size());
     return {std::move(inputs), TrialPlan(spec, std::move(sites), std::move(trials), n)};
@@ -361,9 +369,9 @@ std::string machine_description() {
 }
 }  // namespace
 
-CampaignRun run_campaign(const CampaignSpec& spec, const Graph& model, const std::string& model_name,
-                         const LabelledImages& data, const std::string& db_path,
-                         const RunnerOptions& options) {
+CampaignRun run_campaign(const CampaignSpec& spec, const Graph& model,
+                         const std::string& model_name, const LabelledImages& data,
+                         const std::string& db_path, const RunnerOptions& options) {
   Executor exec(model);
   // Open the database first: a bad path fails before any work.
   TrialStore store(db_path);

@@ -187,7 +187,8 @@ std::vector<int64_t> equal_allocation(int64_t total, const std::vector<double>& 
     for (size_t i : open) {
       if (left <= 0) break;
       double room = populations[i] - static_cast<double>(n[i]);
-      int64_t take = static_cast<int64_t>(std::min<double>(static_cast<double>(std::min(share, left)), room));
+      int64_t take =
+          static_cast<int64_t>(std::min<double>(static_cast<double>(std::min(share, left)), room));
       n[i] += take;
       left -= take;
       if (populations[i] - static_cast<double>(n[i]) > 0) still.push_back(i);
@@ -254,18 +255,20 @@ TrialPlan::TrialPlan(const CampaignSpec& spec, std::vector<CampaignSite> sites, 
     population_ += s.population;
     pops.push_back(s.population);
   }
-  FG_CHECK(population_ < 9.0e18, ConfigError, spec.source, ": the fault population (",
-           population_, ") is too large to index; choose fewer targets or inputs");
+  FG_CHECK(population_ < 9.0e18, ConfigError, spec.source, ": the fault population (", population_,
+           ") is too large to index; choose fewer targets or inputs");
   if (spec.sampling.trials > 0) {
     if (strata_.size() == 1) {
-      strata_[0].trials = static_cast<int64_t>(std::min<double>(static_cast<double>(spec.sampling.trials), pops[0]));
+      strata_[0].trials = static_cast<int64_t>(
+          std::min<double>(static_cast<double>(spec.sampling.trials), pops[0]));
     } else {
       auto n = equal_allocation(spec.sampling.trials, pops);
       for (size_t i = 0; i < strata_.size(); ++i) strata_[i].trials = n[i];
     }
   } else {
     for (auto& s : strata_)
-      s.trials = leveugle_sample_size(s.population, spec.sampling.margin, spec.t_value(), spec.sampling.p);
+      s.trials =
+          leveugle_sample_size(s.population, spec.sampling.margin, spec.t_value(), spec.sampling.p);
   }
   for (auto& s : strata_) {
     s.first_trial = total_;
@@ -301,9 +304,9 @@ Trial TrialPlan::trial(int64_t id) const {
   Trial t;
   t.id = id;
   t.stratum = h;
-  auto u = static_cast<double>(permute_index(static_cast<uint64_t>(id - st.first_trial),
-                                             static_cast<uint64_t>(st.population),
-                                             stream_id(seed_, kStreamStratum, static_cast<uint64_t>(h))));
+  auto u = static_cast<double>(permute_index(
+      static_cast<uint64_t>(id - st.first_trial), static_cast<uint64_t>(st.population),
+      stream_id(seed_, kStreamStratum, static_cast<uint64_t>(h))));
   // Locate the part, then (input, element, bit) inside it.
   const Stratum::Part* part = &st.parts.back();
   for (const auto& p : st.parts) {
@@ -346,9 +349,10 @@ std::string trials_csv(const TrialPlan& plan, const std::vector<int64_t>& input_
       for (char c : node) q += c == '"' ? std::string("\"\"") : std::string(1, c);
       node = "\"" + q + "\"";
     }
-    out += fmt::format("{},{},{},{},{},{},{},{}\n", t.id, input_ids.at(static_cast<size_t>(t.input)),
-                       s.name(), site_kind_name(s.kind), node, s.index, fmt::join(t.elements, " "),
-                       t.bit < 0 ? std::string() : std::to_string(t.bit));
+    out +=
+        fmt::format("{},{},{},{},{},{},{},{}\n", t.id, input_ids.at(static_cast<size_t>(t.input)),
+                    s.name(), site_kind_name(s.kind), node, s.index, fmt::join(t.elements, " "),
+                    t.bit < 0 ? std::string() : std::to_string(t.bit));
   }
   return out;
 }
@@ -411,12 +415,14 @@ std::vector<Trial> parse_trials_csv(const std::string& text, const std::string& 
       for (size_t i = 0; i < cells.size(); ++i) column[cells[i]] = i;
       for (const char* c : required)
         FG_CHECK(column.count(c), ConfigError, where, ": the header lacks column '", c,
-                 "' (expected trial,input,site,kind,node,index,element,bit, as `faultgraph campaign faults` writes)");
+                 "' (expected trial,input,site,kind,node,index,element,bit, as `faultgraph "
+                 "campaign faults` writes)");
       continue;
     }
     auto cell = [&](const char* name) -> const std::string& {
       size_t i = column.at(name);
-      FG_CHECK(i < cells.size(), ConfigError, where, ": row has ", cells.size(), " cells, column '", name, "' is missing");
+      FG_CHECK(i < cells.size(), ConfigError, where, ": row has ", cells.size(), " cells, column '",
+               name, "' is missing");
       return cells[i];
     };
     Trial t;
@@ -424,8 +430,9 @@ std::vector<Trial> parse_trials_csv(const std::string& text, const std::string& 
     FG_CHECK(input >= 0, ConfigError, where, ": input ", input, " is negative");
     int index = static_cast<int>(parse_int(cell("index"), where, "index"));
     auto it = site_of.find({cell("kind"), cell("node"), index});
-    FG_CHECK(it != site_of.end(), ConfigError, where, ": no ", cell("kind"), " site '", cell("node"),
-             "' index ", index, " among the campaign's targets (add a target for it)");
+    FG_CHECK(it != site_of.end(), ConfigError, where, ": no ", cell("kind"), " site '",
+             cell("node"), "' index ", index,
+             " among the campaign's targets (add a target for it)");
     t.site = it->second;
     std::istringstream el(cell("element"));
     std::string e;

@@ -52,7 +52,8 @@ class Reader {
  public:
   explicit Reader(std::string source) : source_(std::move(source)) {}
 
-  [[noreturn]] void fail(const YAML::Node& at, const std::string& key, const std::string& msg) const {
+  [[noreturn]] void fail(const YAML::Node& at, const std::string& key,
+                         const std::string& msg) const {
     int line = at.IsDefined() ? at.Mark().line + 1 : 0;
     FG_FAIL(ConfigError, source_, line > 0 ? fmt::format(":{}", line) : "", ": ",
             key.empty() ? "" : key + ": ", msg);
@@ -75,7 +76,8 @@ class Reader {
   }
 
   template <typename T>
-  T get(const YAML::Node& map, const std::string& key, const std::string& expected, T fallback) const {
+  T get(const YAML::Node& map, const std::string& key, const std::string& expected,
+        T fallback) const {
     YAML::Node n = map[key];
     if (!n.IsDefined() || n.IsNull()) return fallback;
     if (!n.IsScalar()) fail(n, key, "expected " + expected);
@@ -90,7 +92,8 @@ class Reader {
                 double hi, const std::string& range) const {
     double v = get<double>(map, key, "a number", fallback);
     if (!map[key].IsDefined() || map[key].IsNull()) return v;
-    if (!std::isfinite(v) || v < lo || v > hi) fail(map[key], key, fmt::format("{} is outside {}", v, range));
+    if (!std::isfinite(v) || v < lo || v > hi)
+      fail(map[key], key, fmt::format("{} is outside {}", v, range));
     return v;
   }
 
@@ -127,14 +130,16 @@ std::vector<int> parse_bits(const Reader& r, const YAML::Node& n, int width) {
     const std::string& s = at.Scalar();
     char* end = nullptr;
     long lo = std::strtol(s.c_str(), &end, 10);
-    if (end == s.c_str()) r.fail(at, "fault.bits", "'" + s + "' is not a bit number or a range like 23-30");
+    if (end == s.c_str())
+      r.fail(at, "fault.bits", "'" + s + "' is not a bit number or a range like 23-30");
     long hi = lo;
     if (*end == '-') {
       const char* rest = end + 1;
       hi = std::strtol(rest, &end, 10);
       if (end == rest) r.fail(at, "fault.bits", "'" + s + "' is not a range like 23-30");
     }
-    if (*end != '\0') r.fail(at, "fault.bits", "'" + s + "' is not a bit number or a range like 23-30");
+    if (*end != '\0')
+      r.fail(at, "fault.bits", "'" + s + "' is not a bit number or a range like 23-30");
     add(at, lo, hi);
   };
   if (n.IsSequence()) {
@@ -156,8 +161,11 @@ CampaignSpec parse_campaign_spec(const std::string& text, const std::string& sou
   } catch (const YAML::ParserException& e) {
     FG_FAIL(ConfigError, source, ":", e.mark.line + 1, ": not valid YAML (", e.msg, ")");
   }
-  if (!root.IsMap()) r.fail(root, "", "a campaign spec is a map with model:, targets:, fault:, ... (see docs/campaigns.md)");
-  r.check_keys(root, "", {"model", "dataset", "inputs", "targets", "fault", "sampling", "seed", "faults"});
+  if (!root.IsMap())
+    r.fail(root, "",
+           "a campaign spec is a map with model:, targets:, fault:, ... (see docs/campaigns.md)");
+  r.check_keys(root, "",
+               {"model", "dataset", "inputs", "targets", "fault", "sampling", "seed", "faults"});
   CampaignSpec s;
   s.source = source;
   s.text = text;
@@ -175,7 +183,8 @@ CampaignSpec parse_campaign_spec(const std::string& text, const std::string& sou
     s.inputs.count = r.integer(in, "count", 100, 1, 100000000);
     auto order = r.get<std::string>(in, "order", "first or random", "first");
     if (order != "first" && order != "random")
-      r.fail(in["order"], "inputs.order", "must be first (the split's first images) or random (a seeded sample)");
+      r.fail(in["order"], "inputs.order",
+             "must be first (the split's first images) or random (a seeded sample)");
     s.inputs.random = order == "random";
     s.inputs.correct_only = r.flag(in, "correct_only", true);
   }
@@ -187,7 +196,8 @@ CampaignSpec parse_campaign_spec(const std::string& text, const std::string& sou
     s.targets.push_back(t);  // the field's usual default: every convolution's output
   } else {
     if (!targets.IsSequence() || targets.size() == 0)
-      r.fail(targets, "targets", "expected a list of targets like '- {op: Conv, site: activation}'");
+      r.fail(targets, "targets",
+             "expected a list of targets like '- {op: Conv, site: activation}'");
     for (const auto& tn : targets) {
       r.check_keys(tn, "targets[]", {"node", "op", "site", "index"});
       TargetSpec t;
@@ -198,21 +208,27 @@ CampaignSpec parse_campaign_spec(const std::string& text, const std::string& sou
         r.fail(tn["op"], "op", "'" + t.op + "' is not an op type (faultgraph ops lists them)");
       auto site = r.get<std::string>(tn, "site", "a site kind", "activation");
       if (!site_kind_from_name(site, t.site))
-        r.fail(tn["site"], "site", "'" + site + "' is not one of activation, input_edge, weight, bias, model_input");
+        r.fail(tn["site"], "site",
+               "'" + site + "' is not one of activation, input_edge, weight, bias, model_input");
       t.index = static_cast<int>(r.integer(tn, "index", -1, -1, 1000));
       s.targets.push_back(t);
     }
   }
 
   if (YAML::Node f = root["fault"]; f.IsDefined() && !f.IsNull()) {
-    r.check_keys(f, "fault", {"model", "bits", "format", "scale", "zero_point", "value", "range", "elements"});
+    r.check_keys(f, "fault",
+                 {"model", "bits", "format", "scale", "zero_point", "value", "range", "elements"});
     auto kind = r.get<std::string>(f, "model", "a fault model", "bit_flip");
     auto k = kind_from_name(kind);
-    if (!k) r.fail(f["model"], "fault.model", "'" + kind + "' is not one of bit_flip, stuck_at_0, stuck_at_1, set_value, random_value");
+    if (!k)
+      r.fail(
+          f["model"], "fault.model",
+          "'" + kind + "' is not one of bit_flip, stuck_at_0, stuck_at_1, set_value, random_value");
     s.fault.kind = *k;
     auto format = r.get<std::string>(f, "format", "a number format", "fp32");
     auto fmt_ = format_from_name(format);
-    if (!fmt_) r.fail(f["format"], "fault.format", "'" + format + "' is not one of fp32, fp16, bf16, int8");
+    if (!fmt_)
+      r.fail(f["format"], "fault.format", "'" + format + "' is not one of fp32, fp16, bf16, int8");
     s.fault.format = *fmt_;
     bool bit_fault = s.fault.kind == FaultKind::kBitFlip || s.fault.kind == FaultKind::kStuckAt0 ||
                      s.fault.kind == FaultKind::kStuckAt1;
@@ -221,7 +237,8 @@ CampaignSpec parse_campaign_spec(const std::string& text, const std::string& sou
       s.fault.bits = parse_bits(r, f["bits"], format_width(s.fault.format));
     }
     if (s.fault.format == NumberFormat::kInt8) {
-      if (!f["scale"].IsDefined()) r.fail(f, "fault.scale", "int8 needs the tensor's quantisation scale (scale: 0.05, say)");
+      if (!f["scale"].IsDefined())
+        r.fail(f, "fault.scale", "int8 needs the tensor's quantisation scale (scale: 0.05, say)");
       s.fault.scale = r.number(f, "scale", 1.0, 1e-30, 1e30, "(0, 1e30]");
       s.fault.zero_point = r.integer(f, "zero_point", 0, -128, 127);
     } else if (f["scale"].IsDefined() || f["zero_point"].IsDefined()) {
@@ -233,16 +250,19 @@ CampaignSpec parse_campaign_spec(const std::string& text, const std::string& sou
       r.fail(f["value"], "fault.value", "only set_value takes a value");
     }
     if (YAML::Node range = f["range"]; range.IsDefined()) {
-      if (s.fault.kind != FaultKind::kRandomValue) r.fail(range, "fault.range", "only random_value takes a range");
-      if (!range.IsSequence() || range.size() != 2) r.fail(range, "fault.range", "expected [low, high]");
+      if (s.fault.kind != FaultKind::kRandomValue)
+        r.fail(range, "fault.range", "only random_value takes a range");
+      if (!range.IsSequence() || range.size() != 2)
+        r.fail(range, "fault.range", "expected [low, high]");
       try {
         s.fault.low = range[0].as<double>();
         s.fault.high = range[1].as<double>();
       } catch (const YAML::Exception&) {
         r.fail(range, "fault.range", "expected two numbers [low, high]");
       }
-      if (!(std::isfinite(s.fault.low) && std::isfinite(s.fault.high) && s.fault.low < s.fault.high &&
-            std::abs(s.fault.low) < 3.4e38 && std::abs(s.fault.high) < 3.4e38))
+      if (!(std::isfinite(s.fault.low) && std::isfinite(s.fault.high) &&
+            s.fault.low < s.fault.high && std::abs(s.fault.low) < 3.4e38 &&
+            std::abs(s.fault.high) < 3.4e38))
         r.fail(range, "fault.range", "needs finite low < high within the float32 range");
     }
     s.elements = r.integer(f, "elements", 1, 1, 1000000);
@@ -254,7 +274,8 @@ CampaignSpec parse_campaign_spec(const std::string& text, const std::string& sou
     if (mode == "stratified") {
       s.sampling.mode = SamplingMode::kStratified;
     } else if (mode != "uniform") {
-      r.fail(sm["mode"], "sampling.mode", "must be uniform (over the whole population) or stratified");
+      r.fail(sm["mode"], "sampling.mode",
+             "must be uniform (over the whole population) or stratified");
     }
     auto by = r.get<std::string>(sm, "by", "layer, bit or layer_bit", "layer");
     if (by == "bit") {
@@ -267,9 +288,11 @@ CampaignSpec parse_campaign_spec(const std::string& text, const std::string& sou
     if (sm["by"].IsDefined() && s.sampling.mode != SamplingMode::kStratified)
       r.fail(sm["by"], "sampling.by", "applies to mode: stratified only");
     s.sampling.trials = r.integer(sm, "trials", 0, 0, int64_t{1} << 40);
-    bool statistical = sm["margin"].IsDefined() || sm["confidence"].IsDefined() || sm["t"].IsDefined();
+    bool statistical =
+        sm["margin"].IsDefined() || sm["confidence"].IsDefined() || sm["t"].IsDefined();
     if (s.sampling.trials > 0 && statistical)
-      r.fail(sm, "sampling", "give either trials: N or a statistical plan (margin, confidence), not both");
+      r.fail(sm, "sampling",
+             "give either trials: N or a statistical plan (margin, confidence), not both");
     s.sampling.margin = r.number(sm, "margin", 0.01, 1e-6, 0.5, "[1e-6, 0.5] (0.01 is 1%)");
     s.sampling.confidence = r.number(sm, "confidence", 0.95, 0.5, 0.999999, "[0.5, 0.999999]");
     s.sampling.t = r.number(sm, "t", 0, 0.1, 10, "[0.1, 10]");
@@ -278,7 +301,8 @@ CampaignSpec parse_campaign_spec(const std::string& text, const std::string& sou
     s.sampling.p = r.number(sm, "p", 0.5, 0.001, 0.999, "[0.001, 0.999]");
   }
   if (!s.faults_file.empty() && root["sampling"].IsDefined())
-    r.fail(root["faults"], "faults", "a campaign replays a fault list or samples one, not both; remove sampling:");
+    r.fail(root["faults"], "faults",
+           "a campaign replays a fault list or samples one, not both; remove sampling:");
   return s;
 }
 
@@ -328,19 +352,26 @@ std::vector<int> CampaignSpec::population_bits() const {
 
 std::string CampaignSpec::canonical() const {
   nlohmann::json j;
-  j["inputs"] = {{"split", inputs.split}, {"count", inputs.count}, {"random", inputs.random},
+  j["inputs"] = {{"split", inputs.split},
+                 {"count", inputs.count},
+                 {"random", inputs.random},
                  {"correct_only", inputs.correct_only}};
   j["targets"] = nlohmann::json::array();
   for (const auto& t : targets)
-    j["targets"].push_back({{"node", t.node}, {"op", t.op}, {"site", site_kind_name(t.site)}, {"index", t.index}});
-  j["fault"] = {{"model", kind_name(fault.kind)}, {"bits", population_bits()},
+    j["targets"].push_back(
+        {{"node", t.node}, {"op", t.op}, {"site", site_kind_name(t.site)}, {"index", t.index}});
+  j["fault"] = {{"model", kind_name(fault.kind)},      {"bits", population_bits()},
                 {"format", format_name(fault.format)}, {"scale", fault.scale},
-                {"zero_point", fault.zero_point}, {"value", fault.value},
-                {"range", {fault.low, fault.high}}, {"elements", elements}};
+                {"zero_point", fault.zero_point},      {"value", fault.value},
+                {"range", {fault.low, fault.high}},    {"elements", elements}};
   j["sampling"] = {{"mode", sampling.mode == SamplingMode::kUniform ? "uniform" : "stratified"},
-                   {"by", sampling.by == StrataBy::kLayer ? "layer" : sampling.by == StrataBy::kBit ? "bit" : "layer_bit"},
-                   {"trials", sampling.trials}, {"margin", sampling.margin},
-                   {"t", t_value()}, {"p", sampling.p}};
+                   {"by", sampling.by == StrataBy::kLayer ? "layer"
+                          : sampling.by == StrataBy::kBit ? "bit"
+                                                          : "layer_bit"},
+                   {"trials", sampling.trials},
+                   {"margin", sampling.margin},
+                   {"t", t_value()},
+                   {"p", sampling.p}};
   j["seed"] = seed;
   j["faults"] = faults_file.empty() ? "" : "list " + faults_digest;
   return j.dump();  // nlohmann::json keeps keys sorted

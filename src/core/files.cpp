@@ -48,4 +48,18 @@ void prepare_output_dir(const std::string& dir) {
   std::remove(probe.c_str());
 }
 
+void check_output_file(const std::string& path) {
+  namespace fs = std::filesystem;
+  FG_CHECK(!path.empty(), UsageError, "the output file name is empty");
+  std::error_code ec;
+  fs::path p(path);
+  if (fs::exists(p, ec)) {
+    FG_CHECK(!fs::is_directory(p, ec), UsageError, path, ": is a folder; name a file");
+    FG_CHECK(fs::is_regular_file(p, ec), UsageError, path,
+             ": is not a regular file (a device or a pipe); name a file");
+  }
+  fs::path dir = p.parent_path();
+  prepare_output_dir(dir.empty() ? std::string(".") : dir.string());
+}
+
 }  // namespace fg

@@ -24,8 +24,9 @@ extern "C" void on_signal(int sig) {
 }  // namespace
 
 Interrupted::Interrupted(int signal)
-    : std::runtime_error(std::string("interrupted by ") +
-                         (signal == SIGINT ? "SIGINT (Ctrl-C)" : signal == SIGTERM ? "SIGTERM" : "a signal")),
+    : std::runtime_error(std::string("interrupted by ") + (signal == SIGINT    ? "SIGINT (Ctrl-C)"
+                                                           : signal == SIGTERM ? "SIGTERM"
+                                                                               : "a signal")),
       signal_(signal) {}
 
 void install_interrupt_handlers() {

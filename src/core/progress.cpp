@@ -1,11 +1,11 @@
 #include "faultgraph/core/progress.h"
 
-#include "faultgraph/core/interrupt.h"
-
 #include <fmt/core.h>
 #include <unistd.h>
 
 #include <cstdio>
+
+#include "faultgraph/core/interrupt.h"
 
 namespace fg {
 

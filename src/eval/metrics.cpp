@@ -26,8 +26,8 @@ void Evaluation::add(const at::Tensor& scores, const at::Tensor& labels) {
            " scores per sample but the dataset has ", classes_, " classes");
   at::Tensor raw = scores.detach().to(at::kFloat);
   at::Tensor lab = labels.to(at::kLong);
-  FG_CHECK(labels.numel() == 0 || (lab.min().item<int64_t>() >= 0 &&
-                                   lab.max().item<int64_t>() < classes_),
+  FG_CHECK(labels.numel() == 0 ||
+               (lab.min().item<int64_t>() >= 0 && lab.max().item<int64_t>() < classes_),
            UsageError, "evaluation: labels must be in 0..", classes_ - 1);
   // A sample with any NaN or infinite score is a detected error (DUE), never a correct
   // prediction: its predicted class is -1 and it is wrong in top-1 and top-5 alike.

@@ -150,7 +150,10 @@ Executor::Plan& Executor::plan_for(const std::vector<at::Tensor>& inputs) {
       if (n.inputs[i] != kNoValue) ins[i] = plan->constants[n.inputs[i]];
     }
     KernelArgs args{ins, outs, 0};
-    Plan::Step folded{n.id, prepare_node(graph_, n, plan->info, options_.training), 0, {},
+    Plan::Step folded{n.id,
+                      prepare_node(graph_, n, plan->info, options_.training),
+                      0,
+                      {},
                       node_flops(graph_, n, plan->info)};
     call_kernel(graph_, n, folded.kernel, args);
     plan->folded.push_back(std::move(folded));
@@ -188,7 +191,10 @@ Executor::Plan& Executor::plan_for(const std::vector<at::Tensor>& inputs) {
 
   for (size_t s = 0; s < runtime_nodes.size(); ++s) {
     const Node& n = graph_.node(runtime_nodes[s]);
-    Plan::Step step{n.id, prepare_node(graph_, n, plan->info, options_.training), 0, {},
+    Plan::Step step{n.id,
+                    prepare_node(graph_, n, plan->info, options_.training),
+                    0,
+                    {},
                     node_flops(graph_, n, plan->info)};
     plan->forward_flops += step.flops;
     for (size_t i = 0; i < n.inputs.size() && i < 64; ++i) {
@@ -235,8 +241,7 @@ void Executor::execute(const Plan& plan, std::vector<at::Tensor>& values, bool k
   }
 }
 
-std::vector<at::Tensor> Executor::run(const std::vector<at::Tensor>& inputs,
-                                      int64_t first_sample) {
+std::vector<at::Tensor> Executor::run(const std::vector<at::Tensor>& inputs, int64_t first_sample) {
   Plan& plan = plan_for(inputs);
   std::vector<at::Tensor> values = plan.constants;
   auto runtime = graph_.runtime_inputs();
@@ -267,8 +272,8 @@ bool all_finite(const at::Tensor& t) {
 }  // namespace
 
 RerunResult Executor::propagate(const GoldenCache& cache, std::vector<at::Tensor>& values,
-                                std::vector<bool>& dirty, const Override* edge,
-                                bool full) const {
+                                std::vector<bool>& dirty, const Override* edge, bool full,
+                                bool track_non_finite) const {
   FG_CHECK(cache.graph_ == &graph_ && cache.plan_ != nullptr, UsageError,
            "rerun: the cache was made by another executor");
   const Plan& plan = *static_cast<const Plan*>(cache.plan_);
@@ -294,7 +299,8 @@ RerunResult Executor::propagate(const GoldenCache& cache, std::vector<at::Tensor
       ValueId v = n.outputs[i];
       if (dirty[v]) continue;  // a value replaced by the caller stays as given
       if (bitwise_equal(outs[i], cache.values_[v])) continue;
-      if (r.first_non_finite == kNoNode && !all_finite(outs[i]) && all_finite(cache.values_[v]))
+      if (track_non_finite && r.first_non_finite == kNoNode && !all_finite(outs[i]) &&
+          all_finite(cache.values_[v]))
         r.first_non_finite = n.id;
       values[v] = std::move(outs[i]);
       dirty[v] = true;
@@ -324,7 +330,7 @@ std::vector<at::Tensor> Executor::rerun(const GoldenCache& cache,
     values[id] = t;
     dirty[id] = true;
   }
-  RerunResult r = propagate(cache, values, dirty, nullptr, false);
+  RerunResult r = propagate(cache, values, dirty, nullptr, false, true);
   if (stats) *stats = {r.nodes_recomputed, r.nodes_masked};
   return r.outputs;
 }
@@ -342,8 +348,6 @@ RerunResult Executor::rerun(const GoldenCache& cache, const ValueFault& fault, b
   FaultResult applied = apply_fault(golden, spec, /*batched=*/false);
   at::Tensor flat_golden = golden.contiguous().view(-1), flat_faulty = applied.output.view(-1);
 
-  std::vector<at::Tensor> values = cache.values_;
-  std::vector<bool> dirty(values.size(), false);
   std::unique_ptr<Override> edge;
   bool changed = !bitwise_equal(applied.output, golden);
   if (fault.consumer != kNoNode) {
@@ -352,12 +356,27 @@ RerunResult Executor::rerun(const GoldenCache& cache, const ValueFault& fault, b
                  n.inputs[fault.input_index] == fault.value,
              UsageError, "rerun: value '", graph_.value(fault.value).name, "' is not input ",
              fault.input_index, " of node '", n.name, "'");
-    if (changed) edge = std::make_unique<Override>(Override{n.id, fault.input_index, applied.output});
-  } else if (changed) {
-    values[fault.value] = applied.output;
-    dirty[fault.value] = true;
+    if (changed)
+      edge = std::make_unique<Override>(Override{n.id, fault.input_index, applied.output});
   }
-  RerunResult r = propagate(cache, values, dirty, edge.get(), full);
+  auto run = [&](bool track_non_finite) {
+    std::vector<at::Tensor> values = cache.values_;
+    std::vector<bool> dirty(values.size(), false);
+    if (fault.consumer == kNoNode && changed) {
+      values[fault.value] = applied.output;
+      dirty[fault.value] = true;
+    }
+    return propagate(cache, values, dirty, edge.get(), full, track_non_finite);
+  };
+  // Finding the first non-finite node costs a pass over every recomputed value; only a
+  // trial whose outputs end non-finite needs it, so that rare trial runs again with it.
+  RerunResult r = run(false);
+  bool outputs_non_finite = false;
+  for (size_t i = 0; i < r.outputs.size(); ++i) {
+    outputs_non_finite = outputs_non_finite || (!all_finite(r.outputs[i]) &&
+                                                all_finite(cache.values_[graph_.outputs()[i]]));
+  }
+  if (outputs_non_finite) r = run(true);
   r.fault_non_finite = !all_finite(applied.output) && all_finite(golden);
   for (int64_t e : fault.elements) {
     r.golden_values.push_back(flat_golden[e].item<double>());

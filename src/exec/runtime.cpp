@@ -7,10 +7,17 @@
 
 #include <fstream>
 
+#include "faultgraph/core/error.h"
+
 namespace fg {
 
 void configure_runtime(int threads) {
-  if (threads <= 0) threads = static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+  const int cores = static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+  // More threads than a few per core only slow the kernels down (1000 threads took 10 s to
+  // start); refuse rather than hang.
+  FG_CHECK(threads <= 4 * cores, UsageError, "--threads ", threads, ": this machine has ", cores,
+           " cores; use at most ", 4 * cores, " (0: one per core)");
+  if (threads <= 0) threads = cores;
   at::set_num_threads(threads);
   // 256 MiB: buffers below it are reused from the heap instead of mapped and unmapped.
   mallopt(M_MMAP_THRESHOLD, 256 << 20);

@@ -85,28 +85,28 @@ InjectResult run_inject(const Graph& model, const FaultConfig& config, const at:
           entry.fault->site.kind != SiteKind::kWeight && entry.fault->site.kind != SiteKind::kBias;
       Executor exec(probed);
       r.faulty = evaluate(exec, images, labels, classes, scores_of(model), eval_options, &progress,
-                     [&](const std::vector<at::Tensor>& out, int64_t begin) {
-                       for (auto [in, faulty] : probes) {
-                         if (!per_batch && begin > 0)
-                           continue;  // a weight is corrupted once, not per batch
-                         const at::Tensor& a = out[in];
-                         const at::Tensor& b = out[faulty];
-                         r.corrupted += count_changed(a, b);
-                         r.observed += a.numel();
-                         if (begin == 0) {
-                           at::Tensor idx =
-                               (a.contiguous().view(at::kInt) != b.contiguous().view(at::kInt))
-                                   .view(-1)
-                                   .nonzero()
-                                   .view(-1);
-                           for (int64_t i = 0; i < std::min<int64_t>(5, idx.numel()); ++i) {
-                             int64_t k = idx[i].item<int64_t>();
-                             r.examples.push_back(
-                                 {k, a.view(-1)[k].item<float>(), b.view(-1)[k].item<float>()});
-                           }
-                         }
-                       }
-                     });
+                          [&](const std::vector<at::Tensor>& out, int64_t begin) {
+                            for (auto [in, faulty] : probes) {
+                              if (!per_batch && begin > 0)
+                                continue;  // a weight is corrupted once, not per batch
+                              const at::Tensor& a = out[in];
+                              const at::Tensor& b = out[faulty];
+                              r.corrupted += count_changed(a, b);
+                              r.observed += a.numel();
+                              if (begin == 0) {
+                                at::Tensor idx =
+                                    (a.contiguous().view(at::kInt) != b.contiguous().view(at::kInt))
+                                        .view(-1)
+                                        .nonzero()
+                                        .view(-1);
+                                for (int64_t i = 0; i < std::min<int64_t>(5, idx.numel()); ++i) {
+                                  int64_t k = idx[i].item<int64_t>();
+                                  r.examples.push_back({k, a.view(-1)[k].item<float>(),
+                                                        b.view(-1)[k].item<float>()});
+                                }
+                              }
+                            }
+                          });
       r.changed_predictions = r.faulty.predictions().ne(golden_pred).sum().item<int64_t>();
       r.ran = true;
     } catch (const Error& e) {

@@ -18,7 +18,9 @@ std::vector<TensorInfo> infer(const OpContext& ctx) {
 Kernel prepare(const OpContext& ctx) {
   FaultSpec spec = spec_from_attrs(ctx.attrs(), ctx.where());
   bool batched = ctx.attrs().get_int("batched", 1) != 0;
-  return [spec, batched](KernelArgs& a) { a.out[0] = apply_fault(a.in[0], spec, batched, a.first_sample).output; };
+  return [spec, batched](KernelArgs& a) {
+    a.out[0] = apply_fault(a.in[0], spec, batched, a.first_sample).output;
+  };
 }
 }  // namespace
 

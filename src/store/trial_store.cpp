@@ -80,7 +80,8 @@ TrialStore::TrialStore(const std::string& path, bool read_only) : path_(path) {
   try {
     exec("SELECT count(*) FROM sqlite_master");  // is it a database at all?
   } catch (const Error&) {
-    FG_FAIL(DatasetError, path, ": not an SQLite database (a campaign database is made by faultgraph campaign run)");
+    FG_FAIL(DatasetError, path,
+            ": not an SQLite database (a campaign database is made by faultgraph campaign run)");
   }
   if (!read_only) {
     exec("PRAGMA journal_mode=WAL");
@@ -90,7 +91,8 @@ TrialStore::TrialStore(const std::string& path, bool read_only) : path_(path) {
   } else {
     Statement st;
     sqlite3_stmt* raw_st = nullptr;
-    sqlite3_prepare_v2(db_.get(), "SELECT count(*) FROM sqlite_master WHERE name='trials'", -1, &raw_st, nullptr);
+    sqlite3_prepare_v2(db_.get(), "SELECT count(*) FROM sqlite_master WHERE name='trials'", -1,
+                       &raw_st, nullptr);
     st.reset(raw_st);
     FG_CHECK(st && sqlite3_step(st.get()) == SQLITE_ROW && sqlite3_column_int(st.get(), 0) == 1,
              DatasetError, path, ": not a faultgraph campaign database (no trials table)");
@@ -129,10 +131,11 @@ bool TrialStore::has_campaign() const {
 }
 
 CampaignRecord TrialStore::campaign() const {
-  Statement s = prepare(db_.get(), path_,
-                        "SELECT spec, canonical, model, model_hash, dataset, dataset_hash, "
-                        "faultgraph_version, machine, started, finished, planned_trials, population, "
-                        "inputs, correct_only, forward_flops FROM campaign WHERE id = 1");
+  Statement s =
+      prepare(db_.get(), path_,
+              "SELECT spec, canonical, model, model_hash, dataset, dataset_hash, "
+              "faultgraph_version, machine, started, finished, planned_trials, population, "
+              "inputs, correct_only, forward_flops FROM campaign WHERE id = 1");
   FG_CHECK(sqlite3_step(s.get()) == SQLITE_ROW, DatasetError, path_,
            ": holds no campaign (run one with faultgraph campaign run)");
   CampaignRecord c;
@@ -155,7 +158,8 @@ CampaignRecord TrialStore::campaign() const {
 }
 
 std::vector<StratumRecord> TrialStore::strata() const {
-  Statement s = prepare(db_.get(), path_, "SELECT id, name, population, planned_trials FROM strata ORDER BY id");
+  Statement s = prepare(db_.get(), path_,
+                        "SELECT id, name, population, planned_trials FROM strata ORDER BY id");
   std::vector<StratumRecord> out;
   while (sqlite3_step(s.get()) == SQLITE_ROW) {
     out.push_back({sqlite3_column_int(s.get(), 0), text_column(s.get(), 1),
@@ -165,8 +169,9 @@ std::vector<StratumRecord> TrialStore::strata() const {
 }
 
 std::vector<SiteRecord> TrialStore::sites() const {
-  Statement s = prepare(db_.get(), path_,
-                        "SELECT id, name, kind, node, op, site_index, elements FROM sites ORDER BY id");
+  Statement s =
+      prepare(db_.get(), path_,
+              "SELECT id, name, kind, node, op, site_index, elements FROM sites ORDER BY id");
   std::vector<SiteRecord> out;
   while (sqlite3_step(s.get()) == SQLITE_ROW) {
     out.push_back({sqlite3_column_int(s.get(), 0), text_column(s.get(), 1), text_column(s.get(), 2),
@@ -180,8 +185,9 @@ void TrialStore::create_campaign(const CampaignRecord& c, const std::vector<Stra
                                  const std::vector<SiteRecord>& sites) {
   exec("BEGIN IMMEDIATE");
   try {
-    Statement s = prepare(db_.get(), path_,
-                          "INSERT INTO campaign VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)");
+    Statement s =
+        prepare(db_.get(), path_,
+                "INSERT INTO campaign VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)");
     int i = 1;
     for (const std::string* t : {&c.spec_text, &c.canonical, &c.model, &c.model_hash, &c.dataset,
                                  &c.dataset_hash, &c.version, &c.machine, &c.started})
@@ -191,8 +197,8 @@ void TrialStore::create_campaign(const CampaignRecord& c, const std::vector<Stra
     sqlite3_bind_int64(s.get(), i++, c.inputs);
     sqlite3_bind_int(s.get(), i++, c.correct_only ? 1 : 0);
     sqlite3_bind_double(s.get(), i++, c.forward_flops);
-    FG_CHECK(sqlite3_step(s.get()) == SQLITE_DONE, UsageError, path_, ": cannot record the campaign (",
-             sqlite3_errmsg(db_.get()), ")");
+    FG_CHECK(sqlite3_step(s.get()) == SQLITE_DONE, UsageError, path_,
+             ": cannot record the campaign (", sqlite3_errmsg(db_.get()), ")");
     Statement st = prepare(db_.get(), path_, "INSERT INTO strata VALUES (?, ?, ?, ?)");
     for (const auto& r : strata) {
       sqlite3_reset(st.get());
@@ -200,8 +206,8 @@ void TrialStore::create_campaign(const CampaignRecord& c, const std::vector<Stra
       sqlite3_bind_text(st.get(), 2, r.name.c_str(), -1, SQLITE_TRANSIENT);
       sqlite3_bind_double(st.get(), 3, r.population);
       sqlite3_bind_int64(st.get(), 4, r.trials);
-      FG_CHECK(sqlite3_step(st.get()) == SQLITE_DONE, UsageError, path_, ": cannot record the strata (",
-               sqlite3_errmsg(db_.get()), ")");
+      FG_CHECK(sqlite3_step(st.get()) == SQLITE_DONE, UsageError, path_,
+               ": cannot record the strata (", sqlite3_errmsg(db_.get()), ")");
     }
     Statement ss = prepare(db_.get(), path_, "INSERT INTO sites VALUES (?, ?, ?, ?, ?, ?, ?)");
     for (const auto& r : sites) {
@@ -212,8 +218,8 @@ void TrialStore::create_campaign(const CampaignRecord& c, const std::vector<Stra
         sqlite3_bind_text(ss.get(), i++, t->c_str(), -1, SQLITE_TRANSIENT);
       sqlite3_bind_int(ss.get(), i++, r.index);
       sqlite3_bind_int64(ss.get(), i++, r.elements);
-      FG_CHECK(sqlite3_step(ss.get()) == SQLITE_DONE, UsageError, path_, ": cannot record the sites (",
-               sqlite3_errmsg(db_.get()), ")");
+      FG_CHECK(sqlite3_step(ss.get()) == SQLITE_DONE, UsageError, path_,
+               ": cannot record the sites (", sqlite3_errmsg(db_.get()), ")");
     }
     exec("COMMIT");
   } catch (...) {
@@ -225,7 +231,8 @@ void TrialStore::create_campaign(const CampaignRecord& c, const std::vector<Stra
 void TrialStore::set_finished(const std::string& when) {
   Statement s = prepare(db_.get(), path_, "UPDATE campaign SET finished = ? WHERE id = 1");
   sqlite3_bind_text(s.get(), 1, when.c_str(), -1, SQLITE_TRANSIENT);
-  FG_CHECK(sqlite3_step(s.get()) == SQLITE_DONE, UsageError, path_, ": ", sqlite3_errmsg(db_.get()));
+  FG_CHECK(sqlite3_step(s.get()) == SQLITE_DONE, UsageError, path_, ": ",
+           sqlite3_errmsg(db_.get()));
 }
 
 std::vector<int64_t> TrialStore::done_ids() const {
@@ -246,8 +253,9 @@ void TrialStore::commit() {
   if (pending_.empty()) return;
   exec("BEGIN IMMEDIATE");
   try {
-    Statement s = prepare(db_.get(), path_,
-                          "INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    Statement s = prepare(
+        db_.get(), path_,
+        "INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     for (const TrialRecord& t : pending_) {
       sqlite3_reset(s.get());
       int i = 1;
@@ -277,8 +285,8 @@ void TrialStore::commit() {
       }
       sqlite3_bind_int(s.get(), i++, t.nodes_recomputed);
       sqlite3_bind_double(s.get(), i++, t.flops);
-      FG_CHECK(sqlite3_step(s.get()) == SQLITE_DONE, UsageError, path_, ": cannot store trial ", t.id,
-               " (", sqlite3_errmsg(db_.get()), ")");
+      FG_CHECK(sqlite3_step(s.get()) == SQLITE_DONE, UsageError, path_, ": cannot store trial ",
+               t.id, " (", sqlite3_errmsg(db_.get()), ")");
     }
     exec("COMMIT");
   } catch (...) {
@@ -289,10 +297,11 @@ void TrialStore::commit() {
 }
 
 std::vector<TrialRecord> TrialStore::trials() const {
-  Statement s = prepare(db_.get(), path_,
-                        "SELECT id, stratum, input, label, site, kind, node, op, site_index, elements, "
-                        "bit, golden_value, faulty_value, outcome, golden_class, faulty_class, "
-                        "max_abs_diff, first_non_finite, nodes_recomputed, flops FROM trials ORDER BY id");
+  Statement s =
+      prepare(db_.get(), path_,
+              "SELECT id, stratum, input, label, site, kind, node, op, site_index, elements, "
+              "bit, golden_value, faulty_value, outcome, golden_class, faulty_class, "
+              "max_abs_diff, first_non_finite, nodes_recomputed, flops FROM trials ORDER BY id");
   std::vector<TrialRecord> out;
   while (sqlite3_step(s.get()) == SQLITE_ROW) {
     TrialRecord t;

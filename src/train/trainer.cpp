@@ -91,7 +91,6 @@ Graph trained_model(const Graph& model, const Graph& trained) {
   return out;
 }
 
-
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainOptions& o,
                                                         const std::vector<at::Tensor>& params) {
   if (o.optimizer == "adam") {

@@ -59,9 +59,8 @@ struct Agreement {
 Agreement check_against_full_forward(const std::string& model_name, const std::string& yaml,
                                      int64_t trials, double scale = 1.0) {
   Graph model = small_model(model_name);
-  CampaignSpec spec = parse_campaign_spec(yaml + "sampling: {trials: " + std::to_string(trials) +
-                                              "}\nseed: 21\n",
-                                          "agree.yml");
+  CampaignSpec spec = parse_campaign_spec(
+      yaml + "sampling: {trials: " + std::to_string(trials) + "}\nseed: 21\n", "agree.yml");
   Executor exec(model);
   CampaignInputs inputs = random_inputs(exec, 3, scale);
   TrialPlan plan(spec, resolve_sites(model, spec, {1, 28, 28}), 3);
@@ -134,7 +133,9 @@ TEST(Runner, MobileNetV2OutcomesEqualAFullForwardOfTheFaultyModel) {
 
 TEST(Runner, ValueFaultsAndMultiElementTrials) {
   Agreement a = check_against_full_forward(
-      "resnet20", "model: m\ntargets: [{op: Relu}]\nfault: {model: set_value, value: 1e30, elements: 3}\n", 100);
+      "resnet20",
+      "model: m\ntargets: [{op: Relu}]\nfault: {model: set_value, value: 1e30, elements: 3}\n",
+      100);
   EXPECT_GT(a.non_masked, 10);
 }
 
@@ -175,7 +176,8 @@ TEST(Runner, SameTrialsAtOneAndTwoThreads) {
 TEST(Runner, StoreResumesWithoutLossOrDuplicates) {
   Graph model = small_model("resnet20");
   CampaignSpec spec = parse_campaign_spec(
-      "model: m\ntargets: [{op: Conv}]\nsampling: {trials: 200}\ninputs: {count: 4, correct_only: false}\n",
+      "model: m\ntargets: [{op: Conv}]\nsampling: {trials: 200}\ninputs: {count: 4, correct_only: "
+      "false}\n",
       "resume.yml");
   LabelledImages data;
   auto gen = at::make_generator<at::CPUGeneratorImpl>(7);

@@ -27,7 +27,8 @@ CampaignSpec conv_spec(int64_t trials) {
       "model: resnet20\n"
       "targets:\n  - {op: Conv}\n"
       "fault: {model: bit_flip}\n"
-      "sampling: {trials: " + std::to_string(trials) + "}\nseed: 11\n",
+      "sampling: {trials: " +
+          std::to_string(trials) + "}\nseed: 11\n",
       "test.yml");
   return s;
 }
@@ -44,7 +45,8 @@ TEST(Sampling, PermuteIndexIsABijection) {
   }
   // Different keys give different orders.
   int same = 0;
-  for (uint64_t i = 0; i < 1000; ++i) same += permute_index(i, 1000, 1) == permute_index(i, 1000, 2);
+  for (uint64_t i = 0; i < 1000; ++i)
+    same += permute_index(i, 1000, 1) == permute_index(i, 1000, 2);
   EXPECT_LT(same, 20);
 }
 
@@ -174,10 +176,12 @@ TEST(Sampling, FaultListRoundTrip) {
     EXPECT_EQ(trials[i].elements, t.elements);
     EXPECT_EQ(trials[i].site, t.site);
     EXPECT_EQ(trials[i].bit, t.bit);
-    EXPECT_EQ(read_ids.at(static_cast<size_t>(trials[i].input)), ids.at(static_cast<size_t>(t.input)));
+    EXPECT_EQ(read_ids.at(static_cast<size_t>(trials[i].input)),
+              ids.at(static_cast<size_t>(t.input)));
   }
-  EXPECT_THROW(parse_trials_csv("trial,input,site,kind,node,index,element,bit\n0,1,x,activation,nope,0,1,3\n",
-                                "bad.csv", sites, 32, read_ids),
+  EXPECT_THROW(parse_trials_csv(
+                   "trial,input,site,kind,node,index,element,bit\n0,1,x,activation,nope,0,1,3\n",
+                   "bad.csv", sites, 32, read_ids),
                ConfigError);
 }
 
@@ -190,9 +194,11 @@ TEST(CampaignSpec, ErrorsNameTheLineAndKey) {
     }
     return std::string("no error");
   };
-  EXPECT_NE(message("model: m\nsampling: {trails: 5}\n").find("did you mean 'trials'"), std::string::npos);
+  EXPECT_NE(message("model: m\nsampling: {trails: 5}\n").find("did you mean 'trials'"),
+            std::string::npos);
   EXPECT_NE(message("model: m\nfault: {bits: [40]}\n").find("c.yml:2"), std::string::npos);
-  EXPECT_NE(message("model: m\nsampling: {trials: 5, margin: 0.01}\n").find("not both"), std::string::npos);
+  EXPECT_NE(message("model: m\nsampling: {trials: 5, margin: 0.01}\n").find("not both"),
+            std::string::npos);
   EXPECT_NE(message("targets: []\n").find("model"), std::string::npos);
   EXPECT_NE(message("model: m\nmodel: n\n").find("twice"), std::string::npos);
   EXPECT_NE(message("model: m\nfault: {format: int8}\n").find("scale"), std::string::npos);
@@ -200,7 +206,8 @@ TEST(CampaignSpec, ErrorsNameTheLineAndKey) {
   EXPECT_NE(message("model: [1\n").find("not valid YAML"), std::string::npos);
   // Same campaign, other spelling: same canonical form; another seed: different.
   auto a = parse_campaign_spec("model: a.onnx\nseed: 3\nfault: {bits: 30-31}\n", "a.yml");
-  auto b = parse_campaign_spec("# comment\nmodel: elsewhere/a.onnx\nfault:\n  bits: [30, 31]\nseed: 3\n", "b.yml");
+  auto b = parse_campaign_spec(
+      "# comment\nmodel: elsewhere/a.onnx\nfault:\n  bits: [30, 31]\nseed: 3\n", "b.yml");
   auto c = parse_campaign_spec("model: a.onnx\nseed: 4\nfault: {bits: 30-31}\n", "a.yml");
   EXPECT_EQ(a.canonical(), b.canonical());
   EXPECT_NE(a.canonical(), c.canonical());

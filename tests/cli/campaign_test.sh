@@ -163,6 +163,17 @@ check inject_out_is_file 2 "afile: exists and is not a folder" -- "$fg" inject -
 check inject_out_empty 2 "output folder name is empty" -- "$fg" inject -m seed_inception -c one.yml -d "$fmnist" -o ""
 check eval_out_proc 2 "/proc/x" -- "$fg" eval -m seed_inception -d "$fmnist" -o /proc/x
 
+# Resource limits and outputs checked before work.
+check threads_too_many 2 "--threads 10000: this machine has" -- "$fg" --threads 10000 ops
+check config_dev_zero 2 "/dev/zero: larger than 16 MiB" -- "$fg" inject -m seed_inception -c /dev/zero -d "$fmnist" -o z
+check config_folder 2 "adir: is a folder" -- "$fg" inject -m seed_inception -c adir -d "$fmnist" -o z
+start=$(date +%s)
+check train_out_unwritable 2 "/proc/x.onnx|/proc: cannot" -- "$fg" train -m resnet20 --width 0.25 --limit 64 -e 1 -o /proc/x.onnx
+[ $(( $(date +%s) - start )) -le 5 ] || { echo "FAIL train checked its output only after training"; fail=1; }
+check train_checkpoint_is_file 2 "afile: exists and is not a folder" -- "$fg" train -m resnet20 --limit 8 --checkpoint afile
+check export_to_folder 2 "adir: is a folder" -- "$fg" campaign export straight.db -o adir
+check faults_to_device 2 "/dev/null: is not a regular file" -- "$fg" campaign faults spec.yml -o /dev/null
+
 # Ctrl-C and SIGTERM stop inject within seconds, exit 130 / 143, and write no report.
 for sig in INT TERM; do
   "$fg" inject -m seed_inception -c one.yml -d "$fmnist" -o "sig$sig" >"sig$sig.out" 2>&1 &

@@ -12,7 +12,8 @@ namespace fg {
 namespace {
 
 at::Tensor scores(std::vector<std::vector<float>> rows) {
-  at::Tensor t = at::empty({static_cast<int64_t>(rows.size()), static_cast<int64_t>(rows[0].size())});
+  at::Tensor t =
+      at::empty({static_cast<int64_t>(rows.size()), static_cast<int64_t>(rows[0].size())});
   for (size_t i = 0; i < rows.size(); ++i)
     for (size_t j = 0; j < rows[i].size(); ++j) t[i][j] = rows[i][j];
   return t;
@@ -47,7 +48,8 @@ TEST(Metrics, HandMadeScores) {
     for (double v : s) m += std::exp(v);
     return std::log(m) - s[static_cast<size_t>(k)];
   };
-  double expected = (ce({5, 1, 0, 0, 0, 0}, 0) + ce({4, 3, 0, 0, 0, 0}, 1) + ce({6, 5, 4, 3, 2, 1}, 5)) / 3;
+  double expected =
+      (ce({5, 1, 0, 0, 0, 0}, 0) + ce({4, 3, 0, 0, 0, 0}, 1) + ce({6, 5, 4, 3, 2, 1}, 5)) / 3;
   EXPECT_NEAR(e.loss(), expected, 1e-5);
   // Per class: class 0 has rows 0 (right) and 3 (NaN): 50%; class 2 only the +inf row: 0.
   auto per = e.per_class_accuracy();

@@ -79,6 +79,7 @@ int run_run(const CampaignArgs& a) {
            ": must be full or downstream");
   o.max_trials = a.limit;
   std::string db = a.db.empty() ? default_db(a.spec) : a.db;
+  check_output_file(db);
   Loaded l = load_for(spec);
   fmt::print("campaign {} -> {}  (model {}, {} threads, recompute {})\n", a.spec, db, l.model_name,
              at::get_num_threads(), a.recompute);
@@ -121,8 +122,8 @@ int run_plan(const CampaignArgs& a) {
   }
   fmt::print("\n{:<48} {:>14} {:>10}\n", "stratum", "population", "trials");
   for (const Stratum& s : plan.strata())
-    fmt::print("{:<48} {:>14.6g} {:>10}\n", s.name.size() > 48 ? s.name.substr(0, 45) + "..." : s.name,
-               s.population, s.trials);
+    fmt::print("{:<48} {:>14.6g} {:>10}\n",
+               s.name.size() > 48 ? s.name.substr(0, 45) + "..." : s.name, s.population, s.trials);
   fmt::print("{:<48} {:>14.6g} {:>10}\n", "total", plan.population(), plan.trials());
   int64_t probe = std::min<int64_t>(plan.trials(), a.estimate);
   if (probe > 0) {
@@ -132,14 +133,16 @@ int run_plan(const CampaignArgs& a) {
     for (int64_t i = 0; i < probe; ++i) o.only.push_back(i * plan.trials() / probe);
     RunSummary s = run_trials(exec, plan, p.inputs, nullptr, o);
     double per = s.seconds / static_cast<double>(std::max<int64_t>(1, s.ran));
-    fmt::print("\nmeasured {:.1f} ms per trial on {} trials ({} threads): about {:.0f} s for the "
-               "whole campaign\n",
-               1000 * per, s.ran, at::get_num_threads(), per * static_cast<double>(plan.trials()));
+    fmt::print(
+        "\nmeasured {:.1f} ms per trial on {} trials ({} threads): about {:.0f} s for the "
+        "whole campaign\n",
+        1000 * per, s.ran, at::get_num_threads(), per * static_cast<double>(plan.trials()));
   }
   return 0;
 }
 
 int run_faults(const CampaignArgs& a) {
+  if (!a.out.empty() && a.out != "-") check_output_file(a.out);
   CampaignSpec spec = load_campaign_spec(a.spec);
   Loaded l = load_for(spec);
   Executor exec(l.model);
@@ -166,6 +169,7 @@ int run_report(const CampaignArgs& a) {
 }
 
 int run_export(const CampaignArgs& a) {
+  if (!a.out.empty() && a.out != "-") check_output_file(a.out);
   TrialStore store(a.db, true);
   if (a.out.empty() || a.out == "-") {
     export_trials(store, a.format, std::cout);

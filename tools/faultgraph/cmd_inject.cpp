@@ -7,8 +7,8 @@
 #include <fmt/ranges.h>
 
 #include <filesystem>
-#include <regex>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "commands.h"
 #include "faultgraph/core/error.h"

@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "faultgraph/core/error.h"
+#include "faultgraph/core/files.h"
 #include "faultgraph/io/onnx.h"
 #include "faultgraph/models/zoo.h"
 #include "faultgraph/train/trainer.h"
@@ -60,6 +61,9 @@ struct TrainArgs {
 };
 
 int run_train(TrainArgs a) {
+  // Before hours of training: the model file and checkpoint folder must be writable.
+  check_output_file(a.out);
+  if (!a.options.checkpoint_dir.empty()) prepare_output_dir(a.options.checkpoint_dir);
   DatasetSplits data = load_dataset(a.data);
   Graph model = model_for(a.model, data.train, a.width, a.options.seed);
   fmt::print("training {} on {}: {} training and {} test images, {} classes, {}x{}x{}\n", a.model,

@@ -21,11 +21,10 @@ int main(int argc, char** argv) {
   int threads = 0;
   app.add_option("--threads", threads, "compute threads (default: one per core)")
       ->check(CLI::NonNegativeNumber);
-  const fg::cli::Command commands[] = {fg::cli::add_inspect(app), fg::cli::add_run(app),
-                                       fg::cli::add_ops(app),     fg::cli::add_inject(app),
-                                       fg::cli::add_train(app),   fg::cli::add_eval(app),
-                                       fg::cli::add_models(app),  fg::cli::add_demo(app),
-                                       fg::cli::add_campaign(app)};
+  const fg::cli::Command commands[] = {
+      fg::cli::add_inspect(app), fg::cli::add_run(app),   fg::cli::add_ops(app),
+      fg::cli::add_inject(app),  fg::cli::add_train(app), fg::cli::add_eval(app),
+      fg::cli::add_models(app),  fg::cli::add_demo(app),  fg::cli::add_campaign(app)};
 
   try {
     app.parse(argc, argv);

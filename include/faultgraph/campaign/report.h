@@ -19,7 +19,9 @@ namespace fg {
 struct OutcomeCounts {
   int64_t trials = 0;
   int64_t n[kOutcomeCount] = {};
-  int64_t sdc() const { return n[static_cast<int>(Outcome::kSdc1)] + n[static_cast<int>(Outcome::kSdc5)]; }
+  int64_t sdc() const {
+    return n[static_cast<int>(Outcome::kSdc1)] + n[static_cast<int>(Outcome::kSdc5)];
+  }
   int64_t due() const { return n[static_cast<int>(Outcome::kDue)]; }
   void add(const std::string& outcome);
 };
@@ -36,8 +38,8 @@ struct CampaignReport {
   std::vector<ReportRow> rows;
   OutcomeCounts total;
   bool stratified = false;
-  Estimate sdc, due;      // overall (population-weighted over strata when stratified)
-  double margin = 0;      // Leveugle margin achieved (p = 0.5, the plan's t)
+  Estimate sdc, due;  // overall (population-weighted over strata when stratified)
+  double margin = 0;  // Leveugle margin achieved (p = 0.5, the plan's t)
   double t = 1.959963984540054;
   double mean_flops_fraction = 0;  // recomputed FLOPs per trial / a forward's
 };

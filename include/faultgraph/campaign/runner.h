@@ -45,11 +45,11 @@ bool recompute_from_name(const std::string& name, Recompute& out);
 
 struct RunnerOptions {
   Recompute recompute = Recompute::kDownstream;
-  int64_t max_trials = -1;        // stop after this many new trials (-1: all)
-  std::vector<int64_t> only;      // run just these trial ids (e.g. a spread-out sample)
-  bool progress = true;           // a progress line on a terminal
-  double commit_seconds = 1.0;    // a transaction at least this often
-  int64_t commit_trials = 2000;   // or after this many trials
+  int64_t max_trials = -1;       // stop after this many new trials (-1: all)
+  std::vector<int64_t> only;     // run just these trial ids (e.g. a spread-out sample)
+  bool progress = true;          // a progress line on a terminal
+  double commit_seconds = 1.0;   // a transaction at least this often
+  int64_t commit_trials = 2000;  // or after this many trials
 };
 
 struct RunSummary {
@@ -82,9 +82,9 @@ struct CampaignRun {
   RunSummary summary;
   int64_t planned = 0, stored = 0;
 };
-CampaignRun run_campaign(const CampaignSpec& spec, const Graph& model, const std::string& model_name,
-                         const LabelledImages& data, const std::string& db_path,
-                         const RunnerOptions& options);
+CampaignRun run_campaign(const CampaignSpec& spec, const Graph& model,
+                         const std::string& model_name, const LabelledImages& data,
+                         const std::string& db_path, const RunnerOptions& options);
 
 // What `campaign plan` and `campaign faults` need: the resolved sites, inputs and trials.
 struct PreparedCampaign {

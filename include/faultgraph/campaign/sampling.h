@@ -35,8 +35,8 @@ std::vector<CampaignSite> resolve_sites(const Graph& g, const CampaignSpec& spec
 struct Trial {
   int64_t id = 0;
   int stratum = 0;
-  int64_t input = 0;  // position in the campaign's input list
-  int site = 0;       // index into the sites
+  int64_t input = 0;              // position in the campaign's input list
+  int site = 0;                   // index into the sites
   std::vector<int64_t> elements;  // flat indices into the site's value at batch 1
   int bit = -1;                   // -1: a value fault (no bit)
 };

@@ -55,7 +55,7 @@ struct CampaignSpec {
   int64_t elements = 1;
   SamplingSpec sampling;
   uint64_t seed = 1;
-  std::string faults_file;  // a fault list (CSV) to replay instead of sampling
+  std::string faults_file;    // a fault list (CSV) to replay instead of sampling
   std::string faults_text;    // that list's contents (read by load_campaign_spec, relative
                               // to the spec's folder)
   std::string faults_digest;  // and their hash

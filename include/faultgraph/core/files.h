@@ -15,4 +15,8 @@ void write_file_atomic(const std::string& path, std::string_view bytes);
 // existing file, /dev/null, /proc/..., an empty name, no permission).
 void prepare_output_dir(const std::string& dir);
 
+// Checks, before any work, that `path` can be written later: not a folder, not a device,
+// its folder exists (created if needed) and is writable. UsageError naming it otherwise.
+void check_output_file(const std::string& path);
+
 }  // namespace fg

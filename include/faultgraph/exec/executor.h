@@ -64,10 +64,11 @@ struct ValueFault {
 // What a faulty rerun gives (DESIGN.md, executor contract item 9).
 struct RerunResult {
   std::vector<at::Tensor> outputs;
-  bool masked = false;         // every output bit-identical to the golden one
-  NodeId first_non_finite = kNoNode;  // first node (topological order) whose recomputed
+  bool masked = false;                // every output bit-identical to the golden one
+  NodeId first_non_finite = kNoNode;  // set when an output ended non-finite: the first node
+                                      // (topological order) whose recomputed
                                       // output holds a NaN/Inf the golden one did not
-  bool fault_non_finite = false;  // the corrupted value itself became NaN/Inf
+  bool fault_non_finite = false;      // the corrupted value itself became NaN/Inf
   std::vector<double> golden_values, faulty_values;  // of the corrupted elements
   int nodes_recomputed = 0;
   int nodes_masked = 0;
@@ -124,7 +125,8 @@ class Executor {
   void execute(const Plan& plan, std::vector<at::Tensor>& values, bool keep_all,
                int64_t first_sample) const;
   RerunResult propagate(const GoldenCache& cache, std::vector<at::Tensor>& values,
-                        std::vector<bool>& dirty, const Override* edge, bool full) const;
+                        std::vector<bool>& dirty, const Override* edge, bool full,
+                        bool track_non_finite) const;
 
   Graph graph_;
   ExecOptions options_;

@@ -46,8 +46,8 @@ struct TrialRecord {
   int index = 0;
   std::string elements;  // flat indices at batch 1, space-separated
   int bit = -1;
-  double golden_value = 0, faulty_value = 0;  // of the first corrupted element
-  std::string outcome;                        // masked, tolerable, sdc1, sdc5, due
+  double golden_value = 0, faulty_value = 0;   // of the first corrupted element
+  std::string outcome;                         // masked, tolerable, sdc1, sdc5, due
   int64_t golden_class = 0, faulty_class = 0;  // faulty -1: non-finite scores
   double max_abs_diff = 0;                     // of the output logits (inf/NaN for DUE)
   std::string first_non_finite;                // node name, empty when none
