@@ -342,10 +342,14 @@ RerunResult Executor::rerun(const GoldenCache& cache, const ValueFault& fault, b
   FG_CHECK(golden.defined(), UsageError, "rerun: value '", graph_.value(fault.value).name,
            "' is not computed at these inputs");
   FaultSpec spec = fault.spec;
-  spec.selection = Selection::kCoordinates;
-  spec.coordinates = fault.elements;
-  spec.random_bit = spec.random_bit && spec.bits.empty();
-  FaultResult applied = apply_fault(golden, spec, /*batched=*/false);
+  bool listed = !fault.elements.empty();
+  if (listed) {
+    spec.selection = Selection::kCoordinates;
+    spec.coordinates = fault.elements;
+    spec.random_bit = spec.random_bit && spec.bits.empty();
+  }
+  FaultResult applied =
+      apply_fault(golden, spec, listed ? false : fault.batched, listed ? 0 : fault.first_sample);
   at::Tensor flat_golden = golden.contiguous().view(-1), flat_faulty = applied.output.view(-1);
 
   std::unique_ptr<Override> edge;
@@ -378,6 +382,7 @@ RerunResult Executor::rerun(const GoldenCache& cache, const ValueFault& fault, b
   }
   if (outputs_non_finite) r = run(true);
   r.fault_non_finite = !all_finite(applied.output) && all_finite(golden);
+  r.faulty_value = applied.output;
   for (int64_t e : fault.elements) {
     r.golden_values.push_back(flat_golden[e].item<double>());
     r.faulty_values.push_back(flat_faulty[e].item<double>());

@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include "faultgraph/eval/evaluate.h"
+#include "faultgraph/exec/executor.h"
 #include "faultgraph/models/seed_inception.h"
 
 namespace fg {
@@ -55,6 +57,41 @@ TEST(Inject, SeedWorkflowOnTheSeedModel) {
   ASSERT_TRUE(weight.ran) << weight.error;
   EXPECT_EQ(weight.corrupted, 1);             // one weight, counted once
   EXPECT_EQ(weight.observed, 6 * 4 * 3 * 3);  // conv2d_3's weight
+}
+
+// inject reruns each entry from the golden values of each batch; the predictions must be
+// those of a full forward of the entry's faulty model (insert_faults), for every site kind
+// and per-sample random faults, at two batch sizes.
+TEST(Inject, RerunFromGoldenValuesEqualsTheFaultyModel) {
+  Graph model = seed_inception_model(small());
+  FaultConfig config = parse_fault_config(R"(
+seed: 9
+faults:
+- {node: conv2d_2, fault: bit_flip, bits: [26, 30], probability: 0.05, per_sample: true}
+- {node: concatenate, site: input, index: 1, fault: stuck_at_1, bit: 27, count: 3, per_sample: true}
+- {node: conv2d_3/conv, site: weight, fault: bit_flip, bit: 28, count: 2}
+- {node: input_3, site: model_input, fault: random_value, range: [-4, 4], probability: 0.1, per_sample: true}
+)",
+                                          "t.yml", model);
+  at::Tensor images = at::rand({37, 1, 12, 12});
+  at::Tensor labels = at::randint(0, 10, {37}, at::kLong);
+  for (int64_t batch : {5, 16}) {
+    InjectOptions o;
+    o.batch = batch;
+    o.progress = false;
+    InjectResult r = run_inject(model, config, images, labels, 10, o);
+    for (const EntryResult& e : r.entries) {
+      ASSERT_TRUE(e.ran) << e.error;
+      Executor exec(e.faulty_graph);
+      EvalOptions eo;
+      eo.batch = 7;  // yet another batch size
+      Evaluation full = evaluate(exec, images, labels, 10, scores_of(model), eo);
+      EXPECT_TRUE(at::equal(e.faulty.predictions(), full.predictions()))
+          << "entry " << e.entry.index << " at batch " << batch;
+      EXPECT_EQ(e.faulty.non_finite(), full.non_finite());
+      EXPECT_GT(e.corrupted, 0) << "entry " << e.entry.index;
+    }
+  }
 }
 
 }  // namespace

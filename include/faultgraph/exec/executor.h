@@ -48,9 +48,12 @@ class GoldenCache {
   std::vector<at::Tensor> values_;
 };
 
-// One fault applied by the executor to a golden run (a campaign trial): no new graph is
-// built. `elements` are flat indices into the value (the whole tensor, all samples); `spec`
-// says how they are corrupted (kind, bits, value, number format; its selection is ignored).
+// One fault applied by the executor to a golden run (a campaign trial, an inject entry): no
+// new graph is built. With `elements` (flat indices into the whole value, all samples),
+// `spec` says how they are corrupted (kind, bits, value, number format) and its selection is
+// ignored; without, `spec` selects the elements itself, per sample when `batched` (dim 0
+// indexes samples; keyed by their dataset index: `first_sample` + the place in the batch),
+// else over the whole tensor (a weight), as a Fault node would.
 struct ValueFault {
   ValueId value = kNoValue;  // the value corrupted: a node output, a weight, a model input
   // An input edge: only input `input_index` of node `consumer` sees the corrupted value
@@ -59,6 +62,8 @@ struct ValueFault {
   int input_index = -1;
   std::vector<int64_t> elements;
   FaultSpec spec;
+  bool batched = false;
+  int64_t first_sample = 0;
 };
 
 // What a faulty rerun gives (DESIGN.md, executor contract item 9).
@@ -69,7 +74,8 @@ struct RerunResult {
                                       // (topological order) whose recomputed
                                       // output holds a NaN/Inf the golden one did not
   bool fault_non_finite = false;      // the corrupted value itself became NaN/Inf
-  std::vector<double> golden_values, faulty_values;  // of the corrupted elements
+  std::vector<double> golden_values, faulty_values;  // of the listed elements
+  at::Tensor faulty_value;  // the corrupted copy of the value, as the consumers saw it
   int nodes_recomputed = 0;
   int nodes_masked = 0;
   double flops = 0;  // FLOPs of the recomputed nodes

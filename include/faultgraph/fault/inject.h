@@ -1,5 +1,8 @@
-// The seed's workflow: evaluate the fault-free model once, then for each configured fault
-// build the faulty copy, evaluate it on the same data and compare.
+// The seed's workflow: evaluate the fault-free model once, then each configured fault on the
+// same data, and compare. Each batch's golden run is kept (the golden cache, at most about
+// 512 MiB of it: the batch is cut down for large models); each entry's fault is applied to
+// it by the executor and only what lies downstream is recomputed, with the numbers of a
+// full forward of the entry's faulty model (insert_faults, kept for its picture).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -30,7 +33,7 @@ struct EntryResult {
   std::vector<CorruptedValue> examples;
   std::string fault_node;
   Graph faulty_graph;
-  double seconds = 0;
+  double seconds = 0;  // its reruns (the golden runs are shared by all entries)
 };
 
 struct InjectResult {
