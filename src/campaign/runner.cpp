@@ -41,6 +41,8 @@ bool recompute_from_name(const std::string& name, Recompute& out) {
     out = Recompute::kFull;
   } else if (name == "downstream") {
     out = Recompute::kDownstream;
+  } else if (name == "cone") {
+    out = Recompute::kCone;
   } else {
     return false;
   }
@@ -186,8 +188,7 @@ CampaignInputs inputs_by_id(Executor& exec, const LabelledImages& data,
   return in;
 }
 
-TrialRecord run_trial(const Executor& exec, const GoldenCache& golden, const TrialPlan& plan,
-                      const Trial& t, const CampaignInputs& inputs, Recompute recompute) {
+ValueFault trial_fault(const TrialPlan& plan, const Trial& t) {
   const CampaignSite& site = plan.sites()[t.site];
   ValueFault f;
   f.value = site.value;
@@ -198,7 +199,13 @@ TrialRecord run_trial(const Executor& exec, const GoldenCache& golden, const Tri
   f.spec.bits = t.bit < 0 ? std::vector<int>{} : std::vector<int>{t.bit};
   f.spec.random_bit = false;
   f.spec.adjacent = 1;
-  RerunResult r = exec.rerun(golden, f, recompute == Recompute::kFull);
+  return f;
+}
+
+TrialRecord run_trial(const Executor& exec, const GoldenCache& golden, const TrialPlan& plan,
+                      const Trial& t, const CampaignInputs& inputs, Recompute recompute) {
+  const CampaignSite& site = plan.sites()[t.site];
+  RerunResult r = exec.rerun(golden, trial_fault(plan, t), recompute);
 
   std::vector<at::Tensor> gold = golden.outputs();
   TrialRecord rec;

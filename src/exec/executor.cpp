@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 
 #include <cstring>
+#include <limits>
 
 #include "faultgraph/core/error.h"
 #include "faultgraph/ir/topo.h"
@@ -21,6 +22,7 @@ struct Executor::Plan {
     uint64_t overwritable = 0;        // inputs the kernel may overwrite (plain run only)
     std::vector<ValueId> free_after;  // values whose last use is this step
     double flops = 0;
+    std::optional<Region> region;  // windowed recompute, when the op declares it
   };
   std::vector<TensorInfo> info;
   // Nodes computed from constants only, evaluated once while planning (topological order).
@@ -50,6 +52,18 @@ std::string signature(const std::vector<at::Tensor>& inputs) {
     s += fmt::format("{}[{}];", c10::toString(t.scalar_type()), fmt::join(t.sizes(), ","));
   }
   return s;
+}
+
+std::optional<Region> prepare_region(const Graph& g, const Node& n,
+                                     const std::vector<TensorInfo>& info, bool training) {
+  const OpDef& d = op_def(n.op);
+  if (d.region == nullptr || training) return std::nullopt;
+  std::vector<TensorInfo> ins(n.inputs.size());
+  for (size_t i = 0; i < n.inputs.size(); ++i) {
+    if (n.inputs[i] != kNoValue) ins[i] = info[n.inputs[i]];
+  }
+  OpContext ctx{n, ins, g.opset, false};
+  return d.region(ctx);
 }
 
 Kernel prepare_node(const Graph& g, const Node& n, const std::vector<TensorInfo>& info,
@@ -195,7 +209,8 @@ Executor::Plan& Executor::plan_for(const std::vector<at::Tensor>& inputs) {
                     prepare_node(graph_, n, plan->info, options_.training),
                     0,
                     {},
-                    node_flops(graph_, n, plan->info)};
+                    node_flops(graph_, n, plan->info),
+                    prepare_region(graph_, n, plan->info, options_.training)};
     plan->forward_flops += step.flops;
     for (size_t i = 0; i < n.inputs.size() && i < 64; ++i) {
       ValueId v = n.inputs[i];
@@ -271,6 +286,192 @@ bool all_finite(const at::Tensor& t) {
 }
 }  // namespace
 
+namespace {
+// A window larger than this share of the output is recomputed whole.
+constexpr double kMaxWindowShare = 0.5;
+
+// Element-wise "the stored bits differ" (so -0 vs 0 and NaN payloads count as changes).
+at::Tensor bits_differ(const at::Tensor& a, const at::Tensor& b) {
+  at::Tensor ca = a.contiguous(), cb = b.contiguous();
+  if (ca.scalar_type() == at::kFloat) return ca.view(at::kInt).ne(cb.view(at::kInt));
+  if (ca.scalar_type() == at::kDouble) return ca.view(at::kLong).ne(cb.view(at::kLong));
+  return ca.ne(cb);
+}
+
+// The smallest box holding every true element of `mask`, or nullopt when none is.
+std::optional<Box> box_of(const at::Tensor& mask) {
+  if (!mask.any().item<bool>()) return std::nullopt;
+  Box b;
+  for (int64_t d = 0; d < mask.dim(); ++d) {
+    at::Tensor along = mask.movedim(d, 0).reshape({mask.size(d), -1}).any(1).nonzero().view(-1);
+    b.lo.push_back(along[0].item<int64_t>());
+    b.hi.push_back(along[-1].item<int64_t>() + 1);
+  }
+  return b;
+}
+
+// The box of the elements of `value` whose bits differ from `golden`; nullopt: none. One
+// pass over both, row by row (rows of the last dim): no temporaries on this hot path.
+std::optional<Box> changed_box_of(const at::Tensor& value, const at::Tensor& golden) {
+  if (value.scalar_type() != golden.scalar_type() || !value.sizes().equals(golden.sizes()))
+    return Box::whole(value.sizes());
+  if (value.scalar_type() != at::kFloat || value.dim() == 0)
+    return box_of(bits_differ(value, golden));
+  at::Tensor a = value.contiguous(), b = golden.contiguous();
+  const auto* pa = static_cast<const int32_t*>(a.data_ptr());
+  const auto* pb = static_cast<const int32_t*>(b.data_ptr());
+  const int64_t rank = a.dim(), cols = a.size(rank - 1);
+  if (cols == 0) return std::nullopt;
+  const int64_t rows = a.numel() / cols;
+  Box box;
+  box.lo.assign(static_cast<size_t>(rank), std::numeric_limits<int64_t>::max());
+  box.hi.assign(static_cast<size_t>(rank), 0);
+  std::vector<int64_t> at_row(static_cast<size_t>(rank - 1), 0);  // the row's coordinates
+  bool any = false;
+  for (int64_t row = 0; row < rows; ++row) {
+    const int32_t* x = pa + row * cols;
+    const int32_t* y = pb + row * cols;
+    int64_t first = 0;
+    while (first < cols && x[first] == y[first]) ++first;
+    if (first < cols) {
+      int64_t last = cols - 1;
+      while (x[last] == y[last]) --last;
+      any = true;
+      box.lo.back() = std::min(box.lo.back(), first);
+      box.hi.back() = std::max(box.hi.back(), last + 1);
+      for (size_t d = 0; d < at_row.size(); ++d) {
+        box.lo[d] = std::min(box.lo[d], at_row[d]);
+        box.hi[d] = std::max(box.hi[d], at_row[d] + 1);
+      }
+    }
+    for (int64_t d = rank - 2; d >= 0; --d) {  // next row: an odometer over the outer dims
+      if (++at_row[static_cast<size_t>(d)] < a.size(d)) break;
+      at_row[static_cast<size_t>(d)] = 0;
+    }
+  }
+  if (!any) return std::nullopt;
+  return box;
+}
+}  // namespace
+
+RerunResult Executor::propagate_cone(const GoldenCache& cache, std::vector<at::Tensor>& values,
+                                     std::vector<std::optional<Box>>& boxes, const Override* edge,
+                                     const std::optional<Box>& edge_box,
+                                     bool track_non_finite) const {
+  FG_CHECK(cache.graph_ == &graph_ && cache.plan_ != nullptr, UsageError,
+           "rerun: the cache was made by another executor");
+  const Plan& plan = *static_cast<const Plan*>(cache.plan_);
+  RerunResult r;
+  std::vector<at::Tensor> ins, outs;
+  auto run_step = [&](const Plan::Step& step) {
+    const Node& n = graph_.node(step.node);
+    bool edge_here = edge && edge->node == n.id;
+    bool touched = edge_here;
+    for (ValueId v : n.inputs) touched = touched || (v != kNoValue && boxes[v]);
+    if (!touched) return;
+    ins.assign(n.inputs.size(), at::Tensor());
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      if (n.inputs[i] != kNoValue) ins[i] = values[n.inputs[i]];
+    }
+    if (edge_here) ins[static_cast<size_t>(edge->index)] = edge->value;
+    ++r.nodes_recomputed;
+    auto note_non_finite = [&](const at::Tensor& t, ValueId v) {
+      if (track_non_finite && r.first_non_finite == kNoNode && !all_finite(t) &&
+          all_finite(cache.values_[v]))
+        r.first_non_finite = n.id;
+    };
+    // The output box the changed input boxes can reach; nullopt: the whole output.
+    std::optional<Box> reach;
+    bool whole = !step.region || n.outputs.size() != 1;
+    for (size_t i = 0; i < n.inputs.size() && !whole; ++i) {
+      std::optional<Box> b;
+      if (edge_here && static_cast<int>(i) == edge->index) {
+        b = edge_box;
+      } else if (n.inputs[i] != kNoValue) {
+        b = boxes[n.inputs[i]];
+      }
+      if (!b) continue;
+      std::optional<Box> o = step.region->reach(i, *b);
+      if (!o) {
+        whole = true;
+      } else if (reach) {
+        reach->unite(*o);
+      } else {
+        reach = o;
+      }
+    }
+    const at::Tensor& golden_out = cache.values_[n.outputs[0]];
+    double share = reach ? static_cast<double>(reach->volume()) /
+                               static_cast<double>(std::max<int64_t>(1, golden_out.numel()))
+                         : 1.0;
+    // Most of the output: the full kernel costs no more than a window and its bookkeeping.
+    if (!whole && reach && share <= kMaxWindowShare) {
+      ValueId v = n.outputs[0];
+      if (reach->volume() == 0) {
+        ++r.nodes_masked;
+        return;
+      }
+      at::Tensor faulty = step.region->compute(ins, *reach);
+      at::Tensor gold = reach->of(golden_out);
+      r.flops += step.flops * share;
+      // An inexact window (another summation order) is compared with the same window over
+      // the golden inputs, so that rounding is never taken for a change.
+      at::Tensor reference = gold;
+      if (!step.region->exact) {
+        std::vector<at::Tensor> golden_ins(n.inputs.size());
+        for (size_t i = 0; i < n.inputs.size(); ++i) {
+          if (n.inputs[i] != kNoValue) golden_ins[i] = cache.values_[n.inputs[i]];
+        }
+        reference = step.region->compute(golden_ins, *reach);
+        r.flops += step.flops * share;
+      }
+      std::optional<Box> tight = changed_box_of(faulty, reference);
+      if (!tight) {
+        ++r.nodes_masked;
+        return;
+      }
+      // Where the window over the golden inputs gives the same bits, the golden value is
+      // kept: exactly what a full recompute gives there.
+      at::Tensor merged =
+          step.region->exact ? faulty : at::where(bits_differ(faulty, reference), faulty, gold);
+      note_non_finite(merged, v);
+      at::Tensor out = golden_out.clone();
+      reach->of(out).copy_(merged);
+      for (size_t d = 0; d < tight->lo.size(); ++d) {
+        tight->lo[d] += reach->lo[d];
+        tight->hi[d] += reach->lo[d];
+      }
+      values[v] = std::move(out);
+      boxes[v] = tight;
+      return;
+    }
+    outs.assign(n.outputs.size(), at::Tensor());
+    KernelArgs args{ins, outs, 0, cache.first_sample_};
+    call_kernel(graph_, n, step.kernel, args);
+    r.flops += step.flops;
+    bool any_changed = false;
+    for (size_t i = 0; i < outs.size(); ++i) {
+      ValueId v = n.outputs[i];
+      if (boxes[v]) continue;  // a value replaced by the caller stays as given
+      std::optional<Box> b = changed_box_of(outs[i], cache.values_[v]);
+      if (!b) continue;
+      note_non_finite(outs[i], v);
+      values[v] = std::move(outs[i]);
+      boxes[v] = b;
+      any_changed = true;
+    }
+    if (!any_changed) ++r.nodes_masked;
+  };
+  for (const auto& step : plan.folded) run_step(step);
+  for (const auto& step : plan.steps) run_step(step);
+  r.masked = true;
+  for (ValueId o : graph_.outputs()) {
+    r.outputs.push_back(values[o]);
+    r.masked = r.masked && !boxes[o];
+  }
+  return r;
+}
+
 RerunResult Executor::propagate(const GoldenCache& cache, std::vector<at::Tensor>& values,
                                 std::vector<bool>& dirty, const Override* edge, bool full,
                                 bool track_non_finite) const {
@@ -335,7 +536,8 @@ std::vector<at::Tensor> Executor::rerun(const GoldenCache& cache,
   return r.outputs;
 }
 
-RerunResult Executor::rerun(const GoldenCache& cache, const ValueFault& fault, bool full) const {
+RerunResult Executor::rerun(const GoldenCache& cache, const ValueFault& fault,
+                            Recompute mode) const {
   FG_CHECK(fault.value >= 0 && static_cast<size_t>(fault.value) < cache.values_.size(), UsageError,
            "rerun: value id ", fault.value, " out of range");
   const at::Tensor& golden = cache.values_[fault.value];
@@ -363,14 +565,24 @@ RerunResult Executor::rerun(const GoldenCache& cache, const ValueFault& fault, b
     if (changed)
       edge = std::make_unique<Override>(Override{n.id, fault.input_index, applied.output});
   }
+  std::optional<Box> changed_box;
+  if (mode == Recompute::kCone && changed) changed_box = changed_box_of(applied.output, golden);
   auto run = [&](bool track_non_finite) {
     std::vector<at::Tensor> values = cache.values_;
+    if (mode == Recompute::kCone) {
+      std::vector<std::optional<Box>> boxes(values.size());
+      if (fault.consumer == kNoNode && changed) {
+        values[fault.value] = applied.output;
+        boxes[fault.value] = changed_box;
+      }
+      return propagate_cone(cache, values, boxes, edge.get(), changed_box, track_non_finite);
+    }
     std::vector<bool> dirty(values.size(), false);
     if (fault.consumer == kNoNode && changed) {
       values[fault.value] = applied.output;
       dirty[fault.value] = true;
     }
-    return propagate(cache, values, dirty, edge.get(), full, track_non_finite);
+    return propagate(cache, values, dirty, edge.get(), mode == Recompute::kFull, track_non_finite);
   };
   // Finding the first non-finite node costs a pass over every recomputed value; only a
   // trial whose outputs end non-finite needs it, so that rare trial runs again with it.

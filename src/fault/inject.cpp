@@ -136,7 +136,7 @@ InjectResult run_inject(const Graph& model, const FaultConfig& config, const at:
       ValueFault f = e.fault;
       f.first_sample = begin;
       try {
-        RerunResult r = exec.rerun(golden, f);
+        RerunResult r = exec.rerun(golden, f, Recompute::kDownstream);
         e.r.faulty.add(r.outputs.at(0), y);
         // A weight is corrupted once, not per batch: count it once.
         if (f.batched || begin == 0) {

@@ -42,11 +42,41 @@ Kernel prepare(const OpContext& ctx) {
   };
 }
 
+// Per element: a changed box of the input is the changed box of the output; a changed
+// parameter or statistic reaches the whole output.
+std::optional<Region> region(const OpContext& ctx) {
+  if (ctx.node.outputs.size() != 1 || ctx.training) return std::nullopt;
+  Kernel kernel = prepare(ctx);
+  Region r;
+  r.reach = [](size_t i, const Box& b) -> std::optional<Box> {
+    if (i != 0) return std::nullopt;
+    return b;
+  };
+  r.compute = [kernel](const std::vector<at::Tensor>& in, const Box& ob) {
+    std::vector<at::Tensor> xs(5), outs(1);
+    xs[0] = ob.of(in[0]);
+    for (size_t i = 1; i < 5; ++i) xs[i] = in[i].narrow(0, ob.lo[1], ob.hi[1] - ob.lo[1]);
+    KernelArgs a{xs, outs, 0};
+    kernel(a);
+    return outs[0];
+  };
+  return r;
+}
+
 int64_t flops(const OpContext&, std::span<const TensorInfo> out) {
   return out[0].numel() < 0 ? -1 : 2 * out[0].numel();
 }
 }  // namespace
 
-extern const OpDef kBatchNormalization{
-    OpKind::kBatchNormalization, "BatchNormalization", 5, 5, 1, 5, infer, prepare, flops, false};
+extern const OpDef kBatchNormalization{OpKind::kBatchNormalization,
+                                       "BatchNormalization",
+                                       5,
+                                       5,
+                                       1,
+                                       5,
+                                       infer,
+                                       prepare,
+                                       flops,
+                                       false,
+                                       region};
 }  // namespace fg::ops

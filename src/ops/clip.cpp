@@ -36,5 +36,15 @@ Kernel prepare(const OpContext& ctx) {
 }
 }  // namespace
 
-extern const OpDef kClip{OpKind::kClip, "Clip", 1, 3, 1, 1, same_as_input, prepare, nullptr, false};
+extern const OpDef kClip{OpKind::kClip,
+                         "Clip",
+                         1,
+                         3,
+                         1,
+                         1,
+                         same_as_input,
+                         prepare,
+                         nullptr,
+                         false,
+                         elementwise_region_of<prepare>};
 }  // namespace fg::ops

@@ -81,3 +81,24 @@ std::vector<TensorInfo> global_pool_infer(const OpContext& ctx);
 int64_t global_pool_flops(const OpContext& ctx, std::span<const TensorInfo> out);
 std::vector<int64_t> spatial_dims(const OpContext& ctx);
 }  // namespace fg::ops
+
+namespace fg::ops {
+// Windowed recompute (Region, op.h) helpers.
+// Element-wise ops with numpy broadcasting: a changed box reaches the same box of the output
+// (a broadcast dim of that input: the whole dim); computed by the op's own kernel on slices.
+// nullopt when a shape is unknown.
+std::optional<Region> elementwise_region(const OpContext& ctx, Kernel kernel);
+template <Kernel (*Prepare)(const OpContext&)>
+std::optional<Region> elementwise_region_of(const OpContext& ctx) {
+  return elementwise_region(ctx, Prepare(ctx));
+}
+// Sliding windows: the output positions [lo, hi) of a dim of `out_len` that read any input
+// position in [in_lo, in_hi).
+std::pair<int64_t, int64_t> window_reach(const Window& w, size_t dim, int64_t in_lo, int64_t in_hi,
+                                         int64_t out_len);
+// The input `x` (N x C x spatial, already cut to the wanted batch and channels) cut to what
+// the output positions of `out` (spatial dims from 2) read, padded with `pad_value` where the
+// window passes the edges: a window op with no padding over the result gives exactly those
+// outputs.
+at::Tensor window_input(const at::Tensor& x, const Window& w, const Box& out, double pad_value);
+}  // namespace fg::ops

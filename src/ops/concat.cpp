@@ -50,8 +50,42 @@ Kernel prepare(const OpContext& ctx) {
   int64_t axis = axis_of(ctx, rank);
   return [axis](KernelArgs& a) { a.out[0] = at::cat(a.in, axis); };
 }
+
+// A changed box of input i is the same box of the output, shifted along the axis.
+std::optional<Region> region(const OpContext& ctx) {
+  std::vector<int64_t> offsets;
+  int64_t rank = 0, offset = 0;
+  for (const auto& t : ctx.in) {
+    if (!t.shape_known()) return std::nullopt;
+    rank = t.rank();
+    offsets.push_back(offset);
+    offset += t.shape[static_cast<size_t>(axis_of(ctx, rank))];
+  }
+  int64_t axis = axis_of(ctx, rank);
+  offsets.push_back(offset);
+  Region r;
+  r.reach = [axis, offsets](size_t i, const Box& b) -> std::optional<Box> {
+    Box o = b;
+    o.lo[axis] += offsets[i];
+    o.hi[axis] += offsets[i];
+    return o;
+  };
+  r.compute = [axis, offsets](const std::vector<at::Tensor>& in, const Box& ob) {
+    std::vector<at::Tensor> parts;
+    for (size_t i = 0; i < in.size(); ++i) {
+      int64_t lo = std::max(ob.lo[axis], offsets[i]), hi = std::min(ob.hi[axis], offsets[i + 1]);
+      if (lo >= hi) continue;
+      Box piece = ob;
+      piece.lo[axis] = lo - offsets[i];
+      piece.hi[axis] = hi - offsets[i];
+      parts.push_back(piece.of(in[i]));
+    }
+    return at::cat(parts, axis);
+  };
+  return r;
+}
 }  // namespace
 
-extern const OpDef kConcat{OpKind::kConcat, "Concat", 1,       1 << 16, 1, 1,
-                           infer,           prepare,  nullptr, true};
+extern const OpDef kConcat{OpKind::kConcat, "Concat", 1,       1 << 16, 1,     1,
+                           infer,           prepare,  nullptr, true,    region};
 }  // namespace fg::ops

@@ -73,6 +73,60 @@ Kernel prepare(const OpContext& ctx) {
   };
 }
 
+// A change in a box of the input reaches the output positions whose windows read it, in the
+// output channels of the groups it belongs to; a weight or bias change reaches everything.
+std::optional<Region> region(const OpContext& ctx) {
+  const TensorInfo& x = ctx.in[0];
+  const TensorInfo& wt = ctx.in[1];
+  if (!x.shape_known() || !wt.shape_known()) return std::nullopt;
+  ConvParams p = parse(ctx);
+  Shape out = infer(ctx)[0].shape;
+  const int64_t cin_per_group = x.shape[1] / p.group, cout_per_group = wt.shape[0] / p.group;
+  Region r;
+  r.reach = [p, out, cin_per_group, cout_per_group](size_t i, const Box& b) -> std::optional<Box> {
+    if (i != 0) return std::nullopt;
+    Box o = Box::whole(out);
+    o.lo[0] = b.lo[0];
+    o.hi[0] = b.hi[0];
+    o.lo[1] = b.lo[1] / cin_per_group * cout_per_group;
+    o.hi[1] = ((b.hi[1] - 1) / cin_per_group + 1) * cout_per_group;
+    for (size_t j = 0; j < p.window.kernel.size(); ++j) {
+      auto [lo, hi] = window_reach(p.window, j, b.lo[2 + j], b.hi[2 + j], out[2 + j]);
+      o.lo[2 + j] = lo;
+      o.hi[2 + j] = hi;
+    }
+    return o;
+  };
+  r.compute = [p, cin_per_group, cout_per_group](const std::vector<at::Tensor>& in, const Box& ob) {
+    // Whole groups: their input channels, their weights; the wanted channels cut after.
+    int64_t g0 = ob.lo[1] / cout_per_group, g1 = (ob.hi[1] - 1) / cout_per_group + 1;
+    at::Tensor x = in[0]
+                       .narrow(0, ob.lo[0], ob.hi[0] - ob.lo[0])
+                       .narrow(1, g0 * cin_per_group, (g1 - g0) * cin_per_group);
+    x = window_input(x, p.window, ob, 0.0);
+    at::Tensor w = in[1].narrow(0, g0 * cout_per_group, (g1 - g0) * cout_per_group);
+    at::Tensor bias = in.size() > 2 && in[2].defined()
+                          ? in[2].narrow(0, g0 * cout_per_group, (g1 - g0) * cout_per_group)
+                          : at::Tensor();
+    std::vector<int64_t> zero(p.window.kernel.size(), 0);
+    at::Tensor y;
+    switch (p.window.kernel.size()) {
+      case 2:
+        y = at::conv2d(x, w, bias, p.window.strides, zero, p.window.dilations, g1 - g0);
+        break;
+      case 1:
+        y = at::conv1d(x, w, bias, p.window.strides, zero, p.window.dilations, g1 - g0);
+        break;
+      default:
+        y = at::conv3d(x, w, bias, p.window.strides, zero, p.window.dilations, g1 - g0);
+        break;
+    }
+    return y.narrow(1, ob.lo[1] - g0 * cout_per_group, ob.hi[1] - ob.lo[1]);
+  };
+  r.exact = false;  // a smaller convolution may sum in another order
+  return r;
+}
+
 int64_t flops(const OpContext& ctx, std::span<const TensorInfo> out) {
   const TensorInfo& w = ctx.in[1];
   if (!w.shape_known() || out[0].numel() < 0) return -1;
@@ -82,5 +136,5 @@ int64_t flops(const OpContext& ctx, std::span<const TensorInfo> out) {
 }
 }  // namespace
 
-extern const OpDef kConv{OpKind::kConv, "Conv", 2, 3, 1, 1, infer, prepare, flops, false};
+extern const OpDef kConv{OpKind::kConv, "Conv", 2, 3, 1, 1, infer, prepare, flops, false, region};
 }  // namespace fg::ops

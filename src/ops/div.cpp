@@ -13,5 +13,15 @@ Kernel prepare(const OpContext& ctx) {
 }
 }  // namespace
 
-extern const OpDef kDiv{OpKind::kDiv, "Div", 2, 2, 1, 1, broadcast_infer, prepare, nullptr, false};
+extern const OpDef kDiv{OpKind::kDiv,
+                        "Div",
+                        2,
+                        2,
+                        1,
+                        1,
+                        broadcast_infer,
+                        prepare,
+                        nullptr,
+                        false,
+                        elementwise_region_of<prepare>};
 }  // namespace fg::ops

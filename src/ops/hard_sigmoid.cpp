@@ -18,6 +18,15 @@ Kernel prepare(const OpContext& ctx) {
 }
 }  // namespace
 
-extern const OpDef kHardSigmoid{OpKind::kHardSigmoid, "HardSigmoid", 1,       1,    1, 1,
-                                same_as_input,        prepare,       nullptr, false};
+extern const OpDef kHardSigmoid{OpKind::kHardSigmoid,
+                                "HardSigmoid",
+                                1,
+                                1,
+                                1,
+                                1,
+                                same_as_input,
+                                prepare,
+                                nullptr,
+                                false,
+                                elementwise_region_of<prepare>};
 }  // namespace fg::ops

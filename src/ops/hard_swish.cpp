@@ -9,6 +9,15 @@ Kernel prepare(const OpContext&) {
 }
 }  // namespace
 
-extern const OpDef kHardSwish{OpKind::kHardSwish, "HardSwish", 1,       1,    1, 1,
-                              same_as_input,      prepare,     nullptr, false};
+extern const OpDef kHardSwish{OpKind::kHardSwish,
+                              "HardSwish",
+                              1,
+                              1,
+                              1,
+                              1,
+                              same_as_input,
+                              prepare,
+                              nullptr,
+                              false,
+                              elementwise_region_of<prepare>};
 }  // namespace fg::ops

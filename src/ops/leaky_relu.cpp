@@ -15,6 +15,15 @@ Kernel prepare(const OpContext& ctx) {
 }
 }  // namespace
 
-extern const OpDef kLeakyRelu{OpKind::kLeakyRelu, "LeakyRelu", 1,       1,    1, 1,
-                              same_as_input,      prepare,     nullptr, false};
+extern const OpDef kLeakyRelu{OpKind::kLeakyRelu,
+                              "LeakyRelu",
+                              1,
+                              1,
+                              1,
+                              1,
+                              same_as_input,
+                              prepare,
+                              nullptr,
+                              false,
+                              elementwise_region_of<prepare>};
 }  // namespace fg::ops

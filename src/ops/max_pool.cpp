@@ -49,6 +49,38 @@ Kernel prepare(const OpContext& ctx) {
   };
 }
 
+// Per channel: a change reaches the outputs whose windows read it.
+std::optional<Region> region(const OpContext& ctx) {
+  if (!ctx.in[0].shape_known()) return std::nullopt;
+  Window w = parse(ctx);
+  Shape out = infer(ctx)[0].shape;
+  Region r;
+  r.reach = [w, out](size_t, const Box& b) -> std::optional<Box> {
+    Box o = b;
+    for (size_t j = 0; j < w.kernel.size(); ++j) {
+      auto [lo, hi] = window_reach(w, j, b.lo[2 + j], b.hi[2 + j], out[2 + j]);
+      o.lo[2 + j] = lo;
+      o.hi[2 + j] = hi;
+    }
+    return o;
+  };
+  r.compute = [w](const std::vector<at::Tensor>& in, const Box& ob) {
+    at::Tensor x =
+        in[0].narrow(0, ob.lo[0], ob.hi[0] - ob.lo[0]).narrow(1, ob.lo[1], ob.hi[1] - ob.lo[1]);
+    x = window_input(x, w, ob, -std::numeric_limits<double>::infinity());
+    std::vector<int64_t> zero(w.kernel.size(), 0);
+    switch (w.kernel.size()) {
+      case 2:
+        return at::max_pool2d(x, w.kernel, w.strides, zero, w.dilations, false);
+      case 1:
+        return at::max_pool1d(x, w.kernel, w.strides, zero, w.dilations, false);
+      default:
+        return at::max_pool3d(x, w.kernel, w.strides, zero, w.dilations, false);
+    }
+  };
+  return r;  // a maximum does not depend on the order
+}
+
 int64_t flops(const OpContext& ctx, std::span<const TensorInfo> out) {
   int64_t k = 1;
   for (int64_t d : ctx.attrs().get_ints("kernel_shape")) k *= d;
@@ -56,5 +88,6 @@ int64_t flops(const OpContext& ctx, std::span<const TensorInfo> out) {
 }
 }  // namespace
 
-extern const OpDef kMaxPool{OpKind::kMaxPool, "MaxPool", 1, 1, 1, 2, infer, prepare, flops, false};
+extern const OpDef kMaxPool{OpKind::kMaxPool, "MaxPool", 1,     1,     1, 2, infer,
+                            prepare,          flops,     false, region};
 }  // namespace fg::ops

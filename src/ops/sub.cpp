@@ -9,5 +9,15 @@ Kernel prepare(const OpContext&) {
 }
 }  // namespace
 
-extern const OpDef kSub{OpKind::kSub, "Sub", 2, 2, 1, 1, broadcast_infer, prepare, nullptr, false};
+extern const OpDef kSub{OpKind::kSub,
+                        "Sub",
+                        2,
+                        2,
+                        1,
+                        1,
+                        broadcast_infer,
+                        prepare,
+                        nullptr,
+                        false,
+                        elementwise_region_of<prepare>};
 }  // namespace fg::ops

@@ -4,6 +4,7 @@
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
+#include <iostream>
 #include <map>
 
 #include "faultgraph/campaign/report.h"
@@ -52,6 +53,8 @@ std::vector<at::Tensor> full_forward_with(const Graph& model, const CampaignSite
 
 struct Agreement {
   int trials = 0, non_masked = 0, due = 0, sdc = 0;
+  double cone_error = 0;  // max |cone - full forward| / max |full forward| over the logits
+  double cone_flops = 0, downstream_flops = 0;
 };
 
 // `scale`: of the random input images (an untrained MobileNetV2's activations shrink layer
@@ -73,12 +76,23 @@ Agreement check_against_full_forward(const std::string& model_name, const std::s
     const GoldenCache& g = golden.at(t.input);
     TrialRecord rec = run_trial(exec, g, plan, t, inputs, Recompute::kDownstream);
     TrialRecord full = run_trial(exec, g, plan, t, inputs, Recompute::kFull);
+    TrialRecord cone = run_trial(exec, g, plan, t, inputs, Recompute::kCone);
     const CampaignSite& site = plan.sites()[t.site];
     auto reference = full_forward_with(model, site, t, plan.fault(), inputs.images[t.input]);
     std::string expected = outcome_name(classify(g.outputs(), reference));
     EXPECT_EQ(rec.outcome, expected) << model_name << " trial " << i << " at " << site.name()
                                      << " element " << t.elements[0] << " bit " << t.bit;
     EXPECT_EQ(full.outcome, expected) << model_name << " trial " << i;
+    EXPECT_EQ(cone.outcome, expected) << model_name << " cone trial " << i << " at " << site.name()
+                                      << " element " << t.elements[0] << " bit " << t.bit;
+    EXPECT_EQ(cone.first_non_finite.empty(), rec.first_non_finite.empty()) << "trial " << i;
+    if (expected != "due" && expected != "masked") {
+      RerunResult c = exec.rerun(g, trial_fault(plan, t), Recompute::kCone);
+      a.cone_error = std::max(a.cone_error, test::relative_error(c.outputs[0], reference[0]));
+    }
+    EXPECT_LE(cone.flops, 2 * rec.flops + 1) << "trial " << i;
+    a.cone_flops += cone.flops;
+    a.downstream_flops += rec.flops;
     if (expected != "due" && expected != "masked") {
       // Same kernels, same shapes: the downstream rerun equals the full forward.
       double diff = (reference[0] - g.outputs()[0]).abs().max().item<double>();
@@ -91,6 +105,12 @@ Agreement check_against_full_forward(const std::string& model_name, const std::s
     a.sdc += expected == "sdc1" || expected == "sdc5";
     if (expected == "due") EXPECT_FALSE(rec.first_non_finite.empty()) << "trial " << i;
   }
+  // Windowed convolutions sum in another order: the stated bound.
+  EXPECT_LE(a.cone_error, 1e-5) << model_name;
+  std::cout << model_name << ": " << a.trials << " trials, cone vs full forward max relative logit "
+            << "error " << a.cone_error << ", cone recomputes "
+            << 100 * a.cone_flops / std::max(a.downstream_flops, 1.0)
+            << "% of downstream's FLOPs\n";
   return a;
 }
 
@@ -129,6 +149,15 @@ TEST(Runner, MobileNetV2OutcomesEqualAFullForwardOfTheFaultyModel) {
       500, 200.0);
   EXPECT_GT(a.non_masked, 50);
   EXPECT_GT(a.due, 0);
+}
+
+TEST(Runner, InceptionV3OutcomesEqualAFullForwardOfTheFaultyModel) {
+  Agreement a = check_against_full_forward(
+      "inception_v3",
+      "model: m\ntargets:\n  - {node: '*'}\n  - {op: Concat, site: input_edge}\n"
+      "fault: {bits: 22-31}\n",
+      300, 50.0);
+  EXPECT_GT(a.non_masked, 30);
 }
 
 TEST(Runner, ValueFaultsAndMultiElementTrials) {

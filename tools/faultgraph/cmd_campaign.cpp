@@ -23,7 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct CampaignArgs {
-  std::string spec, db, out, by = "layer", format = "csv", recompute = "downstream";
+  std::string spec, db, out, by = "layer", format = "csv", recompute = "cone";
   bool json = false;
   int64_t limit = -1, estimate = 20;
 };
@@ -76,7 +76,7 @@ int run_run(const CampaignArgs& a) {
   CampaignSpec spec = load_campaign_spec(a.spec);
   RunnerOptions o;
   FG_CHECK(recompute_from_name(a.recompute, o.recompute), UsageError, "--recompute ", a.recompute,
-           ": must be full or downstream");
+           ": must be full, downstream or cone");
   o.max_trials = a.limit;
   std::string db = a.db.empty() ? default_db(a.spec) : a.db;
   check_output_file(db);
@@ -197,7 +197,8 @@ Command add_campaign(CLI::App& app) {
   spec_arg(run);
   run->add_option("--db", a->db, "results database (default: the spec's name with .db)");
   run->add_option("--recompute", a->recompute,
-                  "full: every node per trial; downstream: only what the fault reaches")
+                  "full: every node per trial; downstream: only the nodes the fault reaches; "
+                  "cone: only the part of each node's output the fault reaches")
       ->capture_default_str();
   run->add_option("--limit", a->limit, "stop after this many new trials (resume later)")
       ->check(CLI::NonNegativeNumber);

@@ -40,11 +40,11 @@ CampaignInputs select_inputs(Executor& exec, const LabelledImages& data, const I
 CampaignInputs inputs_by_id(Executor& exec, const LabelledImages& data,
                             const std::vector<int64_t>& ids);
 
-enum class Recompute { kFull, kDownstream };
+// full, downstream or cone (Recompute, exec/executor.h).
 bool recompute_from_name(const std::string& name, Recompute& out);
 
 struct RunnerOptions {
-  Recompute recompute = Recompute::kDownstream;
+  Recompute recompute = Recompute::kCone;
   int64_t max_trials = -1;       // stop after this many new trials (-1: all)
   std::vector<int64_t> only;     // run just these trial ids (e.g. a spread-out sample)
   bool progress = true;          // a progress line on a terminal
@@ -66,6 +66,9 @@ struct RunSummary {
 RunSummary run_trials(Executor& exec, const TrialPlan& plan, const CampaignInputs& inputs,
                       TrialStore* store, const RunnerOptions& options,
                       const std::function<void(const TrialRecord&)>& on_trial = nullptr);
+
+// What the executor applies for a trial: its site's value (and consumer), elements and bit.
+ValueFault trial_fault(const TrialPlan& plan, const Trial& t);
 
 // One trial, without storing it (tests, replays).
 TrialRecord run_trial(const Executor& exec, const GoldenCache& golden, const TrialPlan& plan,

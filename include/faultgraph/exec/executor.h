@@ -25,6 +25,7 @@
 
 #include "faultgraph/fault/fault_model.h"
 #include "faultgraph/ir/graph.h"
+#include "faultgraph/ops/op.h"
 
 namespace fg {
 
@@ -64,6 +65,14 @@ struct ValueFault {
   FaultSpec spec;
   bool batched = false;
   int64_t first_sample = 0;
+};
+
+// How much a faulty rerun recomputes (all give the numbers of a full forward of the faulty
+// model; `kCone` up to floating-point reassociation inside convolution windows).
+enum class Recompute {
+  kFull,        // every node
+  kDownstream,  // every node downstream of the fault, stopping where a value is unchanged
+  kCone,        // of those nodes, only the box of each output that the fault can reach
 };
 
 // What a faulty rerun gives (DESIGN.md, executor contract item 9).
@@ -118,8 +127,11 @@ class Executor {
                                 RerunStats* stats = nullptr) const;
   // Applies `fault` to the golden values in `cache` and recomputes what lies downstream,
   // stopping along paths where the faulty values became bit-identical to the golden ones.
-  // `full`: recompute every node instead (for comparison; same numbers).
-  RerunResult rerun(const GoldenCache& cache, const ValueFault& fault, bool full = false) const;
+  // `mode`: how much to recompute (Recompute). In kCone, each value carries the box of its
+  // elements that differ from the golden ones; a node whose op declares a Region computes
+  // only the box of its output that box can reach, into a copy of the golden output.
+  RerunResult rerun(const GoldenCache& cache, const ValueFault& fault,
+                    Recompute mode = Recompute::kCone) const;
 
   const Graph& graph() const { return graph_; }
 
@@ -133,6 +145,9 @@ class Executor {
   RerunResult propagate(const GoldenCache& cache, std::vector<at::Tensor>& values,
                         std::vector<bool>& dirty, const Override* edge, bool full,
                         bool track_non_finite) const;
+  RerunResult propagate_cone(const GoldenCache& cache, std::vector<at::Tensor>& values,
+                             std::vector<std::optional<Box>>& boxes, const Override* edge,
+                             const std::optional<Box>& edge_box, bool track_non_finite) const;
 
   Graph graph_;
   ExecOptions options_;

@@ -56,6 +56,32 @@ struct KernelArgs {
 };
 using Kernel = std::function<void(KernelArgs&)>;
 
+// A box of a tensor: the elements with lo[d] <= index[d] < hi[d] in every dim d.
+struct Box {
+  std::vector<int64_t> lo, hi;
+  static Box whole(at::IntArrayRef shape);
+  int64_t volume() const;
+  bool covers(at::IntArrayRef shape) const;  // the whole tensor
+  void unite(const Box& other);              // the smallest box holding both
+  // The part of a tensor of this box's rank.
+  at::Tensor of(const at::Tensor& t) const;
+};
+
+// Windowed ("cone") recompute of one node (DESIGN.md, executor contract item 8): which part
+// of the output a changed box of an input can reach, and a kernel for just that part.
+struct Region {
+  // The output box that a change inside `changed` of input `input` can reach; nullopt: the
+  // whole output (a weight, a bias, or anything the op does not map).
+  std::function<std::optional<Box>(size_t input, const Box& changed)> reach;
+  // The output's values inside `out` from the full input tensors `in`: a tensor of the
+  // box's shape.
+  std::function<at::Tensor(const std::vector<at::Tensor>& in, const Box& out)> compute;
+  // `compute` gives exactly the values of the full kernel (element-wise arithmetic, max);
+  // false when its summation order may differ (a convolution over a smaller window), so
+  // the executor also computes the golden window to tell a change from rounding.
+  bool exact = true;
+};
+
 struct OpDef {
   OpKind kind;
   std::string_view name;
@@ -69,6 +95,9 @@ struct OpDef {
   // element; ops that only move data report 0 through `moves_data`.
   int64_t (*flops)(const OpContext&, std::span<const TensorInfo> out);
   bool moves_data;
+  // How changed regions of the inputs map to the output (windowed recompute); nullptr: a
+  // change anywhere reaches the whole output.
+  std::optional<Region> (*region)(const OpContext&) = nullptr;
 };
 
 const OpDef& op_def(OpKind op);

@@ -1,0 +1,131 @@
+// Boxes and the shared parts of windowed recompute (Region): element-wise ops and sliding
+// windows.
+#include "ops/common.h"
+
+namespace fg {
+
+Box Box::whole(at::IntArrayRef shape) {
+  Box b;
+  b.lo.assign(shape.size(), 0);
+  b.hi.assign(shape.begin(), shape.end());
+  return b;
+}
+
+int64_t Box::volume() const {
+  int64_t v = 1;
+  for (size_t d = 0; d < lo.size(); ++d) v *= std::max<int64_t>(0, hi[d] - lo[d]);
+  return v;
+}
+
+bool Box::covers(at::IntArrayRef shape) const {
+  if (shape.size() != lo.size()) return false;
+  for (size_t d = 0; d < lo.size(); ++d) {
+    if (lo[d] > 0 || hi[d] < shape[d]) return false;
+  }
+  return true;
+}
+
+void Box::unite(const Box& o) {
+  FG_ASSERT(o.lo.size() == lo.size(), "boxes of different ranks");
+  for (size_t d = 0; d < lo.size(); ++d) {
+    lo[d] = std::min(lo[d], o.lo[d]);
+    hi[d] = std::max(hi[d], o.hi[d]);
+  }
+}
+
+at::Tensor Box::of(const at::Tensor& t) const {
+  FG_ASSERT(static_cast<size_t>(t.dim()) == lo.size(), "box of rank ", lo.size(),
+            " on a tensor of rank ", t.dim());
+  at::Tensor out = t;
+  for (size_t d = 0; d < lo.size(); ++d) {
+    if (lo[d] != 0 || hi[d] != t.size(static_cast<int64_t>(d)))
+      out = out.narrow(static_cast<int64_t>(d), lo[d], hi[d] - lo[d]);
+  }
+  return out;
+}
+
+namespace ops {
+
+std::optional<Region> elementwise_region(const OpContext& ctx, Kernel kernel) {
+  if (ctx.node.outputs.size() != 1) return std::nullopt;
+  std::vector<Shape> ins;
+  Shape out;
+  for (size_t i = 0; i < ctx.in.size(); ++i) {
+    if (!ctx.has_input(i)) {
+      ins.emplace_back();
+      continue;
+    }
+    if (!ctx.in[i].shape_known()) return std::nullopt;
+    ins.push_back(ctx.in[i].shape);
+    out = out.empty() && i == 0 ? ctx.in[i].shape : broadcast_shapes(ctx, out, ctx.in[i].shape);
+  }
+  Region r;
+  r.reach = [ins, out](size_t i, const Box& b) -> std::optional<Box> {
+    Box o = Box::whole(out);
+    size_t off = out.size() - ins[i].size();
+    for (size_t di = 0; di < ins[i].size(); ++di) {
+      size_t d = di + off;
+      if (ins[i][di] == 1 && out[d] != 1) continue;  // broadcast: every output position
+      o.lo[d] = b.lo[di];
+      o.hi[d] = b.hi[di];
+    }
+    return o;
+  };
+  r.compute = [ins, out, kernel](const std::vector<at::Tensor>& in, const Box& box) {
+    std::vector<at::Tensor> xs(in.size());
+    for (size_t i = 0; i < in.size(); ++i) {
+      if (!in[i].defined()) continue;
+      at::Tensor t = in[i];
+      size_t off = out.size() - ins[i].size();
+      for (size_t di = 0; di < ins[i].size(); ++di) {
+        size_t d = di + off;
+        if (ins[i][di] == 1 && out[d] != 1) continue;
+        t = t.narrow(static_cast<int64_t>(di), box.lo[d], box.hi[d] - box.lo[d]);
+      }
+      xs[i] = t;
+    }
+    std::vector<at::Tensor> outs(1);
+    KernelArgs a{xs, outs, 0};
+    kernel(a);
+    return outs[0];
+  };
+  return r;
+}
+
+namespace {
+int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+int64_t ceil_div(int64_t a, int64_t b) { return -floor_div(-a, b); }
+}  // namespace
+
+std::pair<int64_t, int64_t> window_reach(const Window& w, size_t j, int64_t in_lo, int64_t in_hi,
+                                         int64_t out_len) {
+  // Output o reads inputs o*s - pad .. o*s - pad + (k-1)*d.
+  int64_t s = w.strides[j], pad = w.pad_begin[j], span = (w.kernel[j] - 1) * w.dilations[j];
+  int64_t lo = ceil_div(in_lo + pad - span, s);
+  int64_t hi = floor_div(in_hi - 1 + pad, s) + 1;
+  return {std::clamp<int64_t>(lo, 0, out_len), std::clamp<int64_t>(hi, 0, out_len)};
+}
+
+at::Tensor window_input(const at::Tensor& x, const Window& w, const Box& out, double pad_value) {
+  at::Tensor t = x;
+  std::vector<int64_t> pads;  // constant_pad_nd order: last dim first, (before, after)
+  const size_t spatial = w.kernel.size();
+  for (size_t j = 0; j < spatial; ++j) {
+    auto dim = static_cast<int64_t>(2 + j);
+    int64_t len = x.size(dim);
+    int64_t span = (w.kernel[j] - 1) * w.dilations[j] + 1;
+    int64_t i0 = out.lo[2 + j] * w.strides[j] - w.pad_begin[j];
+    int64_t i1 = (out.hi[2 + j] - 1) * w.strides[j] - w.pad_begin[j] + span;
+    int64_t a = std::clamp<int64_t>(i0, 0, len), b = std::clamp<int64_t>(i1, 0, len);
+    t = t.narrow(dim, a, std::max<int64_t>(0, b - a));
+    int64_t before = a - std::min(i0, a);  // positions before the input's start
+    int64_t after = (i1 - i0) - before - (b - a);
+    pads.insert(pads.begin(), {before, after});
+  }
+  bool padded = false;
+  for (int64_t p : pads) padded = padded || p != 0;
+  return padded ? at::constant_pad_nd(t, pads, pad_value) : t;
+}
+
+}  // namespace ops
+}  // namespace fg

@@ -1,0 +1,115 @@
+// Windowed (cone) recompute against the downstream recompute, op by op, at odd geometry:
+// strides, dilations, groups, asymmetric pads, ceil mode, broadcasting, concat offsets.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include "faultgraph/exec/executor.h"
+#include "test_util.h"
+
+namespace fg {
+namespace {
+
+// Faults at random single elements of `target` (every consumer sees them): the cone
+// rerun gives the downstream rerun's outputs (within rounding) and the same masking.
+void expect_cone_matches(const Graph& g, const at::Tensor& x, const std::string& target, int trials,
+                         int bit = 27) {
+  Executor exec(g);
+  GoldenCache golden = exec.run_cached({x});
+  ValueId v = *g.find_value(target);
+  int64_t numel = golden.value(v).numel();
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(77);
+  int windowed = 0;
+  for (int i = 0; i < trials; ++i) {
+    ValueFault f;
+    f.value = v;
+    f.elements = {at::randint(numel, {1}, gen).item<int64_t>()};
+    f.spec.bits = {bit};
+    RerunResult down = exec.rerun(golden, f, Recompute::kDownstream);
+    RerunResult cone = exec.rerun(golden, f, Recompute::kCone);
+    ASSERT_EQ(down.masked, cone.masked) << target << " trial " << i;
+    for (size_t o = 0; o < down.outputs.size(); ++o) {
+      const at::Tensor& c = cone.outputs[o];
+      const at::Tensor& d = down.outputs[o];
+      ASSERT_TRUE(at::equal(c.isnan(), d.isnan())) << target << " trial " << i;
+      at::Tensor ok = d.isfinite();
+      ASSERT_TRUE(at::equal(c.masked_select(ok.logical_not()).nan_to_num(0),
+                            d.masked_select(ok.logical_not()).nan_to_num(0)));
+      EXPECT_LE(test::relative_error(c.masked_select(ok), d.masked_select(ok)), 1e-5)
+          << target << " trial " << i << " element " << f.elements[0];
+    }
+    windowed += cone.flops < down.flops ? 1 : 0;
+  }
+  EXPECT_GT(windowed, 0) << "no trial was windowed";
+}
+
+Attrs ints(const std::string& name, std::vector<int64_t> v, Attrs a = {}) {
+  a.set(name, std::move(v));
+  return a;
+}
+
+TEST(Cone, ConvStrideDilationGroupsAsymmetricPads) {
+  Graph g;
+  ValueId x = g.add_input("x", DType::kFloat32, {1, 8, 13, 11});
+  ValueId w1 = g.add_initializer("w1", at::randn({8, 4, 3, 3}));
+  ValueId b1 = g.add_initializer("b1", at::randn({8}));
+  ValueId w2 = g.add_initializer("w2", at::randn({6, 8, 3, 2}));
+  Attrs a = ints("strides", {2, 1}, ints("dilations", {2, 1}, ints("pads", {1, 0, 2, 1})));
+  a.set("group", int64_t{2});
+  NodeId c1 = g.add_node("c1", OpKind::kConv, {x, w1, b1}, {"y1"}, a);
+  NodeId r = g.add_node("r", OpKind::kRelu, {g.node(c1).outputs[0]}, {"y2"});
+  NodeId c2 = g.add_node("c2", OpKind::kConv, {g.node(r).outputs[0], w2}, {"y3"},
+                         ints("pads", {1, 1, 1, 0}, ints("strides", {1, 2})));
+  g.add_output(g.node(c2).outputs[0]);
+  at::Tensor in = at::randn({1, 8, 13, 11});
+  expect_cone_matches(g, in, "x", 60);
+  expect_cone_matches(g, in, "y1", 60);
+}
+
+TEST(Cone, DepthwiseConvAndPools) {
+  Graph g;
+  ValueId x = g.add_input("x", DType::kFloat32, {1, 6, 15, 15});
+  ValueId w = g.add_initializer("w", at::randn({6, 1, 3, 3}));
+  Attrs dw = ints("pads", {1, 1, 1, 1});
+  dw.set("group", int64_t{6});
+  NodeId c = g.add_node("dw", OpKind::kConv, {x, w}, {"d"}, dw);
+  Attrs mp = ints("kernel_shape", {3, 3}, ints("strides", {2, 2}, ints("pads", {0, 1, 1, 0})));
+  mp.set("ceil_mode", int64_t{1});
+  NodeId p = g.add_node("mp", OpKind::kMaxPool, {g.node(c).outputs[0]}, {"p"}, mp);
+  NodeId gp = g.add_node("gap", OpKind::kGlobalAveragePool, {g.node(p).outputs[0]}, {"q"});
+  g.add_output(g.node(gp).outputs[0]);
+  at::Tensor in = at::randn({1, 6, 15, 15});
+  expect_cone_matches(g, in, "x", 60);
+  expect_cone_matches(g, in, "d", 60);
+}
+
+TEST(Cone, ConcatAddBroadcastAndBatchNorm) {
+  Graph g;
+  ValueId x = g.add_input("x", DType::kFloat32, {1, 4, 9, 9});
+  ValueId w = g.add_initializer("w", at::randn({4, 4, 3, 3}));
+  ValueId bias = g.add_initializer("bias", at::randn({1, 8, 1, 1}));
+  NodeId c = g.add_node("c", OpKind::kConv, {x, w}, {"a"}, ints("pads", {1, 1, 1, 1}));
+  Attrs cat;
+  cat.set("axis", int64_t{1});
+  NodeId k = g.add_node("cat", OpKind::kConcat, {x, g.node(c).outputs[0]}, {"k"}, cat);
+  NodeId add = g.add_node("add", OpKind::kAdd, {g.node(k).outputs[0], bias}, {"s"});
+  std::vector<ValueId> bn{g.node(add).outputs[0]};
+  for (const char* n : {"scale", "shift", "mean", "var"})
+    bn.push_back(
+        g.add_initializer(n, std::string(n) == "var" ? at::rand({8}) + 0.5 : at::randn({8})));
+  NodeId b = g.add_node("bn", OpKind::kBatchNormalization, bn, {"n"});
+  NodeId cl = g.add_node("clip", OpKind::kClip, {g.node(b).outputs[0]}, {"o"}, [] {
+    Attrs a;
+    a.set("min", 0.0);
+    a.set("max", 6.0);
+    return a;
+  }());
+  g.opset = 6;  // Clip with min/max attributes
+  g.add_output(g.node(cl).outputs[0]);
+  at::Tensor in = at::randn({1, 4, 9, 9});
+  expect_cone_matches(g, in, "x", 80);
+  expect_cone_matches(g, in, "k", 80, 30);  // NaN and Inf included
+  expect_cone_matches(g, in, "a", 80, 29);
+}
+
+}  // namespace
+}  // namespace fg
