@@ -1,5 +1,6 @@
 # Every dependency comes from a Debian package listed in scripts/debian-packages.txt.
 find_package(Threads REQUIRED)
+find_package(OpenMP REQUIRED)  # libgomp, which ATen already uses: per-thread team sizes
 find_package(Protobuf REQUIRED)
 find_package(ONNX REQUIRED CONFIG)
 find_package(fmt REQUIRED CONFIG)

@@ -165,13 +165,23 @@ CampaignSpec parse_campaign_spec(const std::string& text, const std::string& sou
     r.fail(root, "",
            "a campaign spec is a map with model:, targets:, fault:, ... (see docs/campaigns.md)");
   r.check_keys(root, "",
-               {"model", "dataset", "inputs", "targets", "fault", "sampling", "seed", "faults"});
+               {"model", "dataset", "dataset_options", "inputs", "targets", "fault", "sampling",
+                "seed", "faults"});
   CampaignSpec s;
   s.source = source;
   s.text = text;
   s.model = r.get<std::string>(root, "model", "a model file or built-in name", "");
   if (s.model.empty()) r.fail(root, "model", "missing: name an ONNX file or a built-in model");
   s.dataset = r.get<std::string>(root, "dataset", "a dataset folder or name", s.dataset);
+  if (YAML::Node d = root["dataset_options"]; d.IsDefined() && !d.IsNull()) {
+    r.check_keys(d, "dataset_options", {"image_size", "channels", "test_fraction", "split_seed"});
+    DatasetOptions& o = s.dataset_options;
+    o.image_size = r.integer(d, "image_size", o.image_size, 1, 4096);
+    o.channels = r.integer(d, "channels", o.channels, 1, 3);
+    if (o.channels == 2) r.fail(d["channels"], "dataset_options.channels", "must be 1 or 3");
+    o.test_fraction = r.number(d, "test_fraction", o.test_fraction, 0.0, 1.0, "[0, 1]");
+    o.split_seed = r.get<uint64_t>(d, "split_seed", "a whole number >= 0", o.split_seed);
+  }
   s.seed = r.get<uint64_t>(root, "seed", "a whole number >= 0", 1);
   s.faults_file = r.get<std::string>(root, "faults", "a CSV file of faults", "");
 
@@ -373,6 +383,10 @@ std::string CampaignSpec::canonical() const {
                    {"t", t_value()},
                    {"p", sampling.p}};
   j["seed"] = seed;
+  j["dataset_options"] = {{"image_size", dataset_options.image_size},
+                          {"channels", dataset_options.channels},
+                          {"test_fraction", dataset_options.test_fraction},
+                          {"split_seed", dataset_options.split_seed}};
   j["faults"] = faults_file.empty() ? "" : "list " + faults_digest;
   return j.dump();  // nlohmann::json keeps keys sorted
 }

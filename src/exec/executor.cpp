@@ -362,18 +362,28 @@ RerunResult Executor::propagate_cone(const GoldenCache& cache, std::vector<at::T
            "rerun: the cache was made by another executor");
   const Plan& plan = *static_cast<const Plan*>(cache.plan_);
   RerunResult r;
+  // A windowed output is kept as a patch over the golden value (values[v] stays golden):
+  // only a consumer that needs the whole tensor makes it whole.
+  struct Patch {
+    std::optional<Box> box;
+    at::Tensor data;
+  };
+  std::vector<Patch> patches(values.size());
+  auto materialize = [&](ValueId v) {
+    if (!patches[v].box) return;
+    at::Tensor whole = cache.values_[v].clone();
+    patches[v].box->of(whole).copy_(patches[v].data);
+    values[v] = std::move(whole);
+    patches[v] = Patch{};
+  };
   std::vector<at::Tensor> ins, outs;
+  std::vector<WindowInput> window_ins;
   auto run_step = [&](const Plan::Step& step) {
     const Node& n = graph_.node(step.node);
     bool edge_here = edge && edge->node == n.id;
     bool touched = edge_here;
     for (ValueId v : n.inputs) touched = touched || (v != kNoValue && boxes[v]);
     if (!touched) return;
-    ins.assign(n.inputs.size(), at::Tensor());
-    for (size_t i = 0; i < n.inputs.size(); ++i) {
-      if (n.inputs[i] != kNoValue) ins[i] = values[n.inputs[i]];
-    }
-    if (edge_here) ins[static_cast<size_t>(edge->index)] = edge->value;
     ++r.nodes_recomputed;
     auto note_non_finite = [&](const at::Tensor& t, ValueId v) {
       if (track_non_finite && r.first_non_finite == kNoNode && !all_finite(t) &&
@@ -411,16 +421,23 @@ RerunResult Executor::propagate_cone(const GoldenCache& cache, std::vector<at::T
         ++r.nodes_masked;
         return;
       }
-      at::Tensor faulty = step.region->compute(ins, *reach);
+      window_ins.assign(n.inputs.size(), WindowInput{});
+      for (size_t i = 0; i < n.inputs.size(); ++i) {
+        ValueId in = n.inputs[i];
+        if (in == kNoValue) continue;
+        window_ins[i] = {values[in], patches[in].box, patches[in].data};
+      }
+      if (edge_here) window_ins[static_cast<size_t>(edge->index)] = {edge->value, {}, {}};
+      at::Tensor faulty = step.region->compute(window_ins, *reach);
       at::Tensor gold = reach->of(golden_out);
       r.flops += step.flops * share;
       // An inexact window (another summation order) is compared with the same window over
       // the golden inputs, so that rounding is never taken for a change.
       at::Tensor reference = gold;
       if (!step.region->exact) {
-        std::vector<at::Tensor> golden_ins(n.inputs.size());
+        std::vector<WindowInput> golden_ins(n.inputs.size());
         for (size_t i = 0; i < n.inputs.size(); ++i) {
-          if (n.inputs[i] != kNoValue) golden_ins[i] = cache.values_[n.inputs[i]];
+          if (n.inputs[i] != kNoValue) golden_ins[i].base = cache.values_[n.inputs[i]];
         }
         reference = step.region->compute(golden_ins, *reach);
         r.flops += step.flops * share;
@@ -435,16 +452,25 @@ RerunResult Executor::propagate_cone(const GoldenCache& cache, std::vector<at::T
       at::Tensor merged =
           step.region->exact ? faulty : at::where(bits_differ(faulty, reference), faulty, gold);
       note_non_finite(merged, v);
-      at::Tensor out = golden_out.clone();
-      reach->of(out).copy_(merged);
+      Patch p;
+      p.data = tight->of(merged);  // the tight box, relative to the window
       for (size_t d = 0; d < tight->lo.size(); ++d) {
         tight->lo[d] += reach->lo[d];
         tight->hi[d] += reach->lo[d];
       }
-      values[v] = std::move(out);
+      p.box = tight;
+      patches[v] = std::move(p);
       boxes[v] = tight;
       return;
     }
+    ins.assign(n.inputs.size(), at::Tensor());
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      ValueId in = n.inputs[i];
+      if (in == kNoValue) continue;
+      materialize(in);
+      ins[i] = values[in];
+    }
+    if (edge_here) ins[static_cast<size_t>(edge->index)] = edge->value;
     outs.assign(n.outputs.size(), at::Tensor());
     KernelArgs args{ins, outs, 0, cache.first_sample_};
     call_kernel(graph_, n, step.kernel, args);
@@ -466,6 +492,7 @@ RerunResult Executor::propagate_cone(const GoldenCache& cache, std::vector<at::T
   for (const auto& step : plan.steps) run_step(step);
   r.masked = true;
   for (ValueId o : graph_.outputs()) {
+    materialize(o);
     r.outputs.push_back(values[o]);
     r.masked = r.masked && !boxes[o];
   }

@@ -52,14 +52,16 @@ std::optional<Region> region(const OpContext& ctx) {
     if (i != 0) return std::nullopt;
     return b;
   };
-  r.compute = [kernel](const std::vector<at::Tensor>& in, const Box& ob) {
+  r.compute = [kernel](const std::vector<WindowInput>& in, const Box& ob) {
     std::vector<at::Tensor> xs(5), outs(1);
-    xs[0] = ob.of(in[0]);
-    for (size_t i = 1; i < 5; ++i) xs[i] = in[i].narrow(0, ob.lo[1], ob.hi[1] - ob.lo[1]);
+    xs[0] = in[0].part(ob);
+    // The parameters are never patched: a change there reaches the whole output.
+    for (size_t i = 1; i < 5; ++i) xs[i] = in[i].base.narrow(0, ob.lo[1], ob.hi[1] - ob.lo[1]);
     KernelArgs a{xs, outs, 0};
     kernel(a);
     return outs[0];
   };
+  r.exact = false;  // x * alpha + beta may be fused in the vector loop and not in its tail
   return r;
 }
 

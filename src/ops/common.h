@@ -87,18 +87,22 @@ namespace fg::ops {
 // Element-wise ops with numpy broadcasting: a changed box reaches the same box of the output
 // (a broadcast dim of that input: the whole dim); computed by the op's own kernel on slices.
 // nullopt when a shape is unknown.
-std::optional<Region> elementwise_region(const OpContext& ctx, Kernel kernel);
-template <Kernel (*Prepare)(const OpContext&)>
+// `exact`: the op is one correctly rounded operation per element (add, multiply, max,
+// clamp), so a slice gives the same bits as the whole tensor; transcendental functions and
+// fused multiply-adds may round differently in a vector loop's body and its tail.
+std::optional<Region> elementwise_region(const OpContext& ctx, Kernel kernel, bool exact);
+template <Kernel (*Prepare)(const OpContext&), bool Exact = true>
 std::optional<Region> elementwise_region_of(const OpContext& ctx) {
-  return elementwise_region(ctx, Prepare(ctx));
+  return elementwise_region(ctx, Prepare(ctx), Exact);
 }
 // Sliding windows: the output positions [lo, hi) of a dim of `out_len` that read any input
 // position in [in_lo, in_hi).
 std::pair<int64_t, int64_t> window_reach(const Window& w, size_t dim, int64_t in_lo, int64_t in_hi,
                                          int64_t out_len);
-// The input `x` (N x C x spatial, already cut to the wanted batch and channels) cut to what
-// the output positions of `out` (spatial dims from 2) read, padded with `pad_value` where the
-// window passes the edges: a window op with no padding over the result gives exactly those
+// What of the input `x` (N x C x spatial) the output positions of `out` read: the batch of
+// `out`, channels [c0, c1), the spatial windows (dims from 2), padded with `pad_value` where
+// the window passes the edges: a window op with no padding over it gives exactly those
 // outputs.
-at::Tensor window_input(const at::Tensor& x, const Window& w, const Box& out, double pad_value);
+at::Tensor window_input(const WindowInput& x, const Window& w, const Box& out, int64_t c0,
+                        int64_t c1, double pad_value);
 }  // namespace fg::ops

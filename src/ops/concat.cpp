@@ -70,7 +70,7 @@ std::optional<Region> region(const OpContext& ctx) {
     o.hi[axis] += offsets[i];
     return o;
   };
-  r.compute = [axis, offsets](const std::vector<at::Tensor>& in, const Box& ob) {
+  r.compute = [axis, offsets](const std::vector<WindowInput>& in, const Box& ob) {
     std::vector<at::Tensor> parts;
     for (size_t i = 0; i < in.size(); ++i) {
       int64_t lo = std::max(ob.lo[axis], offsets[i]), hi = std::min(ob.hi[axis], offsets[i + 1]);
@@ -78,7 +78,7 @@ std::optional<Region> region(const OpContext& ctx) {
       Box piece = ob;
       piece.lo[axis] = lo - offsets[i];
       piece.hi[axis] = hi - offsets[i];
-      parts.push_back(piece.of(in[i]));
+      parts.push_back(in[i].part(piece));
     }
     return at::cat(parts, axis);
   };

@@ -50,6 +50,19 @@ std::vector<TensorInfo> infer(const OpContext& ctx) {
   return {make_info(x.dtype, out)};
 }
 
+// One convolution of 1 to 3 spatial dims through ATen (the kernel and windowed recompute).
+at::Tensor convolve(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
+                    const Window& win, const std::vector<int64_t>& padding, int64_t groups) {
+  switch (win.kernel.size()) {
+    case 2:
+      return at::conv2d(x, w, bias, win.strides, padding, win.dilations, groups);
+    case 1:
+      return at::conv1d(x, w, bias, win.strides, padding, win.dilations, groups);
+    default:
+      return at::conv3d(x, w, bias, win.strides, padding, win.dilations, groups);
+  }
+}
+
 Kernel prepare(const OpContext& ctx) {
   ConvParams p = parse(ctx);
   bool symmetric = p.window.symmetric();
@@ -59,17 +72,7 @@ Kernel prepare(const OpContext& ctx) {
     std::vector<int64_t> padding =
         symmetric ? w.pad_begin : std::vector<int64_t>(w.kernel.size(), 0);
     const at::Tensor& bias = a.in.size() > 2 ? a.in[2] : at::Tensor();
-    switch (w.kernel.size()) {
-      case 2:
-        a.out[0] = at::conv2d(x, a.in[1], bias, w.strides, padding, w.dilations, p.group);
-        break;
-      case 1:
-        a.out[0] = at::conv1d(x, a.in[1], bias, w.strides, padding, w.dilations, p.group);
-        break;
-      default:
-        a.out[0] = at::conv3d(x, a.in[1], bias, w.strides, padding, w.dilations, p.group);
-        break;
-    }
+    a.out[0] = convolve(x, a.in[1], bias, w, padding, p.group);
   };
 }
 
@@ -97,33 +100,23 @@ std::optional<Region> region(const OpContext& ctx) {
     }
     return o;
   };
-  r.compute = [p, cin_per_group, cout_per_group](const std::vector<at::Tensor>& in, const Box& ob) {
+  r.compute = [p, cin_per_group, cout_per_group](const std::vector<WindowInput>& in,
+                                                 const Box& ob) {
     // Whole groups: their input channels, their weights; the wanted channels cut after.
     int64_t g0 = ob.lo[1] / cout_per_group, g1 = (ob.hi[1] - 1) / cout_per_group + 1;
-    at::Tensor x = in[0]
-                       .narrow(0, ob.lo[0], ob.hi[0] - ob.lo[0])
-                       .narrow(1, g0 * cin_per_group, (g1 - g0) * cin_per_group);
-    x = window_input(x, p.window, ob, 0.0);
-    at::Tensor w = in[1].narrow(0, g0 * cout_per_group, (g1 - g0) * cout_per_group);
+    at::Tensor x = window_input(in[0], p.window, ob, g0 * cin_per_group, g1 * cin_per_group, 0.0);
+    // Weights and biases are never patched: a change there reaches the whole output.
+    at::Tensor w = in[1].base.narrow(0, g0 * cout_per_group, (g1 - g0) * cout_per_group);
     at::Tensor bias = in.size() > 2 && in[2].defined()
-                          ? in[2].narrow(0, g0 * cout_per_group, (g1 - g0) * cout_per_group)
+                          ? in[2].base.narrow(0, g0 * cout_per_group, (g1 - g0) * cout_per_group)
                           : at::Tensor();
     std::vector<int64_t> zero(p.window.kernel.size(), 0);
-    at::Tensor y;
-    switch (p.window.kernel.size()) {
-      case 2:
-        y = at::conv2d(x, w, bias, p.window.strides, zero, p.window.dilations, g1 - g0);
-        break;
-      case 1:
-        y = at::conv1d(x, w, bias, p.window.strides, zero, p.window.dilations, g1 - g0);
-        break;
-      default:
-        y = at::conv3d(x, w, bias, p.window.strides, zero, p.window.dilations, g1 - g0);
-        break;
-    }
+    at::Tensor y = convolve(x, w, bias, p.window, zero, g1 - g0);
     return y.narrow(1, ob.lo[1] - g0 * cout_per_group, ob.hi[1] - ob.lo[1]);
   };
-  r.exact = false;  // a smaller convolution may sum in another order
+  // A window may be summed in another order than the whole convolution (another backend or
+  // blocking; even oneDNN called directly differs for some 1x1 shapes).
+  r.exact = false;
   return r;
 }
 

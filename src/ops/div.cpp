@@ -23,5 +23,5 @@ extern const OpDef kDiv{OpKind::kDiv,
                         prepare,
                         nullptr,
                         false,
-                        elementwise_region_of<prepare>};
+                        elementwise_region_of<prepare, false>};
 }  // namespace fg::ops

@@ -28,5 +28,5 @@ extern const OpDef kHardSigmoid{OpKind::kHardSigmoid,
                                 prepare,
                                 nullptr,
                                 false,
-                                elementwise_region_of<prepare>};
+                                elementwise_region_of<prepare, false>};
 }  // namespace fg::ops

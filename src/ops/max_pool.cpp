@@ -64,10 +64,9 @@ std::optional<Region> region(const OpContext& ctx) {
     }
     return o;
   };
-  r.compute = [w](const std::vector<at::Tensor>& in, const Box& ob) {
+  r.compute = [w](const std::vector<WindowInput>& in, const Box& ob) {
     at::Tensor x =
-        in[0].narrow(0, ob.lo[0], ob.hi[0] - ob.lo[0]).narrow(1, ob.lo[1], ob.hi[1] - ob.lo[1]);
-    x = window_input(x, w, ob, -std::numeric_limits<double>::infinity());
+        window_input(in[0], w, ob, ob.lo[1], ob.hi[1], -std::numeric_limits<double>::infinity());
     std::vector<int64_t> zero(w.kernel.size(), 0);
     switch (w.kernel.size()) {
       case 2:

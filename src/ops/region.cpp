@@ -44,9 +44,30 @@ at::Tensor Box::of(const at::Tensor& t) const {
   return out;
 }
 
+at::Tensor WindowInput::part(const Box& b) const {
+  at::Tensor view = b.of(base);
+  if (!box) return view;
+  Box overlap = b;
+  for (size_t d = 0; d < b.lo.size(); ++d) {
+    overlap.lo[d] = std::max(b.lo[d], box->lo[d]);
+    overlap.hi[d] = std::min(b.hi[d], box->hi[d]);
+    if (overlap.lo[d] >= overlap.hi[d]) return view;
+  }
+  at::Tensor out = view.clone();
+  Box in_out = overlap, in_patch = overlap;
+  for (size_t d = 0; d < b.lo.size(); ++d) {
+    in_out.lo[d] -= b.lo[d];
+    in_out.hi[d] -= b.lo[d];
+    in_patch.lo[d] -= box->lo[d];
+    in_patch.hi[d] -= box->lo[d];
+  }
+  in_out.of(out).copy_(in_patch.of(patch));
+  return out;
+}
+
 namespace ops {
 
-std::optional<Region> elementwise_region(const OpContext& ctx, Kernel kernel) {
+std::optional<Region> elementwise_region(const OpContext& ctx, Kernel kernel, bool exact) {
   if (ctx.node.outputs.size() != 1) return std::nullopt;
   std::vector<Shape> ins;
   Shape out;
@@ -71,24 +92,26 @@ std::optional<Region> elementwise_region(const OpContext& ctx, Kernel kernel) {
     }
     return o;
   };
-  r.compute = [ins, out, kernel](const std::vector<at::Tensor>& in, const Box& box) {
+  r.compute = [ins, out, kernel](const std::vector<WindowInput>& in, const Box& box) {
     std::vector<at::Tensor> xs(in.size());
     for (size_t i = 0; i < in.size(); ++i) {
       if (!in[i].defined()) continue;
-      at::Tensor t = in[i];
+      Box part = Box::whole(ins[i]);
       size_t off = out.size() - ins[i].size();
       for (size_t di = 0; di < ins[i].size(); ++di) {
         size_t d = di + off;
         if (ins[i][di] == 1 && out[d] != 1) continue;
-        t = t.narrow(static_cast<int64_t>(di), box.lo[d], box.hi[d] - box.lo[d]);
+        part.lo[di] = box.lo[d];
+        part.hi[di] = box.hi[d];
       }
-      xs[i] = t;
+      xs[i] = in[i].part(part);
     }
     std::vector<at::Tensor> outs(1);
     KernelArgs a{xs, outs, 0};
     kernel(a);
     return outs[0];
   };
+  r.exact = exact;
   return r;
 }
 
@@ -106,8 +129,11 @@ std::pair<int64_t, int64_t> window_reach(const Window& w, size_t j, int64_t in_l
   return {std::clamp<int64_t>(lo, 0, out_len), std::clamp<int64_t>(hi, 0, out_len)};
 }
 
-at::Tensor window_input(const at::Tensor& x, const Window& w, const Box& out, double pad_value) {
-  at::Tensor t = x;
+at::Tensor window_input(const WindowInput& x, const Window& w, const Box& out, int64_t c0,
+                        int64_t c1, double pad_value) {
+  Box read;
+  read.lo = {out.lo[0], c0};
+  read.hi = {out.hi[0], c1};
   std::vector<int64_t> pads;  // constant_pad_nd order: last dim first, (before, after)
   const size_t spatial = w.kernel.size();
   for (size_t j = 0; j < spatial; ++j) {
@@ -117,11 +143,13 @@ at::Tensor window_input(const at::Tensor& x, const Window& w, const Box& out, do
     int64_t i0 = out.lo[2 + j] * w.strides[j] - w.pad_begin[j];
     int64_t i1 = (out.hi[2 + j] - 1) * w.strides[j] - w.pad_begin[j] + span;
     int64_t a = std::clamp<int64_t>(i0, 0, len), b = std::clamp<int64_t>(i1, 0, len);
-    t = t.narrow(dim, a, std::max<int64_t>(0, b - a));
+    read.lo.push_back(a);
+    read.hi.push_back(std::max(a, b));
     int64_t before = a - std::min(i0, a);  // positions before the input's start
     int64_t after = (i1 - i0) - before - (b - a);
     pads.insert(pads.begin(), {before, after});
   }
+  at::Tensor t = x.part(read);
   bool padded = false;
   for (int64_t p : pads) padded = padded || p != 0;
   return padded ? at::constant_pad_nd(t, pads, pad_value) : t;

@@ -19,5 +19,5 @@ extern const OpDef kTanh{OpKind::kTanh,
                          prepare,
                          nullptr,
                          false,
-                         elementwise_region_of<prepare>};
+                         elementwise_region_of<prepare, false>};
 }  // namespace fg::ops

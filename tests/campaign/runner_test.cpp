@@ -174,7 +174,7 @@ TEST(Runner, SameTrialsAtOneAndTwoThreads) {
       "model: m\ntargets: [{op: Conv}, {op: Conv, site: weight}]\nfault: {bits: 20-31}\n"
       "sampling: {mode: stratified, trials: 300}\nseed: 5\n",
       "threads.yml");
-  auto run_at = [&](int threads) {
+  auto run_at = [&](int threads, Recompute recompute) {
     int before = at::get_num_threads();
     at::set_num_threads(threads);
     Executor exec(model);
@@ -183,12 +183,13 @@ TEST(Runner, SameTrialsAtOneAndTwoThreads) {
     std::vector<TrialRecord> out;
     RunnerOptions o;
     o.progress = false;
+    o.recompute = recompute;  // cone: trials side by side on `threads` workers
     run_trials(exec, plan, inputs, nullptr, o, [&](const TrialRecord& r) { out.push_back(r); });
     at::set_num_threads(before);
     std::sort(out.begin(), out.end(), [](auto& x, auto& y) { return x.id < y.id; });
     return out;
   };
-  auto one = run_at(1), two = run_at(2);
+  auto one = run_at(1, Recompute::kDownstream), two = run_at(2, Recompute::kCone);
   ASSERT_EQ(one.size(), 300u);
   ASSERT_EQ(one.size(), two.size());
   for (size_t i = 0; i < one.size(); ++i) {

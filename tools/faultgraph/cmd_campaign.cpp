@@ -23,9 +23,10 @@ namespace {
 namespace fs = std::filesystem;
 
 struct CampaignArgs {
-  std::string spec, db, out, by = "layer", format = "csv", recompute = "cone";
+  std::string spec, db, out, by = "layer", format = "csv", recompute = "downstream";
   bool json = false;
   int64_t limit = -1, estimate = 20;
+  int workers = 0;
 };
 
 // The model a spec names: a file (relative to the spec's folder when it exists there), or
@@ -48,6 +49,7 @@ Loaded load_for(CampaignSpec spec) {
   DatasetArgs d;
   d.spec = spec.dataset == "fashion-mnist" ? kFashionMnistDir : spec.dataset;
   d.split = spec.inputs.split;
+  d.options = spec.dataset_options;
   fs::path beside = fs::path(spec.source).parent_path() / spec.model;
   std::error_code ec;
   Loaded l;
@@ -78,6 +80,7 @@ int run_run(const CampaignArgs& a) {
   FG_CHECK(recompute_from_name(a.recompute, o.recompute), UsageError, "--recompute ", a.recompute,
            ": must be full, downstream or cone");
   o.max_trials = a.limit;
+  o.workers = a.workers;
   std::string db = a.db.empty() ? default_db(a.spec) : a.db;
   check_output_file(db);
   Loaded l = load_for(spec);
@@ -202,6 +205,10 @@ Command add_campaign(CLI::App& app) {
       ->capture_default_str();
   run->add_option("--limit", a->limit, "stop after this many new trials (resume later)")
       ->check(CLI::NonNegativeNumber);
+  run->add_option("--workers", a->workers,
+                  "trials run side by side, each on one thread (1: one at a time, every thread "
+                  "on its kernels; 0: one per thread with --recompute cone, else 1)")
+      ->check(CLI::Range(0, 256));
   CLI::App* plan = cmd->add_subcommand(
       "plan", "Population, trials per stratum (Leveugle) and the estimated run time");
   spec_arg(plan);

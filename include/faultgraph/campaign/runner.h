@@ -44,7 +44,11 @@ CampaignInputs inputs_by_id(Executor& exec, const LabelledImages& data,
 bool recompute_from_name(const std::string& name, Recompute& out);
 
 struct RunnerOptions {
-  Recompute recompute = Recompute::kCone;
+  Recompute recompute = Recompute::kDownstream;
+  // Trials run side by side on this many threads, each single-threaded (1: one trial at a
+  // time with every compute thread on its kernels; 0: one per compute thread for kCone,
+  // 1 otherwise).
+  int workers = 0;
   int64_t max_trials = -1;       // stop after this many new trials (-1: all)
   std::vector<int64_t> only;     // run just these trial ids (e.g. a spread-out sample)
   bool progress = true;          // a progress line on a terminal

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "faultgraph/data/dataset.h"
 #include "faultgraph/fault/fault_model.h"
 #include "faultgraph/fault/insert_faults.h"
 
@@ -47,6 +48,7 @@ struct CampaignSpec {
   std::string text;    // its text, stored with the results
   std::string model;   // ONNX file or built-in architecture name
   std::string dataset = "fashion-mnist";
+  DatasetOptions dataset_options;  // image_size, channels, test_fraction, split_seed
   InputSpec inputs;
   std::vector<TargetSpec> targets;
   // Kind, bits (empty: every bit of the format), format, scale and zero point, value/range.

@@ -67,15 +67,28 @@ struct Box {
   at::Tensor of(const at::Tensor& t) const;
 };
 
+// An input of a windowed computation: `base` (the golden value, or a full faulty one) whose
+// elements inside `box`, when set, are replaced by `patch` (the box's shape). A faulty value
+// that differs from the golden one in a small box is never copied whole.
+struct WindowInput {
+  at::Tensor base;
+  std::optional<Box> box;
+  at::Tensor patch;
+  // The elements of `b`, the patch applied: a view of `base` when the patch does not
+  // overlap `b`, else a copy of just `b`.
+  at::Tensor part(const Box& b) const;
+  bool defined() const { return base.defined(); }
+  int64_t size(int64_t d) const { return base.size(d); }
+};
+
 // Windowed ("cone") recompute of one node (DESIGN.md, executor contract item 8): which part
 // of the output a changed box of an input can reach, and a kernel for just that part.
 struct Region {
   // The output box that a change inside `changed` of input `input` can reach; nullopt: the
   // whole output (a weight, a bias, or anything the op does not map).
   std::function<std::optional<Box>(size_t input, const Box& changed)> reach;
-  // The output's values inside `out` from the full input tensors `in`: a tensor of the
-  // box's shape.
-  std::function<at::Tensor(const std::vector<at::Tensor>& in, const Box& out)> compute;
+  // The output's values inside `out` from the inputs `in`: a tensor of the box's shape.
+  std::function<at::Tensor(const std::vector<WindowInput>& in, const Box& out)> compute;
   // `compute` gives exactly the values of the full kernel (element-wise arithmetic, max);
   // false when its summation order may differ (a convolution over a smaller window), so
   // the executor also computes the golden window to tell a change from rounding.

@@ -1,0 +1,191 @@
+#!/usr/bin/python3
+"""A fault-injection campaign: faultgraph vs a plain PyTorch script with forward hooks.
+
+The same campaign on both sides, in one run: single-bit flips at uniformly sampled
+elements of the convolution outputs of torchvision's ResNet-50, MobileNetV2 and
+InceptionV3 at full size (the reference models of scripts/make_reference.py: same
+weights, BatchNorm kept so that a convolution's output is the same tensor on both sides),
+on the same input images, at the same thread count.
+
+- faultgraph: `faultgraph campaign faults` exports the fault list; `faultgraph campaign
+  run` runs it (golden cache per input, windowed cone recompute; --recompute to compare).
+- PyTorch (what PyTorchFI and its peers do): for every trial of that same list, one full
+  forward with a forward hook on the convolution that flips the bit, under
+  torch.inference_mode(), eval mode, the same thread count; one golden forward per input.
+
+Prints trials/s of each side, the ratio (higher is better) and how many trials got the
+same outcome (masked, tolerable, sdc1, sdc5, due) on both sides.
+
+  bench/campaign_vs_pytorch.py [--faultgraph build/release/faultgraph] [--threads 1,2]
+      [--models resnet50,mobilenet_v2,inception_v3] [--trials 200] [--inputs 4]
+      [--recompute cone] [--refdata ~/.cache/faultgraph/refdata/models]
+"""
+import argparse
+import csv
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SIZES = {"resnet50": 224, "mobilenet_v2": 224, "inception_v3": 299}
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    default_fg = next((p for p in (os.path.join(ROOT, "build", b, "faultgraph") for b in ("release", "dev"))
+                       if os.path.exists(p)), None)
+    ap.add_argument("--faultgraph", default=default_fg)
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--models", default="resnet50,mobilenet_v2,inception_v3")
+    ap.add_argument("--trials", type=int, default=200)
+    ap.add_argument("--inputs", type=int, default=4)
+    ap.add_argument("--recompute", default="cone")
+    ap.add_argument("--refdata", default=os.path.join(
+        os.environ.get("FG_REFDATA_DIR", os.path.expanduser("~/.cache/faultgraph/refdata")), "models"))
+    a = ap.parse_args()
+    if not a.faultgraph or not os.path.exists(a.faultgraph):
+        sys.exit("no faultgraph binary: build it (scripts/setup release) or pass --faultgraph")
+    return a
+
+
+def write_images(folder, n, size, seed):
+    """n random RGB PNG images in a folder dataset (test/ and train/ splits, one class)."""
+    import numpy as np
+    from PIL import Image
+    rng = np.random.default_rng(seed)
+    for split, count in (("test", n), ("train", 1)):
+        d = os.path.join(folder, split, "c0")
+        os.makedirs(d, exist_ok=True)
+        for i in range(count):
+            Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(
+                os.path.join(d, f"{i:04d}.png"))
+
+
+def load_images(folder):
+    """The test images as faultgraph's folder loader gives them: RGB, / 255, N x 3 x H x W."""
+    import numpy as np
+    import torch
+    from PIL import Image
+    d = os.path.join(folder, "test", "c0")
+    arrays = [np.asarray(Image.open(os.path.join(d, f)).convert("RGB")) for f in sorted(os.listdir(d))]
+    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).to(torch.float32).div_(255.0).contiguous()
+
+
+def outcome(golden, faulty):
+    import torch
+    if torch.equal(golden.view(torch.int32), faulty.view(torch.int32)):
+        return "masked"
+    if not torch.isfinite(faulty).all():
+        return "due"
+    g = int(golden.argmax())
+    if int(faulty.argmax()) == g:
+        return "tolerable"
+    top = faulty.flatten().topk(min(5, faulty.numel())).indices
+    return "sdc1" if (top == g).any() else "sdc5"
+
+
+def pytorch_campaign(name, state, onnx_path, images, faults, threads):
+    """One forward per trial with a bit-flipping forward hook; returns (seconds, outcomes)."""
+    import onnx
+    import torch
+    import torchvision.models as tv
+    torch.set_num_threads(threads)
+    build = {"resnet50": lambda: tv.resnet50(weights=None),
+             "mobilenet_v2": lambda: tv.mobilenet_v2(weights=None),
+             "inception_v3": lambda: tv.inception_v3(weights=None, aux_logits=False, init_weights=False)}
+    model = build[name]()
+    model.load_state_dict(torch.load(state))
+    model.eval()
+    # ONNX Conv nodes and the conv modules, both in execution order.
+    conv_names = [n.name for n in onnx.load(onnx_path).graph.node if n.op_type == "Conv"]
+    order = []
+    hooks = [m.register_forward_hook(lambda mod, i, o: order.append(mod))
+             for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    with torch.inference_mode():
+        model(images[:1])
+    for h in hooks:
+        h.remove()
+    assert len(order) == len(conv_names), (len(order), len(conv_names))
+    module_of = dict(zip(conv_names, order))
+
+    def flipper(element, bit):
+        def hook(mod, inputs, out):
+            flat = out.view(torch.int32).view(-1)
+            flat[element] ^= (1 << bit) if bit < 31 else -(1 << 31)
+            return out
+        return hook
+
+    results = []
+    start = time.perf_counter()
+    with torch.inference_mode():
+        golden = [model(images[i:i + 1]) for i in range(images.shape[0])]
+        for f in faults:
+            h = module_of[f["node"]].register_forward_hook(flipper(int(f["element"]), int(f["bit"])))
+            y = model(images[f["pos"]:f["pos"] + 1])
+            h.remove()
+            results.append(outcome(golden[f["pos"]], y))
+    return time.perf_counter() - start, results
+
+
+def main():
+    a = parse_args()
+    import torch
+    print(f"PyTorch {torch.__version__} eager (inference_mode, eval, one forward per trial with a "
+          f"forward hook; glibc malloc defaults); faultgraph {a.faultgraph} --recompute {a.recompute}")
+    rows = []
+    for name in a.models.split(","):
+        size = SIZES[name]
+        onnx_path = os.path.join(a.refdata, f"{name}_bn.onnx")
+        state = os.path.join(a.refdata, f"{name}_state.pt")
+        if not os.path.exists(onnx_path):
+            sys.exit(f"{onnx_path}: missing; run scripts/test once (it makes the reference models)")
+        with tempfile.TemporaryDirectory() as work:
+            write_images(os.path.join(work, "imgs"), a.inputs, size, seed=7)
+            spec = os.path.join(work, "spec.yml")
+            with open(spec, "w") as f:
+                f.write(f"model: {onnx_path}\ndataset: folder:{work}/imgs\n"
+                        f"dataset_options: {{image_size: {size}}}\n"
+                        f"inputs: {{count: {a.inputs}, correct_only: false}}\n"
+                        "targets: [{op: Conv}]\nfault: {model: bit_flip}\n"
+                        f"sampling: {{trials: {a.trials}}}\nseed: 1\n")
+            subprocess.run([a.faultgraph, "campaign", "faults", spec, "-o", f"{work}/faults.csv"],
+                           check=True, stdout=subprocess.DEVNULL)
+            with open(f"{work}/faults.csv") as f:
+                faults = list(csv.DictReader(f))
+            for f in faults:
+                f["pos"] = int(f["input"])  # the split's index: the images are the test split
+            images = load_images(os.path.join(work, "imgs"))
+            for threads in [int(t) for t in a.threads.split(",")]:
+                db = f"{work}/run{threads}.db"
+                out = subprocess.run([a.faultgraph, "--threads", str(threads), "campaign", "run", spec,
+                                      "--db", db, "--recompute", a.recompute],
+                                     check=True, capture_output=True, text=True).stdout
+                m = re.search(r"ran (\d+) trials in ([0-9.]+) s", out)
+                fg_rate = int(m.group(1)) / float(m.group(2))
+                frac = re.search(r"recomputed per trial: ([0-9.]+)%", out).group(1)
+                export = subprocess.run([a.faultgraph, "campaign", "export", db], check=True,
+                                        capture_output=True, text=True).stdout
+                fg_outcomes = [r["outcome"] for r in csv.DictReader(export.splitlines())]
+                secs, pt_outcomes = pytorch_campaign(name, state, onnx_path, images, faults, threads)
+                pt_rate = len(faults) / secs
+                agree = sum(x == y for x, y in zip(fg_outcomes, pt_outcomes))
+                for i, (x, y) in enumerate(zip(fg_outcomes, pt_outcomes)):
+                    if x != y:
+                        f = faults[i]
+                        print(f"    trial {i} ({f['node']} element {f['element']} bit {f['bit']}, "
+                              f"input {f['input']}): faultgraph {x}, PyTorch {y}", flush=True)
+                rows.append((name, threads, len(faults), fg_rate, pt_rate, fg_rate / pt_rate, agree, frac))
+                print(f"  {name} threads={threads}: faultgraph {fg_rate:.1f} trials/s, PyTorch "
+                      f"{pt_rate:.1f} trials/s, outcomes agree {agree}/{len(faults)}", flush=True)
+    print(f"\n{'model':<14} {'threads':>7} {'trials':>6} {'faultgraph/s':>12} {'PyTorch/s':>10} "
+          f"{'ratio':>7} {'agree':>9} {'recomputed':>10}")
+    for name, threads, n, fg, pt, ratio, agree, frac in rows:
+        print(f"{name:<14} {threads:>7} {n:>6} {fg:>12.1f} {pt:>10.1f} {ratio:>7.2f} "
+              f"{agree:>4}/{n:<4} {frac:>9}%")
+
+
+if __name__ == "__main__":
+    main()
