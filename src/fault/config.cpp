@@ -42,8 +42,11 @@ const std::set<std::string> kExtendedKeys = {
     "zero_point", "probability", "count",    "coordinates", "per_sample"};
 
 void check_keys(const YAML::Node& entry, const std::set<std::string>& allowed) {
+  std::set<std::string> seen;
   for (const auto& kv : entry) {
+    if (!kv.first.IsScalar()) entry_fail("keys must be plain words, not lists or maps");
     auto key = kv.first.as<std::string>();
+    if (!seen.insert(key).second) entry_fail(key, ": given twice; keep one");
     if (allowed.count(key) != 0) continue;
     std::vector<std::string> known(kSeedKeys.begin(), kSeedKeys.end());
     known.insert(known.end(), kExtendedKeys.begin(), kExtendedKeys.end());
@@ -153,6 +156,12 @@ PlannedFault extended_entry(const YAML::Node& e, const Graph& g) {
     for (int b : s.bits) check_bit(b, "bits");
   }
   if (e["random_bit"]) s.random_bit = get<bool>(e, "random_bit", "true or false");
+  if (s.random_bit && !s.bits.empty())
+    entry_fail("random_bit: true and bit/bits exclude each other; keep one");
+  if (s.format == NumberFormat::kInt8 && !e["scale"])
+    entry_fail(
+        "scale: missing; int8 needs the tensor's quantisation scale (and zero_point, "
+        "default 0)");
   bool bit_fault = s.kind == FaultKind::kBitFlip || s.kind == FaultKind::kStuckAt0 ||
                    s.kind == FaultKind::kStuckAt1;
   if (bit_fault && s.bits.empty() && !s.random_bit)
@@ -223,6 +232,8 @@ FaultConfig parse_fault_config(const std::string& text, const std::string& sourc
       f.spec.fault_id = static_cast<uint64_t>(entry.index);
       validate(f.spec, where);
       // The seed's users name faults by layer; extended entries may carry a name.
+      if (e["name"] && !e["name"].IsScalar())
+        entry_fail("name: expected a word, not a list or map");
       entry.label = e["name"]                         ? e["name"].as<std::string>()
                     : (seed_style || e["layer_name"]) ? f.site.node
                                                       : describe(f.site);
@@ -231,8 +242,13 @@ FaultConfig parse_fault_config(const std::string& text, const std::string& sourc
       entry.error = fmt::format("{}: {}", where, err.what());
     } catch (const ConfigError& err) {
       entry.error = err.what();
+    } catch (const YAML::Exception& err) {
+      entry.error = fmt::format("{}: {} (line {}, column {})", where,
+                                "a value of the wrong kind (a list or map where a word or "
+                                "number belongs)",
+                                err.mark.line + 1, err.mark.column + 1);
     }
-    if (entry.label.empty() && e.IsMap() && e["layer_name"]) {
+    if (entry.label.empty() && e.IsMap() && e["layer_name"] && e["layer_name"].IsScalar()) {
       entry.label = e["layer_name"].as<std::string>("?");
     }
     config.entries.push_back(std::move(entry));

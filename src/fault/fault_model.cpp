@@ -113,14 +113,30 @@ void validate(const FaultSpec& s, const std::string& where) {
     }
     FG_CHECK(s.adjacent >= 1 && s.adjacent <= width, ConfigError, where,
              ": adjacent must be in 1..", width);
+    for (int b : s.bits) {
+      FG_CHECK(b + s.adjacent <= width, ConfigError, where, ": bit ", b, " with adjacent ",
+               s.adjacent, " reaches past bit ", width - 1, " (", format_name(s.format),
+               "); choose a lower bit or fewer adjacent bits");
+    }
+    FG_CHECK(!s.random_bit || s.bits.empty(), ConfigError, where,
+             ": random_bit and listed bits exclude each other");
   }
   FG_CHECK(s.probability >= 0.0 && s.probability <= 1.0, ConfigError, where, ": probability ",
            s.probability, " is outside [0, 1]");
   FG_CHECK(s.count >= 0, ConfigError, where, ": count must not be negative");
   FG_CHECK(s.kind != FaultKind::kRandomValue || s.low < s.high, ConfigError, where,
            ": random value range needs low < high");
-  FG_CHECK(s.format != NumberFormat::kInt8 || s.scale > 0, ConfigError, where,
-           ": int8 needs a positive scale");
+  FG_CHECK(s.format != NumberFormat::kInt8 || (s.scale > 0 && std::isfinite(s.scale)), ConfigError,
+           where, ": int8 needs a positive, finite scale");
+  FG_CHECK(s.format != NumberFormat::kInt8 || (s.zero_point >= -128 && s.zero_point <= 127),
+           ConfigError, where, ": zero_point ", s.zero_point, " is outside -128..127 (int8)");
+  constexpr double kFloatMax = 3.4028234663852886e38;
+  FG_CHECK(s.kind != FaultKind::kSetValue || std::abs(s.value) <= kFloatMax, ConfigError, where,
+           ": value ", s.value, " is outside the float32 range (+/- 3.4e38)");
+  FG_CHECK(s.kind != FaultKind::kRandomValue ||
+               (std::abs(s.low) <= kFloatMax && std::abs(s.high) <= kFloatMax),
+           ConfigError, where, ": range [", s.low, ", ", s.high,
+           "] is outside the float32 range (+/- 3.4e38)");
 }
 
 std::vector<int64_t> select_elements(const FaultSpec& s, int64_t numel, int64_t sample) {

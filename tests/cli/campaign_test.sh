@@ -163,6 +163,28 @@ check inject_out_is_file 2 "afile: exists and is not a folder" -- "$fg" inject -
 check inject_out_empty 2 "output folder name is empty" -- "$fg" inject -m seed_inception -c one.yml -d "$fmnist" -o ""
 check eval_out_proc 2 "/proc/x" -- "$fg" eval -m seed_inception -d "$fmnist" -o /proc/x
 
+# Config entries that once crashed or were silently accepted: each is that entry's error,
+# exit 2, no internal error.
+bad_entry() {  # bad_entry NAME PATTERN YAML
+  printf -- "$3" >"$1.yml"
+  "$fg" inject -m seed_inception -c "$1.yml" -d "$fmnist" --limit 4 -o "o_$1" >out 2>err
+  local rc=$?
+  if [ "$rc" -ne 2 ] || ! grep -qE -- "$2" err || grep -q "internal error" err; then
+    echo "FAIL config $1: exit $rc"; cat err; fail=1
+  else
+    echo "ok   config $1"
+  fi
+}
+bad_entry name_list "name: expected a word" '- name: [1]\n  node: conv2d_1\n  bit: 3\n'
+bad_entry key_list "keys must be plain words" '- ? [a, b]\n  : 1\n  node: conv2d_1\n'
+bad_entry huge_value "outside the float32 range" '- node: conv2d_1\n  fault: set_value\n  value: 1e300\n'
+bad_entry twice "bit: given twice" '- node: conv2d_1\n  bit: 3\n  bit: 4\n'
+bad_entry random_and_bit "exclude each other" '- node: conv2d_1\n  bit: 3\n  random_bit: true\n'
+bad_entry adjacent_past "reaches past bit 31" '- node: conv2d_1\n  bit: 30\n  adjacent: 5\n'
+bad_entry int8_no_scale "scale: missing" '- node: conv2d_1\n  bit: 3\n  format: int8\n'
+bad_entry int8_inf_scale "positive, finite scale" '- node: conv2d_1\n  bit: 3\n  format: int8\n  scale: .inf\n'
+bad_entry zero_point "zero_point 1000 is outside" '- node: conv2d_1\n  bit: 3\n  format: int8\n  scale: 0.1\n  zero_point: 1000\n'
+
 # Resource limits and outputs checked before work.
 check threads_too_many 2 "--threads 10000: this machine has" -- "$fg" --threads 10000 ops
 check config_dev_zero 2 "/dev/zero: larger than 16 MiB" -- "$fg" inject -m seed_inception -c /dev/zero -d "$fmnist" -o z

@@ -38,7 +38,8 @@ struct FaultSpec {
   FaultKind kind = FaultKind::kBitFlip;
   // Bits for bit faults: the listed ones; or, when `random_bit`, one uniformly random bit of
   // the format per corrupted element; `adjacent` > 1 extends each chosen bit to that many
-  // adjacent bits upwards (a multi-bit upset), clipped to the format's width.
+  // adjacent bits upwards (a multi-bit upset); a listed bit whose run would pass the top
+  // bit is refused (validate), a random bit's run is clipped at the top bit.
   std::vector<int> bits;
   bool random_bit = false;
   int adjacent = 1;
