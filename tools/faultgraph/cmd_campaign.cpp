@@ -204,7 +204,7 @@ Command add_campaign(CLI::App& app) {
                   "cone: only the part of each node's output the fault reaches")
       ->capture_default_str();
   run->add_option("--limit", a->limit, "stop after this many new trials (resume later)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   run->add_option("--workers", a->workers,
                   "trials run side by side, each on one thread (1: one at a time, every thread "
                   "on its kernels; 0: one per thread with --recompute cone, else 1)")
@@ -213,7 +213,7 @@ Command add_campaign(CLI::App& app) {
       "plan", "Population, trials per stratum (Leveugle) and the estimated run time");
   spec_arg(plan);
   plan->add_option("--estimate", a->estimate, "trials to time for the estimate (0: none)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegative)
       ->capture_default_str();
   CLI::App* faults = cmd->add_subcommand("faults", "Export the campaign's fault list (CSV)");
   spec_arg(faults);

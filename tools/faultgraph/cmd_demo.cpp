@@ -77,12 +77,12 @@ Command add_demo(CLI::App& app) {
   cmd->add_option("-m,--model", args->model,
                   "trained model to use or create (default: in ~/.cache/faultgraph/models)");
   cmd->add_option("-e,--epochs", args->train.epochs, "training epochs when no trained model exists")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   cmd->add_option("--train-limit", args->train.limit, "train on the first N images only")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   cmd->add_option("--limit", args->limit, "evaluate on the first N test images only")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   cmd->add_option("-o,--out", args->out, "folder for report.json, confusion matrices and pictures")
       ->capture_default_str();
   return {cmd, [args] { return run_demo(*args); }};

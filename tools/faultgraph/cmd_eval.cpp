@@ -13,16 +13,27 @@
 #include "faultgraph/eval/evaluate.h"
 #include "faultgraph/exec/executor.h"
 #include "faultgraph/io/onnx.h"
+#include "faultgraph/ir/graph.h"
 #include "faultgraph/models/zoo.h"
 #include "faultgraph/ops/infer.h"
 
 namespace fg::cli {
 
-Graph load_model(const std::string& spec) {
-  if (!std::filesystem::exists(spec)) {
+Graph load_model(const std::string& spec, const LabelledImages* data) {
+  std::error_code ec;
+  if (!std::filesystem::exists(spec, ec)) {
+    std::vector<std::string> names;
     for (const ModelInfo& m : builtin_models()) {
-      if (m.name == spec) return build_model(spec);
+      if (m.name == spec) return data ? model_for(spec, *data, 1.0, 0) : build_model(spec);
+      names.push_back(m.name);
     }
+    // Neither a file nor a built-in model: say both, with the closest name.
+    bool looks_like_file =
+        spec.find('/') != std::string::npos || spec.find('.') != std::string::npos;
+    auto near = closest_names(spec, names, 1);
+    FG_CHECK(looks_like_file || near.empty(), UsageError, spec,
+             ": no such file, and no built-in model of that name; did you mean '", near.at(0),
+             "'? (faultgraph models lists them)");
   }
   return import_onnx(spec);
 }
@@ -38,9 +49,9 @@ struct EvalArgs {
 
 int run_eval(const EvalArgs& a) {
   prepare_output_dir(a.out);  // before any work: a bad folder fails at once
-  Graph model = load_model(a.model);
   DatasetSplits splits = load_dataset(a.data);
   const LabelledImages& data = chosen_split(splits, a.data);
+  Graph model = load_model(a.model, &data);
   int64_t n = a.limit > 0 ? std::min(a.limit, data.size()) : data.size();
   FG_CHECK(n > 0, UsageError, "dataset '", a.data.spec, "': the ", a.data.split, " split is empty");
   Executor exec(model);
@@ -88,14 +99,13 @@ Command add_eval(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("eval",
                                      "Accuracy, loss, per-class accuracy and confusion "
                                      "matrix of a model on a dataset");
-  cmd->add_option("-m,--model", args->model, "ONNX model (or a built-in architecture's name)")
+  cmd->add_option(
+         "-m,--model", args->model,
+         "ONNX model, or a built-in architecture's name (untrained, sized for the dataset)")
       ->required();
   add_dataset_options(cmd, args->data, true);
-  cmd->add_option("-b,--batch", args->batch, "batch size")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  cmd->add_option("--limit", args->limit, "evaluate the first N images only")
-      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("-b,--batch", args->batch, "batch size")->check(kPositive)->capture_default_str();
+  cmd->add_option("--limit", args->limit, "evaluate the first N images only")->check(kNonNegative);
   cmd->add_option("-o,--out", args->out, "folder for eval.json and the confusion matrix")
       ->capture_default_str();
   return {cmd, [args] { return run_eval(*args); }};
@@ -122,4 +132,22 @@ Command add_models(CLI::App& app) {
           }};
 }
 
+}  // namespace fg::cli
+
+namespace fg::cli {
+namespace {
+CLI::Validator number_at_least(double low, bool strict, const std::string& what) {
+  return CLI::Validator(
+      [low, strict, what](std::string& text) -> std::string {
+        char* end = nullptr;
+        double v = std::strtod(text.c_str(), &end);
+        bool ok = end != text.c_str() && *end == '\0' && std::isfinite(v) &&
+                  (strict ? v > low : v >= low);
+        return ok ? std::string() : "'" + text + "' must be " + what;
+      },
+      what);
+}
+}  // namespace
+const CLI::Validator kPositive = number_at_least(0.0, true, "a number above 0");
+const CLI::Validator kNonNegative = number_at_least(0.0, false, "a number of 0 or more");
 }  // namespace fg::cli

@@ -72,10 +72,10 @@ void clear_previous_results(const std::filesystem::path& out) {
 
 int run_inject_command(const InjectArgs& a) {
   prepare_output_dir(a.out);  // before any work: a bad folder fails at once
-  Graph model = load_model(a.model);
-  FaultConfig config = load_fault_config(a.config, model);
   DatasetSplits splits = load_dataset(a.data);
   const LabelledImages& data = chosen_split(splits, a.data);
+  Graph model = load_model(a.model, &data);
+  FaultConfig config = load_fault_config(a.config, model);
   InjectOptions options;
   options.batch = a.batch;
   options.limit = a.limit;
@@ -169,18 +169,17 @@ Command add_inject(CLI::App& app) {
   auto args = std::make_shared<InjectArgs>();
   CLI::App* cmd = app.add_subcommand(
       "inject", "Evaluate a model with each configured fault (the InjectTFParallel workflow)");
-  cmd->add_option("-m,--model", args->model,
-                  "ONNX model file, or a built-in architecture's name (untrained)")
+  cmd->add_option(
+         "-m,--model", args->model,
+         "ONNX model file, or a built-in architecture's name (untrained, sized for the dataset)")
       ->required();
   cmd->add_option("-c,--config", args->config,
                   "fault configuration (YAML; InjectTFParallel's format accepted)")
       ->required();
   add_dataset_options(cmd, args->data, true);
-  cmd->add_option("-b,--batch", args->batch, "batch size")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  cmd->add_option("-b,--batch", args->batch, "batch size")->check(kPositive)->capture_default_str();
   cmd->add_option("--limit", args->limit, "use only the first N samples (0: all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   cmd->add_option("-o,--out", args->out, "folder for report.json, confusion matrices and pictures")
       ->capture_default_str();
   return {cmd, [args] { return run_inject_command(*args); }};

@@ -118,7 +118,7 @@ Command add_inspect(CLI::App& app) {
       "inspect", "Print every node of a model with shapes, parameters and FLOPs");
   cmd->add_option("model", args->model, "ONNX model file")->required();
   cmd->add_option("--batch", args->batch, "batch size for symbolic batch dims (default 1)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   cmd->add_option("--dot", args->dot, "also write a Graphviz DOT picture of the graph");
   cmd->add_flag("--text", args->text, "print the graph as text (one line per node) instead");
   return {cmd, [args] { return run_inspect(*args); }};

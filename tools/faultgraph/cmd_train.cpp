@@ -35,7 +35,7 @@ void add_dataset_options(CLI::App* cmd, DatasetArgs& a, bool with_split) {
   }
   cmd->add_option("--image-size", a.options.image_size,
                   "side that gtsrb and folder images are resized to")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   cmd->add_option("--channels", a.options.channels, "folder images: 1 (grey) or 3 (RGB)")
       ->check(CLI::IsMember({1, 3}))
@@ -92,18 +92,14 @@ Command add_train(CLI::App& app) {
   cmd->add_option("-m,--model", args->model, "built-in architecture (see 'faultgraph models')")
       ->capture_default_str();
   cmd->add_option("--width", args->width, "width multiplier of the architecture")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   add_dataset_options(cmd, args->data, false);
   TrainOptions& o = args->options;
-  cmd->add_option("-e,--epochs", o.epochs, "epochs")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  cmd->add_option("-b,--batch", o.batch, "batch size")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  cmd->add_option("-e,--epochs", o.epochs, "epochs")->check(kPositive)->capture_default_str();
+  cmd->add_option("-b,--batch", o.batch, "batch size")->check(kPositive)->capture_default_str();
   cmd->add_option("--lr", o.learning_rate, "learning rate")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   cmd->add_option("--optimizer", o.optimizer, "adam or sgd (with momentum)")
       ->check(CLI::IsMember({"adam", "sgd"}))
@@ -112,20 +108,19 @@ Command add_train(CLI::App& app) {
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   cmd->add_option("--weight-decay", o.weight_decay, "L2 weight decay")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegative)
       ->capture_default_str();
   cmd->add_option("--schedule", o.schedule, "learning-rate schedule: constant, step or cosine")
       ->check(CLI::IsMember({"constant", "step", "cosine"}))
       ->capture_default_str();
   cmd->add_option("--step-epochs", o.step_epochs, "step schedule: epochs between decays")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   cmd->add_option("--gamma", o.gamma, "step schedule: factor at each decay")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   cmd->add_option("--seed", o.seed, "initialisation and shuffling seed")->capture_default_str();
-  cmd->add_option("--limit", o.limit, "train on the first N images only")
-      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--limit", o.limit, "train on the first N images only")->check(kNonNegative);
   cmd->add_option("--checkpoint", o.checkpoint_dir,
                   "folder for a checkpoint after every epoch (model, optimiser state)");
   cmd->add_flag("--resume", o.resume, "continue from the checkpoint in --checkpoint, if any");

@@ -38,8 +38,13 @@ void add_dataset_options(CLI::App* cmd, DatasetArgs& args, bool with_split);
 DatasetSplits load_dataset(const DatasetArgs& args);
 const LabelledImages& chosen_split(const DatasetSplits& splits, const DatasetArgs& args);
 
-// An ONNX file, or the name of a built-in architecture (untrained, at its default size).
-Graph load_model(const std::string& spec);
+// An ONNX file, or the name of a built-in architecture (untrained; sized for `data` when
+// given, else at its default size). UsageError with the closest built-in name otherwise.
+Graph load_model(const std::string& spec, const LabelledImages* data = nullptr);
+
+// CLI11 validators with short messages (CLI11's own print the whole double range).
+extern const CLI::Validator kPositive;     // a number > 0
+extern const CLI::Validator kNonNegative;  // a number >= 0
 // samples, top1, top5, loss, non-finite outputs, per-class accuracy, confusion matrix.
 nlohmann::json evaluation_json(const Evaluation& e);
 

@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("faultgraph ") + FG_VERSION);
   int threads = 0;
   app.add_option("--threads", threads, "compute threads (default: one per core)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(fg::cli::kNonNegative);
   const fg::cli::Command commands[] = {
       fg::cli::add_inspect(app), fg::cli::add_run(app),   fg::cli::add_ops(app),
       fg::cli::add_inject(app),  fg::cli::add_train(app), fg::cli::add_eval(app),
