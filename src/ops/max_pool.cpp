@@ -26,6 +26,18 @@ std::vector<TensorInfo> infer(const OpContext& ctx) {
   return {make_info(x.dtype, out)};
 }
 
+at::Tensor max_pool(const at::Tensor& x, const Window& w, const std::vector<int64_t>& pad,
+                    bool ceil_mode) {
+  switch (w.kernel.size()) {
+    case 2:
+      return at::max_pool2d(x, w.kernel, w.strides, pad, w.dilations, ceil_mode);
+    case 1:
+      return at::max_pool1d(x, w.kernel, w.strides, pad, w.dilations, ceil_mode);
+    default:
+      return at::max_pool3d(x, w.kernel, w.strides, pad, w.dilations, ceil_mode);
+  }
+}
+
 Kernel prepare(const OpContext& ctx) {
   Window w = parse(ctx);
   // ATen takes symmetric padding of at most half the kernel; anything else is padded first.
@@ -35,17 +47,7 @@ Kernel prepare(const OpContext& ctx) {
     at::Tensor x =
         native ? a.in[0] : pad_spatial(a.in[0], w, -std::numeric_limits<double>::infinity());
     std::vector<int64_t> pad = native ? w.pad_begin : std::vector<int64_t>(w.kernel.size(), 0);
-    switch (w.kernel.size()) {
-      case 2:
-        a.out[0] = at::max_pool2d(x, w.kernel, w.strides, pad, w.dilations, w.ceil_mode);
-        break;
-      case 1:
-        a.out[0] = at::max_pool1d(x, w.kernel, w.strides, pad, w.dilations, w.ceil_mode);
-        break;
-      default:
-        a.out[0] = at::max_pool3d(x, w.kernel, w.strides, pad, w.dilations, w.ceil_mode);
-        break;
-    }
+    a.out[0] = max_pool(x, w, pad, w.ceil_mode);
   };
 }
 
@@ -67,15 +69,7 @@ std::optional<Region> region(const OpContext& ctx) {
   r.compute = [w](const std::vector<WindowInput>& in, const Box& ob) {
     at::Tensor x =
         window_input(in[0], w, ob, ob.lo[1], ob.hi[1], -std::numeric_limits<double>::infinity());
-    std::vector<int64_t> zero(w.kernel.size(), 0);
-    switch (w.kernel.size()) {
-      case 2:
-        return at::max_pool2d(x, w.kernel, w.strides, zero, w.dilations, false);
-      case 1:
-        return at::max_pool1d(x, w.kernel, w.strides, zero, w.dilations, false);
-      default:
-        return at::max_pool3d(x, w.kernel, w.strides, zero, w.dilations, false);
-    }
+    return max_pool(x, w, std::vector<int64_t>(w.kernel.size(), 0), false);
   };
   return r;  // a maximum does not depend on the order
 }
