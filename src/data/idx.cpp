@@ -1,10 +1,14 @@
 #include "faultgraph/data/idx.h"
 
 #include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <zlib.h>
 
+#include <cstring>
 #include <filesystem>
 #include <memory>
+#include <vector>
 
 #include "faultgraph/core/error.h"
 
@@ -30,6 +34,9 @@ void read_exact(gzFile_s* f, void* buf, size_t n, const std::string& path, const
 }  // namespace
 
 at::Tensor read_idx(const std::string& path) {
+  std::error_code ec;
+  FG_CHECK(!std::filesystem::is_directory(path, ec), DatasetError, path,
+           ": is a folder, not an IDX file");
   GzFile f(gzopen(path.c_str(), "rb"));  // gz* reads plain files too
   FG_CHECK(f != nullptr, DatasetError, path, ": cannot open the file");
   unsigned char magic[4];
@@ -42,8 +49,29 @@ at::Tensor read_idx(const std::string& path) {
     read_exact(f.get(), b, 4, path, "header");
     d = (int64_t{b[0]} << 24) | (b[1] << 16) | (b[2] << 8) | b[3];
   }
+  // The header is only a claim: read what the file holds, in chunks, and compare, so a
+  // corrupt header never allocates more than the file's real contents.
+  double announced = 1;
+  for (int64_t d : dims) announced *= static_cast<double>(d);
+  FG_CHECK(announced <= static_cast<double>(int64_t{1} << 40), DatasetError, path,
+           ": the header announces ", announced, " bytes of data (dims ",
+           fmt::format("{}", fmt::join(dims, " x ")), "); the file is corrupt");
+  const auto want = static_cast<size_t>(announced);
+  std::vector<unsigned char> data;
+  constexpr size_t kChunk = size_t{16} << 20;
+  while (data.size() < want) {
+    size_t n = std::min(kChunk, want - data.size());
+    size_t at = data.size();
+    data.resize(at + n);
+    int r = gzread(f.get(), data.data() + at, static_cast<unsigned>(n));
+    FG_CHECK(r >= 0, DatasetError, path, ": cannot be decompressed (corrupt gzip data)");
+    data.resize(at + static_cast<size_t>(r));
+    FG_CHECK(r > 0, DatasetError, path, ": the header announces ", want, " bytes of data (dims ",
+             fmt::format("{}", fmt::join(dims, " x ")), ") but the file holds ", data.size(),
+             "; it is truncated or its header is corrupt (download it again)");
+  }
   at::Tensor t = at::empty(dims, at::kByte);
-  read_exact(f.get(), t.data_ptr(), t.nbytes(), path, "data");
+  if (want > 0) std::memcpy(t.data_ptr(), data.data(), want);
   char extra;
   FG_CHECK(gzread(f.get(), &extra, 1) == 0, DatasetError, path,
            ": has more data than its header announces (corrupt file?)");

@@ -70,8 +70,15 @@ at::Tensor decode_images(const std::vector<ImageFile>& files, int64_t size, int6
   at::parallel_for(0, n, 16, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       const auto& f = files[static_cast<size_t>(i)];
-      cv::Mat img =
-          cv::imread(f.path.string(), channels == 3 ? cv::IMREAD_COLOR : cv::IMREAD_GRAYSCALE);
+      cv::Mat img;
+      try {
+        img = cv::imread(f.path.string(), channels == 3 ? cv::IMREAD_COLOR : cv::IMREAD_GRAYSCALE);
+      } catch (const cv::Exception& e) {
+        // OpenCV refuses images whose header claims absurd sizes (and other corruption).
+        errors[static_cast<size_t>(i)] =
+            f.path.string() + ": cannot be read as an image (" + e.err + ")";
+        continue;
+      }
       if (img.empty()) {
         errors[static_cast<size_t>(i)] =
             f.path.string() +

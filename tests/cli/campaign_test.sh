@@ -196,6 +196,25 @@ check train_checkpoint_is_file 2 "afile: exists and is not a folder" -- "$fg" tr
 check export_to_folder 2 "adir: is a folder" -- "$fg" campaign export straight.db -o adir
 check faults_to_device 2 "/dev/null: is not a regular file" -- "$fg" campaign faults spec.yml -o /dev/null
 
+# Dataset files whose headers lie: one line naming the file, no huge allocation.
+mkdir -p lying_idx lying_png/train/a lying_png/test/a
+"$py" - <<'PY'
+import struct, zlib
+for name in ["train-images-idx3-ubyte", "t10k-images-idx3-ubyte"]:
+    open(f"lying_idx/{name}", "wb").write(struct.pack(">IIII", 0x803, 0xFFFFFFFF, 28, 28) + bytes(100))
+for name in ["train-labels-idx1-ubyte", "t10k-labels-idx1-ubyte"]:
+    open(f"lying_idx/{name}", "wb").write(struct.pack(">II", 0x801, 0xFFFFFFFF) + bytes(100))
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 100000, 100000, 8, 2, 0, 0, 0))
+       + chunk(b"IDAT", zlib.compress(b"\x00" * 10)) + chunk(b"IEND", b""))
+for d in ["train", "test"]:
+    open(f"lying_png/{d}/a/x.png", "wb").write(png)
+PY
+check idx_lying_header 2 "lying_idx/train-images-idx3-ubyte: the header announces" -- \
+  bash -c "ulimit -v 4000000; \"$fg\" eval -m seed_inception -d idx:lying_idx -o e_idx"
+check png_lying_header 2 "x.png: cannot be read as an image" -- "$fg" eval -m seed_inception -d folder:lying_png -o e_png
+
 # Ctrl-C and SIGTERM stop inject within seconds, exit 130 / 143, and write no report.
 for sig in INT TERM; do
   "$fg" inject -m seed_inception -c one.yml -d "$fmnist" -o "sig$sig" >"sig$sig.out" 2>&1 &

@@ -68,9 +68,27 @@ TEST(Idx, MismatchedCountsAndTruncationAreDatasetErrors) {
     read_idx(p.string());
     FAIL();
   } catch (const DatasetError& e) {
-    EXPECT_NE(std::string(e.what()).find("truncated while reading the data"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("announces 12 bytes of data (dims 3 x 2 x 2) but the "
+                                         "file holds 9; it is truncated"),
+              std::string::npos)
         << e.what();
   }
+  // A header that claims 0xFFFFFFFF items: refused before any allocation, naming the file.
+  {
+    std::ofstream out(p, std::ios::binary);
+    const unsigned char header[] = {0, 0, 8, 3, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 28, 0, 0, 0, 28};
+    out.write(reinterpret_cast<const char*>(header), sizeof header);
+    out << std::string(100, '\0');
+  }
+  try {
+    read_idx(p.string());
+    FAIL();
+  } catch (const DatasetError& e) {
+    EXPECT_NE(std::string(e.what()).find(p.string() + ": the header announces"), std::string::npos)
+        << e.what();
+  }
+  std::filesystem::create_directories(dir / "a_folder");
+  EXPECT_THROW(read_idx((dir / "a_folder").string()), DatasetError);
   std::ofstream(p) << "not an idx file";
   EXPECT_THROW(read_idx(p.string()), DatasetError);
   EXPECT_THROW(load_idx_dataset("/nonexistent", "test"), DatasetError);
