@@ -3,6 +3,7 @@
 # fault lists and replay, bad input), and the reliability cases: no shell anywhere, Ctrl-C
 # and SIGTERM stop a long command with 130/143, output folders are checked before work.
 set -u
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 fg=${FG_BINARY:?}
 py=${FG_PYTHON:-/usr/bin/python3}
 fmnist=/usr/share/datasets/fashion-mnist
@@ -10,22 +11,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
 fail=0
-check() {  # check NAME EXPECTED_RC STDERR_PATTERN -- command...
-  local name=$1 want=$2 pattern=$3
-  shift 4
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local rc=$?
-  if [ "$rc" -ne "$want" ]; then
-    echo "FAIL $name: exit $rc, wanted $want"; cat "$tmp/err"; fail=1; return
-  fi
-  if [ -n "$pattern" ] && ! grep -qE -- "$pattern" "$tmp/err"; then
-    echo "FAIL $name: stderr does not match '$pattern':"; cat "$tmp/err"; fail=1; return
-  fi
-  if [ "$want" -eq 2 ] && [ "$(wc -l <"$tmp/err")" -ne 1 ]; then
-    echo "FAIL $name: error is not one line:"; cat "$tmp/err"; fail=1; return
-  fi
-  echo "ok   $name"
-}
+# shellcheck source=check.sh
+source "$here/check.sh"
 
 cat >spec.yml <<'YML'
 model: resnet20

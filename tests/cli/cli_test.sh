@@ -7,22 +7,8 @@ ops=${FG_REFDATA_DIR:?}/ops
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
-check() {  # check NAME EXPECTED_RC STDERR_PATTERN -- command...
-  local name=$1 want=$2 pattern=$3
-  shift 4
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local rc=$?
-  if [ "$rc" -ne "$want" ]; then
-    echo "FAIL $name: exit $rc, wanted $want"; cat "$tmp/err"; fail=1; return
-  fi
-  if [ -n "$pattern" ] && ! grep -qE -- "$pattern" "$tmp/err"; then
-    echo "FAIL $name: stderr does not match '$pattern':"; cat "$tmp/err"; fail=1; return
-  fi
-  if [ "$want" -eq 2 ] && [ "${oneline:-1}" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -ne 1 ]; then
-    echo "FAIL $name: error is not one line:"; cat "$tmp/err"; fail=1; return
-  fi
-  echo "ok   $name"
-}
+# shellcheck source=check.sh
+source "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 
 check inspect 0 "" -- "$fg" inspect "$ops/conv_basic.onnx"
 grep -q "total: 1 nodes, 322 parameters" "$tmp/out" || { echo "FAIL inspect totals:"; cat "$tmp/out"; fail=1; }

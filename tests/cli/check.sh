@@ -1,0 +1,20 @@
+# Sourced by the CLI test scripts (which set tmp and fail=0 first).
+# check NAME EXPECTED_RC STDERR_PATTERN -- command...: runs the command, expects the exit
+# code, the pattern (extended regex) in stderr and, for exit 2, a one-line error (unless
+# oneline=0 is set for the call).
+check() {
+  local name=$1 want=$2 pattern=$3
+  shift 4
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  if [ "$rc" -ne "$want" ]; then
+    echo "FAIL $name: exit $rc, wanted $want"; cat "$tmp/err"; fail=1; return
+  fi
+  if [ -n "$pattern" ] && ! grep -qE -- "$pattern" "$tmp/err"; then
+    echo "FAIL $name: stderr does not match '$pattern':"; cat "$tmp/err"; fail=1; return
+  fi
+  if [ "$want" -eq 2 ] && [ "${oneline:-1}" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -ne 1 ]; then
+    echo "FAIL $name: error is not one line:"; cat "$tmp/err"; fail=1; return
+  fi
+  echo "ok   $name"
+}
