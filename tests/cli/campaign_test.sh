@@ -202,6 +202,23 @@ check idx_lying_header 2 "lying_idx/train-images-idx3-ubyte: the header announce
   bash -c "ulimit -v 4000000; \"$fg\" eval -m seed_inception -d idx:lying_idx -o e_idx"
 check png_lying_header 2 "x.png: cannot be read as an image" -- "$fg" eval -m seed_inception -d folder:lying_png -o e_png
 
+# A model with a dynamic height and width: inspect shows the unknown dims as "?".
+"$py" - <<'PY'
+import torch
+class M(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.p = torch.nn.MaxPool2d(4)
+    def forward(self, x):
+        return self.p(torch.relu(self.c(x)))
+torch.onnx.export(M(), torch.randn(1, 3, 16, 16), "dyn.onnx", input_names=["x"], output_names=["y"],
+                  dynamic_axes={"x": {0: "N", 2: "H", 3: "W"}, "y": {0: "N", 2: "h", 3: "w"}},
+                  opset_version=13)
+PY
+check inspect_dynamic_hw 0 "" -- "$fg" inspect dyn.onnx
+grep -q "f32\[1,8,?,?\]" out || { echo "FAIL inspect of dynamic H/W:"; cat out; fail=1; }
+
 # Ctrl-C and SIGTERM stop inject within seconds, exit 130 / 143, and write no report.
 for sig in INT TERM; do
   "$fg" inject -m seed_inception -c one.yml -d "$fmnist" -o "sig$sig" >"sig$sig.out" 2>&1 &

@@ -41,14 +41,15 @@ std::string shape_str(const TensorInfo& t) {
 
 int run_inspect(const InspectArgs& a) {
   Graph g = import_onnx(a.model);
-  // Symbolic dims of the inputs (a dynamic batch) are taken as --batch for the table.
+  // A symbolic batch dim is taken as --batch for the table; other symbolic dims (a dynamic
+  // height or width) stay unknown and show as "?".
   std::vector<TensorInfo> inputs;
   for (ValueId v : g.runtime_inputs()) {
     TensorInfo t;
     t.dtype = g.value(v).dtype;
     t.shape = g.value(v).shape;
-    t.rank_known = true;
-    for (auto& d : t.shape) d = d < 0 ? a.batch : d;
+    t.rank_known = g.value(v).rank_known;
+    if (!t.shape.empty() && t.shape[0] < 0) t.shape[0] = a.batch;
     inputs.push_back(t);
   }
   auto info = infer_types(g, inputs);
