@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 
 #include "faultgraph/core/error.h"
 #include "faultgraph/data/idx.h"
@@ -24,9 +25,12 @@ const std::vector<std::string> kFashionMnistClasses{
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
 
+bool has_idx_split(const fs::path& dir, const std::string& prefix) {
+  return fs::exists(dir / (prefix + "-images-idx3-ubyte.gz")) ||
+         fs::exists(dir / (prefix + "-images-idx3-ubyte"));
+}
 bool has_idx(const fs::path& dir) {
-  return fs::exists(dir / "train-images-idx3-ubyte.gz") ||
-         fs::exists(dir / "train-images-idx3-ubyte");
+  return has_idx_split(dir, "train") || has_idx_split(dir, "t10k");
 }
 bool has_cifar10(const fs::path& dir) { return fs::exists(dir / "data_batch_1.bin"); }
 bool has_gtsrb(const fs::path& dir) {
@@ -42,7 +46,19 @@ bool has_subfolders(const fs::path& dir) {
 }
 
 DatasetSplits load_idx(const std::string& dir) {
-  DatasetSplits s{load_idx_dataset(dir, "train"), load_idx_dataset(dir, "test")};
+  // A folder may hold one split only (the test files, say): the other is then empty, and a
+  // command that needs it says so.
+  bool train = has_idx_split(dir, "train"), test = has_idx_split(dir, "t10k");
+  DatasetSplits s;
+  s.train = train || !test ? load_idx_dataset(dir, "train") : LabelledImages{};
+  s.test = test || !train ? load_idx_dataset(dir, "test") : LabelledImages{};
+  for (auto [part, other, name] :
+       {std::tuple{&s.train, &s.test, "train"}, std::tuple{&s.test, &s.train, "test"}}) {
+    if (part->images.defined()) continue;
+    part->images = other->images.narrow(0, 0, 0);
+    part->labels = other->labels.narrow(0, 0, 0);
+    part->source = dir + " (" + name + " split: no files)";
+  }
   int64_t classes = std::max(s.train.classes, s.test.classes);
   s.train.classes = s.test.classes = classes;
   if (fs::path(dir) == fs::path(kFashionMnistDir) && classes == 10)

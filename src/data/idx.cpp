@@ -15,6 +15,13 @@
 namespace fg {
 
 namespace {
+// zlib's message without the file name it starts with (ours names the file already).
+std::string gz_message(gzFile_s* f, const std::string& path) {
+  int err = 0;
+  std::string msg = gzerror(f, &err);
+  return msg.rfind(path + ": ", 0) == 0 ? msg.substr(path.size() + 2) : msg;
+}
+
 struct GzCloser {
   void operator()(gzFile_s* f) const { gzclose(f); }
 };
@@ -26,6 +33,8 @@ void read_exact(gzFile_s* f, void* buf, size_t n, const std::string& path, const
   while (got < n) {
     unsigned chunk = static_cast<unsigned>(std::min<size_t>(n - got, 1U << 30));
     int r = gzread(f, p + got, chunk);
+    FG_CHECK(r >= 0, DatasetError, path, ": cannot be decompressed (", gz_message(f, path),
+             "); the file is corrupt, download it again");
     FG_CHECK(r > 0, DatasetError, path, ": truncated while reading the ", what, " (", got, " of ",
              n, " bytes); download the file again");
     got += static_cast<size_t>(r);
@@ -64,7 +73,8 @@ at::Tensor read_idx(const std::string& path) {
     size_t at = data.size();
     data.resize(at + n);
     int r = gzread(f.get(), data.data() + at, static_cast<unsigned>(n));
-    FG_CHECK(r >= 0, DatasetError, path, ": cannot be decompressed (corrupt gzip data)");
+    FG_CHECK(r >= 0, DatasetError, path, ": cannot be decompressed (", gz_message(f.get(), path),
+             "); the file is corrupt, download it again");
     data.resize(at + static_cast<size_t>(r));
     FG_CHECK(r > 0, DatasetError, path, ": the header announces ", want, " bytes of data (dims ",
              fmt::format("{}", fmt::join(dims, " x ")), ") but the file holds ", data.size(),

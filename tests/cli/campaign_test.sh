@@ -202,6 +202,19 @@ check idx_lying_header 2 "lying_idx/train-images-idx3-ubyte: the header announce
   bash -c "ulimit -v 4000000; \"$fg\" eval -m seed_inception -d idx:lying_idx -o e_idx"
 check png_lying_header 2 "x.png: cannot be read as an image" -- "$fg" eval -m seed_inception -d folder:lying_png -o e_png
 
+# An IDX folder holding the test split only serves eval; a gzip file with a bad checksum
+# is "corrupt", not "truncated".
+mkdir -p test_only bad_crc
+cp "$fmnist"/t10k-* test_only/
+cp "$fmnist"/* bad_crc/
+"$py" -c "
+p = 'bad_crc/t10k-labels-idx1-ubyte.gz'
+b = bytearray(open(p, 'rb').read()); b[-6] ^= 0xFF; open(p, 'wb').write(b)"
+check eval_test_only_idx 0 "" -- "$fg" eval -m seed_inception -d test_only --limit 16 -o e_to
+check train_test_only_idx 2 "the training set is empty" -- "$fg" train -m resnet20 -d test_only --limit 8 -o to.onnx
+check idx_bad_crc 2 "t10k-labels-idx1-ubyte.gz: cannot be decompressed \\(incorrect data check\\)" -- \
+  "$fg" eval -m seed_inception -d bad_crc -o e_crc
+
 # A model with a dynamic height and width: inspect shows the unknown dims as "?".
 "$py" - <<'PY'
 import torch
