@@ -215,6 +215,22 @@ check train_test_only_idx 2 "the training set is empty" -- "$fg" train -m resnet
 check idx_bad_crc 2 "t10k-labels-idx1-ubyte.gz: cannot be decompressed \\(incorrect data check\\)" -- \
   "$fg" eval -m seed_inception -d bad_crc -o e_crc
 
+# ONNX inputs: a negative dim is an error naming the input; no shape at all is an unknown
+# rank (not a 0-d scalar).
+"$py" - <<'PY'
+from onnx import helper, TensorProto
+def save(path, shape):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
+    open(path, "wb").write(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString())
+save("negdim.onnx", [1, -3, 4])
+save("norank.onnx", None)
+PY
+check onnx_negative_dim 2 "negdim.onnx: graph input 'x': dim 1 is -3" -- "$fg" inspect negdim.onnx
+check onnx_no_shape 0 "" -- "$fg" inspect norank.onnx
+grep -q "^input  x: ?$" out || { echo "FAIL input without a shape:"; cat out; fail=1; }
+
 # A model with a dynamic height and width: inspect shows the unknown dims as "?".
 "$py" - <<'PY'
 import torch

@@ -50,7 +50,10 @@ DType input_dtype(const onnx::ValueInfoProto& vi) {
 Shape input_shape(const onnx::ValueInfoProto& vi) {
   Shape s;
   for (const auto& d : vi.type().tensor_type().shape().dim()) {
-    s.push_back(d.has_dim_value() && d.dim_value() >= 0 ? d.dim_value() : kUnknownDim);
+    FG_CHECK(!d.has_dim_value() || d.dim_value() >= 0, ModelFormatError, "graph input '", vi.name(),
+             "': dim ", s.size(), " is ", d.dim_value(),
+             "; a dim is a size >= 0 or a symbolic name");
+    s.push_back(d.has_dim_value() ? d.dim_value() : kUnknownDim);
   }
   return s;
 }
@@ -73,7 +76,9 @@ Graph build(const onnx::ModelProto& m) {
   }
   for (const auto& vi : gp.input()) {
     if (g.find_value(vi.name())) continue;  // IR < 4 lists initializers as inputs too
-    g.add_input(vi.name(), input_dtype(vi), input_shape(vi));
+    ValueId id = g.add_input(vi.name(), input_dtype(vi), input_shape(vi));
+    // No shape at all: the rank is unknown too (not a 0-d scalar).
+    if (!vi.type().tensor_type().has_shape()) g.value(id).rank_known = false;
   }
   for (const auto& np : gp.node()) {
     std::string name =
