@@ -11,9 +11,7 @@ namespace fg {
 
 void OutcomeCounts::add(const std::string& outcome) {
   ++trials;
-  for (int k = 0; k < kOutcomeCount; ++k) {
-    if (outcome_name(static_cast<Outcome>(k)) == outcome) ++n[k];
-  }
+  ++n[static_cast<int>(outcome_from_name(outcome))];
 }
 
 namespace {

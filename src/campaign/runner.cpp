@@ -39,6 +39,13 @@ std::string outcome_name(Outcome o) {
   return "?";
 }
 
+Outcome outcome_from_name(const std::string& name) {
+  for (int k = 0; k < kOutcomeCount; ++k) {
+    if (outcome_name(static_cast<Outcome>(k)) == name) return static_cast<Outcome>(k);
+  }
+  return Outcome::kMasked;
+}
+
 bool recompute_from_name(const std::string& name, Recompute& out) {
   if (name == "full") {
     out = Recompute::kFull;
@@ -351,11 +358,7 @@ RunSummary run_trials(Executor& exec, const TrialPlan& plan, const CampaignInput
               run_side_by_side(exec, golden, plan, inputs, o.recompute, trials, c0,
                                std::min(here, c0 + chunk), workers);
           for (TrialRecord& rec : recs) {
-            Outcome oc = Outcome::kMasked;
-            for (int k = 0; k < kOutcomeCount; ++k) {
-              if (outcome_name(static_cast<Outcome>(k)) == rec.outcome)
-                oc = static_cast<Outcome>(k);
-            }
+            Outcome oc = outcome_from_name(rec.outcome);
             ++sum.outcomes[static_cast<int>(oc)];
             sdc += oc == Outcome::kSdc1 || oc == Outcome::kSdc5 ? 1 : 0;
             sum.flops += rec.flops;

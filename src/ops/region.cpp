@@ -17,14 +17,6 @@ int64_t Box::volume() const {
   return v;
 }
 
-bool Box::covers(at::IntArrayRef shape) const {
-  if (shape.size() != lo.size()) return false;
-  for (size_t d = 0; d < lo.size(); ++d) {
-    if (lo[d] > 0 || hi[d] < shape[d]) return false;
-  }
-  return true;
-}
-
 void Box::unite(const Box& o) {
   FG_ASSERT(o.lo.size() == lo.size(), "boxes of different ranks");
   for (size_t d = 0; d < lo.size(); ++d) {

@@ -20,6 +20,8 @@ namespace fg {
 enum class Outcome { kMasked, kTolerable, kSdc1, kSdc5, kDue };
 inline constexpr int kOutcomeCount = 5;
 std::string outcome_name(Outcome o);
+// The outcome a name stands for (as stored in the database); kMasked for an unknown name.
+Outcome outcome_from_name(const std::string& name);
 
 // The outcome of a faulty run against the golden one (DESIGN.md, "Fault model"): masked
 // (every output bit-identical), due (a NaN or Inf in an output), tolerable (top-1

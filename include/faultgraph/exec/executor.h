@@ -6,8 +6,9 @@
 //  2. rerun() recomputes only the nodes downstream of changed values, reading all others
 //     from a golden cache, and stops along a path where a recomputed value is
 //     bit-identical to the cached one (the change was masked there).
-//  3./4. Windowed recompute and batched fault variants build on the same plan (a per-node
-//     kernel list in topological order); batched variants are ordinary batched inputs.
+//  3. rerun(cache, fault, Recompute::kCone) recomputes only the box of each downstream
+//     value that the fault can reach (ops declare it in OpDef::region).
+//  4. Batched fault variants (one fault per batch slot) are not implemented yet.
 //  5. Every mode gives the numbers of a plain full forward of the same graph.
 //
 // A plan (inferred types, kernels, value lifetimes, FLOPs) is built once per input signature

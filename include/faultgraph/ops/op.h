@@ -61,8 +61,7 @@ struct Box {
   std::vector<int64_t> lo, hi;
   static Box whole(at::IntArrayRef shape);
   int64_t volume() const;
-  bool covers(at::IntArrayRef shape) const;  // the whole tensor
-  void unite(const Box& other);              // the smallest box holding both
+  void unite(const Box& other);  // the smallest box holding both
   // The part of a tensor of this box's rank.
   at::Tensor of(const at::Tensor& t) const;
 };
