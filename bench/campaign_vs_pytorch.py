@@ -8,17 +8,24 @@ weights, BatchNorm kept so that a convolution's output is the same tensor on bot
 on the same input images, at the same thread count.
 
 - faultgraph: `faultgraph campaign faults` exports the fault list; `faultgraph campaign
-  run` runs it (golden cache per input, windowed cone recompute; --recompute to compare).
+  run` runs it with its defaults (golden cache per input, windowed cone recompute, batched
+  fault variants; --recompute cone,downstream to compare modes).
 - PyTorch (what PyTorchFI and its peers do): for every trial of that same list, one full
   forward with a forward hook on the convolution that flips the bit, under
   torch.inference_mode(), eval mode, the same thread count; one golden forward per input.
+  Its best configuration on the development machine: glibc malloc tuned as faultgraph
+  tunes its own (bench/malloc_env.py; --pytorch-malloc default to compare).
+
+Trials whose outcomes differ are listed with the golden top-2 logit gap (a gap within
+floating-point noise lets a last-bit difference change the top-1 class).
 
 Prints trials/s of each side, the ratio (higher is better) and how many trials got the
 same outcome (masked, tolerable, sdc1, sdc5, due) on both sides.
 
   bench/campaign_vs_pytorch.py [--faultgraph build/release/faultgraph] [--threads 1,2]
       [--models resnet50,mobilenet_v2,inception_v3] [--trials 200] [--inputs 4]
-      [--recompute cone] [--refdata ~/.cache/faultgraph/refdata/models]
+      [--recompute cone,downstream] [--pytorch-malloc tuned|default]
+      [--refdata ~/.cache/faultgraph/refdata/models]
 """
 import argparse
 import csv
@@ -30,6 +37,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import malloc_env  # noqa: E402
 SIZES = {"resnet50": 224, "mobilenet_v2": 224, "inception_v3": 299}
 
 
@@ -43,6 +52,7 @@ def parse_args():
     ap.add_argument("--trials", type=int, default=200)
     ap.add_argument("--inputs", type=int, default=4)
     ap.add_argument("--recompute", default="cone")
+    ap.add_argument("--pytorch-malloc", choices=("tuned", "default"), default="tuned")
     ap.add_argument("--refdata", default=os.path.join(
         os.environ.get("FG_REFDATA_DIR", os.path.expanduser("~/.cache/faultgraph/refdata")), "models"))
     a = ap.parse_args()
@@ -122,19 +132,22 @@ def pytorch_campaign(name, state, onnx_path, images, faults, threads):
     start = time.perf_counter()
     with torch.inference_mode():
         golden = [model(images[i:i + 1]) for i in range(images.shape[0])]
+        gaps = [float(g.flatten().topk(2).values[0] - g.flatten().topk(2).values[1]) for g in golden]
         for f in faults:
             h = module_of[f["node"]].register_forward_hook(flipper(int(f["element"]), int(f["bit"])))
             y = model(images[f["pos"]:f["pos"] + 1])
             h.remove()
             results.append(outcome(golden[f["pos"]], y))
-    return time.perf_counter() - start, results
+    return time.perf_counter() - start, results, gaps
 
 
 def main():
     a = parse_args()
+    if a.pytorch_malloc == "tuned":
+        malloc_env.use_tuned_malloc()
     import torch
     print(f"PyTorch {torch.__version__} eager (inference_mode, eval, one forward per trial with a "
-          f"forward hook; glibc malloc defaults); faultgraph {a.faultgraph} --recompute {a.recompute}")
+          f"forward hook; {malloc_env.describe()}); faultgraph {a.faultgraph}")
     rows = []
     for name in a.models.split(","):
         size = SIZES[name]
@@ -159,31 +172,33 @@ def main():
                 f["pos"] = int(f["input"])  # the split's index: the images are the test split
             images = load_images(os.path.join(work, "imgs"))
             for threads in [int(t) for t in a.threads.split(",")]:
-                db = f"{work}/run{threads}.db"
-                out = subprocess.run([a.faultgraph, "--threads", str(threads), "campaign", "run", spec,
-                                      "--db", db, "--recompute", a.recompute],
-                                     check=True, capture_output=True, text=True).stdout
-                m = re.search(r"ran (\d+) trials in ([0-9.]+) s", out)
-                fg_rate = int(m.group(1)) / float(m.group(2))
-                frac = re.search(r"recomputed per trial: ([0-9.]+)%", out).group(1)
-                export = subprocess.run([a.faultgraph, "campaign", "export", db], check=True,
-                                        capture_output=True, text=True).stdout
-                fg_outcomes = [r["outcome"] for r in csv.DictReader(export.splitlines())]
-                secs, pt_outcomes = pytorch_campaign(name, state, onnx_path, images, faults, threads)
+                secs, pt_outcomes, gaps = pytorch_campaign(name, state, onnx_path, images, faults, threads)
                 pt_rate = len(faults) / secs
-                agree = sum(x == y for x, y in zip(fg_outcomes, pt_outcomes))
-                for i, (x, y) in enumerate(zip(fg_outcomes, pt_outcomes)):
-                    if x != y:
-                        f = faults[i]
-                        print(f"    trial {i} ({f['node']} element {f['element']} bit {f['bit']}, "
-                              f"input {f['input']}): faultgraph {x}, PyTorch {y}", flush=True)
-                rows.append((name, threads, len(faults), fg_rate, pt_rate, fg_rate / pt_rate, agree, frac))
-                print(f"  {name} threads={threads}: faultgraph {fg_rate:.1f} trials/s, PyTorch "
-                      f"{pt_rate:.1f} trials/s, outcomes agree {agree}/{len(faults)}", flush=True)
-    print(f"\n{'model':<14} {'threads':>7} {'trials':>6} {'faultgraph/s':>12} {'PyTorch/s':>10} "
-          f"{'ratio':>7} {'agree':>9} {'recomputed':>10}")
-    for name, threads, n, fg, pt, ratio, agree, frac in rows:
-        print(f"{name:<14} {threads:>7} {n:>6} {fg:>12.1f} {pt:>10.1f} {ratio:>7.2f} "
+                for mode in a.recompute.split(","):
+                    db = f"{work}/run{threads}{mode}.db"
+                    out = subprocess.run([a.faultgraph, "--threads", str(threads), "campaign", "run", spec,
+                                          "--db", db, "--recompute", mode],
+                                         check=True, capture_output=True, text=True).stdout
+                    m = re.search(r"ran (\d+) trials in ([0-9.]+) s", out)
+                    fg_rate = int(m.group(1)) / float(m.group(2))
+                    frac = re.search(r"recomputed per trial: ([0-9.]+)%", out).group(1)
+                    export = subprocess.run([a.faultgraph, "campaign", "export", db], check=True,
+                                            capture_output=True, text=True).stdout
+                    fg_outcomes = [r["outcome"] for r in csv.DictReader(export.splitlines())]
+                    agree = sum(x == y for x, y in zip(fg_outcomes, pt_outcomes))
+                    for i, (x, y) in enumerate(zip(fg_outcomes, pt_outcomes)):
+                        if x != y:
+                            f = faults[i]
+                            print(f"    {mode}: trial {i} ({f['node']} element {f['element']} bit {f['bit']}, "
+                                  f"input {f['input']}, golden top-2 gap {gaps[f['pos']]:.3g}): "
+                                  f"faultgraph {x}, PyTorch {y}", flush=True)
+                    rows.append((name, mode, threads, len(faults), fg_rate, pt_rate, fg_rate / pt_rate, agree, frac))
+                    print(f"  {name} {mode} threads={threads}: faultgraph {fg_rate:.1f} trials/s, PyTorch "
+                          f"{pt_rate:.1f} trials/s, outcomes agree {agree}/{len(faults)}", flush=True)
+    print(f"\n{'model':<14} {'recompute':>10} {'threads':>7} {'trials':>6} {'faultgraph/s':>12} "
+          f"{'PyTorch/s':>10} {'ratio':>7} {'agree':>9} {'recomputed':>10}")
+    for name, mode, threads, n, fg, pt, ratio, agree, frac in rows:
+        print(f"{name:<14} {mode:>10} {threads:>7} {n:>6} {fg:>12.1f} {pt:>10.1f} {ratio:>7.2f} "
               f"{agree:>4}/{n:<4} {frac:>9}%")
 
 

@@ -7,8 +7,8 @@ round by round, so that load from elsewhere on a shared machine hits both alike;
 cell is the median over the rounds. Prints the ratio faultgraph / PyTorch (lower is
 better; the target is <= 1.1).
 
-faultgraph raises glibc's mmap threshold at start-up (DESIGN.md). --tuned-malloc gives
-PyTorch the same setting (MALLOC_MMAP_THRESHOLD_), so that the comparison does not rest
+faultgraph raises glibc's mmap and trim thresholds at start-up (DESIGN.md). --tuned-malloc
+gives PyTorch the same settings (bench/malloc_env.py), so that the comparison does not rest
 on that alone.
 
   bench/forward_vs_pytorch.py [--bench build/release/bench/forward_bench] [--threads N]
@@ -24,7 +24,8 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MMAP_ENV = "MALLOC_MMAP_THRESHOLD_"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import malloc_env  # noqa: E402
 
 
 def parse_args():
@@ -44,9 +45,8 @@ def parse_args():
 
 def main():
     args = parse_args()
-    if args.tuned_malloc and MMAP_ENV not in os.environ:
-        # glibc reads the variable at start-up: run again with it set.
-        os.execve(sys.executable, [sys.executable] + sys.argv, dict(os.environ, **{MMAP_ENV: str(256 << 20)}))
+    if args.tuned_malloc:
+        malloc_env.use_tuned_malloc()
     if not args.bench:
         sys.exit("forward_vs_pytorch: build faultgraph first (scripts/setup release)")
 
@@ -64,7 +64,7 @@ def main():
     def faultgraph_ms(m, b):
         cmd = [args.bench, "--threads", str(args.threads), "--model", f"{m}={os.path.join(args.refdata, m + '_bn.onnx')}",
                "--batch", str(b), "--benchmark_format=json", f"--benchmark_min_time={args.seconds}"]
-        res = subprocess.run(cmd, check=True, capture_output=True, text=True, env={k: v for k, v in os.environ.items() if k != MMAP_ENV})
+        res = subprocess.run(cmd, check=True, capture_output=True, text=True, env={k: v for k, v in os.environ.items() if k not in malloc_env.TUNED})
         return json.loads(res.stdout)["benchmarks"][0]["real_time"], res.stderr.strip()
 
     torch_models = {}
@@ -96,7 +96,7 @@ def main():
         blas = sorted({line.split()[-1] for line in f if "libopenblas" in line or "libblas" in line})
     print(header)
     print(f"PyTorch {torch.__version__} eager: threads={torch.get_num_threads()} blas={', '.join(blas) or 'none loaded'}"
-          f" malloc={'tuned (' + MMAP_ENV + ')' if MMAP_ENV in os.environ else 'glibc default'}")
+          f" {malloc_env.describe()}")
     print(f"{'model':<14} {'batch':>5} {'faultgraph ms':>14} {'PyTorch ms':>11} {'ratio':>6}")
     worst = 0.0
     for m in models:

@@ -26,7 +26,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MMAP_ENV = "MALLOC_MMAP_THRESHOLD_"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import malloc_env  # noqa: E402
 FASHION = "/usr/share/datasets/fashion-mnist"
 OPTIMISERS = {  # model: faultgraph train flags, the same settings for PyTorch
     "seed_inception": {"optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0},
@@ -166,8 +167,8 @@ def run_pytorch(torch, net_class, model, images, labels, args):
 
 def main():
     args = parse_args()
-    if args.tuned_malloc and MMAP_ENV not in os.environ:
-        os.execve(sys.executable, [sys.executable] + sys.argv, dict(os.environ, **{MMAP_ENV: str(256 << 20)}))
+    if args.tuned_malloc:
+        malloc_env.use_tuned_malloc()
     if not args.faultgraph:
         sys.exit("train_vs_pytorch: build faultgraph first (scripts/setup release)")
     import numpy as np
@@ -196,7 +197,7 @@ def main():
                       f"PyTorch {results[m]['pytorch'][-1]:.0f} img/s", file=sys.stderr, flush=True)
     print(f"\ntraining throughput, batch {args.batch}, {args.threads} threads, {args.images} images "
           f"an epoch, median of {args.rounds} rounds (torch {torch.__version__}"
-          f"{', tuned malloc' if args.tuned_malloc else ''})")
+          f", {malloc_env.describe()})")
     print(f"{'model':<16} {'faultgraph img/s':>17} {'PyTorch img/s':>14} {'ratio':>7}")
     for m in models:
         a, b = statistics.median(results[m]["faultgraph"]), statistics.median(results[m]["pytorch"])

@@ -212,11 +212,10 @@ ValueFault trial_fault(const TrialPlan& plan, const Trial& t) {
   return f;
 }
 
-TrialRecord run_trial(const Executor& exec, const GoldenCache& golden, const TrialPlan& plan,
-                      const Trial& t, const CampaignInputs& inputs, Recompute recompute) {
+namespace {
+TrialRecord record_of(const Executor& exec, const GoldenCache& golden, const TrialPlan& plan,
+                      const Trial& t, const CampaignInputs& inputs, const RerunResult& r) {
   const CampaignSite& site = plan.sites()[t.site];
-  RerunResult r = exec.rerun(golden, trial_fault(plan, t), recompute);
-
   std::vector<at::Tensor> gold = golden.outputs();
   TrialRecord rec;
   rec.id = t.id;
@@ -251,20 +250,52 @@ TrialRecord run_trial(const Executor& exec, const GoldenCache& golden, const Tri
   rec.flops = r.flops;
   return rec;
 }
+}  // namespace
+
+TrialRecord run_trial(const Executor& exec, const GoldenCache& golden, const TrialPlan& plan,
+                      const Trial& t, const CampaignInputs& inputs, Recompute recompute) {
+  return record_of(exec, golden, plan, t, inputs,
+                   exec.rerun(golden, trial_fault(plan, t), recompute));
+}
+
+std::vector<TrialRecord> run_trial_batch(const Executor& exec, const GoldenCache& golden,
+                                         const TrialPlan& plan, std::span<const Trial> trials,
+                                         const CampaignInputs& inputs, Recompute recompute) {
+  std::vector<ValueFault> faults;
+  for (const Trial& t : trials) faults.push_back(trial_fault(plan, t));
+  std::vector<RerunResult> results = exec.rerun_batch(golden, faults, recompute);
+  std::vector<TrialRecord> records;
+  for (size_t i = 0; i < trials.size(); ++i)
+    records.push_back(record_of(exec, golden, plan, trials[i], inputs, results[i]));
+  return records;
+}
 
 namespace {
+// Batched fault variants per rerun with kCone, when not given (measured, README
+// "Performance": up to 1.3x at 2 threads, even at 1; with kDownstream, whose trials reach
+// whole layers from the start, the stacking copies cost more than batching saves: 1).
+constexpr int kDefaultBatch = 8;
+// Models from this many FLOPs a forward run their trials side by side by default.
+constexpr double kSideBySideFlops = 1e9;
+
 // Trials [begin, end) of `trials`, all on one golden run, on `workers` threads that each run
 // their kernels single-threaded: a trial's small windows gain nothing from intra-op threads,
 // which only add synchronisation, while trials are independent (rerun is const). Results
-// come back in order.
+// come back in order. Each worker takes `batch` trials at a time (batched fault variants).
 std::vector<TrialRecord> run_side_by_side(const Executor& exec, const GoldenCache& golden,
                                           const TrialPlan& plan, const CampaignInputs& inputs,
                                           Recompute recompute, const std::vector<Trial>& trials,
-                                          size_t begin, size_t end, int workers) {
+                                          size_t begin, size_t end, int workers, size_t batch) {
   std::vector<TrialRecord> out(end - begin);
-  if (workers <= 1 || end - begin <= 1) {
-    for (size_t i = begin; i < end; ++i)
-      out[i - begin] = run_trial(exec, golden, plan, trials[i], inputs, recompute);
+  // Trials [i, i + batch) together; their records in place.
+  auto run_from = [&](size_t i) {
+    size_t n = std::min(batch, end - i);
+    std::vector<TrialRecord> recs = run_trial_batch(
+        exec, golden, plan, std::span<const Trial>(trials.data() + i, n), inputs, recompute);
+    std::move(recs.begin(), recs.end(), out.begin() + static_cast<std::ptrdiff_t>(i - begin));
+  };
+  if (workers <= 1 || end - begin <= batch) {
+    for (size_t i = begin; i < end; i += batch) run_from(i);
     return out;
   }
   std::atomic<size_t> next{begin};
@@ -275,8 +306,9 @@ std::vector<TrialRecord> run_side_by_side(const Executor& exec, const GoldenCach
       omp_set_num_threads(1);   // this thread's OpenMP teams: itself only
       at::NoGradGuard no_grad;  // thread-local
       try {
-        for (size_t i = next++; i < end && interrupt_signal() == 0; i = next++)
-          out[i - begin] = run_trial(exec, golden, plan, trials[i], inputs, recompute);
+        for (size_t i = next.fetch_add(batch); i < end && interrupt_signal() == 0;
+             i = next.fetch_add(batch))
+          run_from(i);
       } catch (...) {
         errors[static_cast<size_t>(w)] = std::current_exception();
       }
@@ -328,10 +360,9 @@ RunSummary run_trials(Executor& exec, const TrialPlan& plan, const CampaignInput
   // Blocks of consecutive ids, grouped by input inside a block: a few golden runs per input
   // and bounded memory (one golden cache at a time).
   const int64_t block = std::clamp<int64_t>(50 * plan.inputs(), 2000, 200000);
-  // Windows are small: side by side on single-threaded workers; whole layers: one trial at
-  // a time, every thread on its kernels (measured on ResNet-50, README "Performance").
-  const int workers = std::max(
-      1, o.workers > 0 ? o.workers : (o.recompute == Recompute::kCone ? at::get_num_threads() : 1));
+  int workers = o.workers;  // 0: chosen at the first golden run, by the model's size
+  const size_t batch = static_cast<size_t>(
+      o.batch > 0 ? o.batch : (o.recompute == Recompute::kCone ? kDefaultBatch : 1));
   at::NoGradGuard no_grad;
   int64_t sdc = 0;
   try {
@@ -348,15 +379,20 @@ RunSummary run_trials(Executor& exec, const TrialPlan& plan, const CampaignInput
         check_interrupt();
         GoldenCache golden = exec.run_cached({inputs.images[input].unsqueeze(0)},
                                              inputs.ids[static_cast<size_t>(input)]);
+        // Measured (README "Performance"): trials of a large model run side by side on
+        // single-threaded workers (their windows and small layers gain little from intra-op
+        // threads); a small model's trials are too short to pay for the hand-over.
+        if (workers <= 0)
+          workers = golden.forward_flops() >= kSideBySideFlops ? at::get_num_threads() : 1;
         // Trials of this input in chunks, each chunk's trials side by side on the workers.
         const size_t here = static_cast<size_t>(
             std::min<int64_t>(static_cast<int64_t>(trials.size()), todo - sum.ran));
-        const size_t chunk = static_cast<size_t>(16 * workers);
+        const size_t chunk = static_cast<size_t>(16 * workers) * batch;
         for (size_t c0 = 0; c0 < here; c0 += chunk) {
           check_interrupt();
           std::vector<TrialRecord> recs =
               run_side_by_side(exec, golden, plan, inputs, o.recompute, trials, c0,
-                               std::min(here, c0 + chunk), workers);
+                               std::min(here, c0 + chunk), workers, batch);
           for (TrialRecord& rec : recs) {
             Outcome oc = outcome_from_name(rec.outcome);
             ++sum.outcomes[static_cast<int>(oc)];

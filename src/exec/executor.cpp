@@ -5,8 +5,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <atomic>
 #include <cstring>
 #include <limits>
+#include <random>
 
 #include "faultgraph/core/error.h"
 #include "faultgraph/ir/topo.h"
@@ -23,6 +25,12 @@ struct Executor::Plan {
     std::vector<ValueId> free_after;  // values whose last use is this step
     double flops = 0;
     std::optional<Region> region;  // windowed recompute, when the op declares it
+    // Batched fault variants: the inputs indexed by sample (ops/per_sample_inputs).
+    std::optional<uint64_t> sample_inputs;
+    // An inexact region whose windows were found to give the whole output's bits (checked
+    // once, on the plan's first golden run): no golden window is computed beside them.
+    bool window_checked = false;
+    bool window_exact = false;
   };
   std::vector<TensorInfo> info;
   // Nodes computed from constants only, evaluated once while planning (topological order).
@@ -31,6 +39,10 @@ struct Executor::Plan {
   std::vector<Step> steps;            // nodes that depend on the runtime inputs
   std::vector<at::Tensor> constants;  // values known before running (by ValueId)
   double forward_flops = 0;           // of `steps`
+  // By step: a batch of variants gave its golden slot other bits than the golden run, so
+  // the step's kernel sums in another order at other batch sizes; it runs unbatched since.
+  // Set by const reruns on any thread, hence atomic.
+  std::unique_ptr<std::atomic<bool>[]> batch_inexact;
 };
 
 // An input edge's corrupted value: only `node`'s input `index` sees it.
@@ -38,6 +50,14 @@ struct Executor::Override {
   NodeId node;
   int index;
   at::Tensor value;
+};
+
+// A fault applied to its golden value: what each recompute mode starts from.
+struct Executor::FaultStart {
+  at::Tensor applied;  // the corrupted copy of the value
+  bool changed = false;
+  std::unique_ptr<Override> edge;  // an input-edge fault: where the copy enters
+  std::optional<Box> box;          // the elements that differ from the golden value
 };
 
 Executor::Executor(Graph graph, ExecOptions options) : graph_(std::move(graph)), options_(options) {
@@ -52,6 +72,16 @@ std::string signature(const std::vector<at::Tensor>& inputs) {
     s += fmt::format("{}[{}];", c10::toString(t.scalar_type()), fmt::join(t.sizes(), ","));
   }
   return s;
+}
+
+std::optional<uint64_t> prepare_sample_inputs(const Graph& g, const Node& n,
+                                              const std::vector<TensorInfo>& info,
+                                              bool training) {
+  std::vector<TensorInfo> ins(n.inputs.size());
+  for (size_t i = 0; i < n.inputs.size(); ++i) {
+    if (n.inputs[i] != kNoValue) ins[i] = info[n.inputs[i]];
+  }
+  return per_sample_inputs(OpContext{n, ins, g.opset, training});
 }
 
 std::optional<Region> prepare_region(const Graph& g, const Node& n,
@@ -168,7 +198,9 @@ Executor::Plan& Executor::plan_for(const std::vector<at::Tensor>& inputs) {
                       prepare_node(graph_, n, plan->info, options_.training),
                       0,
                       {},
-                      node_flops(graph_, n, plan->info)};
+                      node_flops(graph_, n, plan->info),
+                      std::nullopt,
+                      std::nullopt};
     call_kernel(graph_, n, folded.kernel, args);
     plan->folded.push_back(std::move(folded));
     for (size_t i = 0; i < outs.size(); ++i) {
@@ -210,7 +242,8 @@ Executor::Plan& Executor::plan_for(const std::vector<at::Tensor>& inputs) {
                     0,
                     {},
                     node_flops(graph_, n, plan->info),
-                    prepare_region(graph_, n, plan->info, options_.training)};
+                    prepare_region(graph_, n, plan->info, options_.training),
+                    prepare_sample_inputs(graph_, n, plan->info, options_.training)};
     plan->forward_flops += step.flops;
     for (size_t i = 0; i < n.inputs.size() && i < 64; ++i) {
       ValueId v = n.inputs[i];
@@ -230,6 +263,7 @@ Executor::Plan& Executor::plan_for(const std::vector<at::Tensor>& inputs) {
     }
     plan->steps.push_back(std::move(step));
   }
+  plan->batch_inexact = std::make_unique<std::atomic<bool>[]>(plan->steps.size());
   return *plans_.emplace(key, std::move(plan)).first->second;
 }
 
@@ -277,7 +311,40 @@ GoldenCache Executor::run_cached(const std::vector<at::Tensor>& inputs, int64_t 
   auto runtime = graph_.runtime_inputs();
   for (size_t i = 0; i < inputs.size(); ++i) cache.values_[runtime[i]] = inputs[i];
   execute(plan, cache.values_, /*keep_all=*/true, first_sample);
+  check_windows(plan, cache.values_);
   return cache;
+}
+
+// A kernel's summation order depends on its shapes, not on the data: a node whose windows
+// of many shapes (small ones at the borders and inside, bands, most of the output) give the
+// bits of its whole golden output is taken to sum every window as the whole layer did.
+void Executor::check_windows(Plan& plan, const std::vector<at::Tensor>& values) const {
+  for (auto& step : plan.steps) {
+    if (!step.region || step.region->exact || step.window_checked) continue;
+    step.window_checked = true;
+    const Node& n = graph_.node(step.node);
+    const at::Tensor& out = values[n.outputs[0]];
+    if (n.outputs.size() != 1 || !out.defined() || out.dim() < 2 || out.numel() == 0) continue;
+    std::vector<WindowInput> ins(n.inputs.size());
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      if (n.inputs[i] != kNoValue) ins[i].base = values[n.inputs[i]];
+    }
+    std::mt19937_64 rng(static_cast<uint64_t>(step.node));
+    auto below = [&rng](int64_t n) { return static_cast<int64_t>(rng() % static_cast<uint64_t>(n)); };
+    bool exact = true;
+    for (int k = 0; k < 16 && exact; ++k) {
+      Box b = Box::whole(out.sizes());
+      for (int64_t d = 1; d < out.dim(); ++d) {
+        const int64_t size = out.size(d);
+        const int64_t len = k < 8 ? 1 + below(std::min<int64_t>(size, 4)) : 1 + below(size);
+        const int64_t lo = k % 4 == 0 ? 0 : k % 4 == 1 ? size - len : below(size - len + 1);
+        b.lo[static_cast<size_t>(d)] = lo;
+        b.hi[static_cast<size_t>(d)] = lo + len;
+      }
+      exact = bitwise_equal(step.region->compute(ins, b).contiguous(), b.of(out).contiguous());
+    }
+    step.window_exact = exact;
+  }
 }
 
 namespace {
@@ -318,6 +385,7 @@ std::optional<Box> changed_box_of(const at::Tensor& value, const at::Tensor& gol
   if (value.scalar_type() != at::kFloat || value.dim() == 0)
     return box_of(bits_differ(value, golden));
   at::Tensor a = value.contiguous(), b = golden.contiguous();
+  if (std::memcmp(a.data_ptr(), b.data_ptr(), a.nbytes()) == 0) return std::nullopt;
   const auto* pa = static_cast<const int32_t*>(a.data_ptr());
   const auto* pb = static_cast<const int32_t*>(b.data_ptr());
   const int64_t rank = a.dim(), cols = a.size(rank - 1);
@@ -331,7 +399,7 @@ std::optional<Box> changed_box_of(const at::Tensor& value, const at::Tensor& gol
   for (int64_t row = 0; row < rows; ++row) {
     const int32_t* x = pa + row * cols;
     const int32_t* y = pb + row * cols;
-    int64_t first = 0;
+    int64_t first = std::memcmp(x, y, static_cast<size_t>(cols) * sizeof(int32_t)) == 0 ? cols : 0;
     while (first < cols && x[first] == y[first]) ++first;
     if (first < cols) {
       int64_t last = cols - 1;
@@ -353,151 +421,6 @@ std::optional<Box> changed_box_of(const at::Tensor& value, const at::Tensor& gol
   return box;
 }
 }  // namespace
-
-RerunResult Executor::propagate_cone(const GoldenCache& cache, std::vector<at::Tensor>& values,
-                                     std::vector<std::optional<Box>>& boxes, const Override* edge,
-                                     const std::optional<Box>& edge_box,
-                                     bool track_non_finite) const {
-  FG_CHECK(cache.graph_ == &graph_ && cache.plan_ != nullptr, UsageError,
-           "rerun: the cache was made by another executor");
-  const Plan& plan = *static_cast<const Plan*>(cache.plan_);
-  RerunResult r;
-  // A windowed output is kept as a patch over the golden value (values[v] stays golden):
-  // only a consumer that needs the whole tensor makes it whole.
-  struct Patch {
-    std::optional<Box> box;
-    at::Tensor data;
-  };
-  std::vector<Patch> patches(values.size());
-  auto materialize = [&](ValueId v) {
-    if (!patches[v].box) return;
-    at::Tensor whole = cache.values_[v].clone();
-    patches[v].box->of(whole).copy_(patches[v].data);
-    values[v] = std::move(whole);
-    patches[v] = Patch{};
-  };
-  std::vector<at::Tensor> ins, outs;
-  std::vector<WindowInput> window_ins;
-  auto run_step = [&](const Plan::Step& step) {
-    const Node& n = graph_.node(step.node);
-    bool edge_here = edge && edge->node == n.id;
-    bool touched = edge_here;
-    for (ValueId v : n.inputs) touched = touched || (v != kNoValue && boxes[v]);
-    if (!touched) return;
-    ++r.nodes_recomputed;
-    auto note_non_finite = [&](const at::Tensor& t, ValueId v) {
-      if (track_non_finite && r.first_non_finite == kNoNode && !all_finite(t) &&
-          all_finite(cache.values_[v]))
-        r.first_non_finite = n.id;
-    };
-    // The output box the changed input boxes can reach; nullopt: the whole output.
-    std::optional<Box> reach;
-    bool whole = !step.region || n.outputs.size() != 1;
-    for (size_t i = 0; i < n.inputs.size() && !whole; ++i) {
-      std::optional<Box> b;
-      if (edge_here && static_cast<int>(i) == edge->index) {
-        b = edge_box;
-      } else if (n.inputs[i] != kNoValue) {
-        b = boxes[n.inputs[i]];
-      }
-      if (!b) continue;
-      std::optional<Box> o = step.region->reach(i, *b);
-      if (!o) {
-        whole = true;
-      } else if (reach) {
-        reach->unite(*o);
-      } else {
-        reach = o;
-      }
-    }
-    const at::Tensor& golden_out = cache.values_[n.outputs[0]];
-    double share = reach ? static_cast<double>(reach->volume()) /
-                               static_cast<double>(std::max<int64_t>(1, golden_out.numel()))
-                         : 1.0;
-    // Most of the output: the full kernel costs no more than a window and its bookkeeping.
-    if (!whole && reach && share <= kMaxWindowShare) {
-      ValueId v = n.outputs[0];
-      if (reach->volume() == 0) {
-        ++r.nodes_masked;
-        return;
-      }
-      window_ins.assign(n.inputs.size(), WindowInput{});
-      for (size_t i = 0; i < n.inputs.size(); ++i) {
-        ValueId in = n.inputs[i];
-        if (in == kNoValue) continue;
-        window_ins[i] = {values[in], patches[in].box, patches[in].data};
-      }
-      if (edge_here) window_ins[static_cast<size_t>(edge->index)] = {edge->value, {}, {}};
-      at::Tensor faulty = step.region->compute(window_ins, *reach);
-      at::Tensor gold = reach->of(golden_out);
-      r.flops += step.flops * share;
-      // An inexact window (another summation order) is compared with the same window over
-      // the golden inputs, so that rounding is never taken for a change.
-      at::Tensor reference = gold;
-      if (!step.region->exact) {
-        std::vector<WindowInput> golden_ins(n.inputs.size());
-        for (size_t i = 0; i < n.inputs.size(); ++i) {
-          if (n.inputs[i] != kNoValue) golden_ins[i].base = cache.values_[n.inputs[i]];
-        }
-        reference = step.region->compute(golden_ins, *reach);
-        r.flops += step.flops * share;
-      }
-      std::optional<Box> tight = changed_box_of(faulty, reference);
-      if (!tight) {
-        ++r.nodes_masked;
-        return;
-      }
-      // Where the window over the golden inputs gives the same bits, the golden value is
-      // kept: exactly what a full recompute gives there.
-      at::Tensor merged =
-          step.region->exact ? faulty : at::where(bits_differ(faulty, reference), faulty, gold);
-      note_non_finite(merged, v);
-      Patch p;
-      p.data = tight->of(merged);  // the tight box, relative to the window
-      for (size_t d = 0; d < tight->lo.size(); ++d) {
-        tight->lo[d] += reach->lo[d];
-        tight->hi[d] += reach->lo[d];
-      }
-      p.box = tight;
-      patches[v] = std::move(p);
-      boxes[v] = tight;
-      return;
-    }
-    ins.assign(n.inputs.size(), at::Tensor());
-    for (size_t i = 0; i < n.inputs.size(); ++i) {
-      ValueId in = n.inputs[i];
-      if (in == kNoValue) continue;
-      materialize(in);
-      ins[i] = values[in];
-    }
-    if (edge_here) ins[static_cast<size_t>(edge->index)] = edge->value;
-    outs.assign(n.outputs.size(), at::Tensor());
-    KernelArgs args{ins, outs, 0, cache.first_sample_};
-    call_kernel(graph_, n, step.kernel, args);
-    r.flops += step.flops;
-    bool any_changed = false;
-    for (size_t i = 0; i < outs.size(); ++i) {
-      ValueId v = n.outputs[i];
-      if (boxes[v]) continue;  // a value replaced by the caller stays as given
-      std::optional<Box> b = changed_box_of(outs[i], cache.values_[v]);
-      if (!b) continue;
-      note_non_finite(outs[i], v);
-      values[v] = std::move(outs[i]);
-      boxes[v] = b;
-      any_changed = true;
-    }
-    if (!any_changed) ++r.nodes_masked;
-  };
-  for (const auto& step : plan.folded) run_step(step);
-  for (const auto& step : plan.steps) run_step(step);
-  r.masked = true;
-  for (ValueId o : graph_.outputs()) {
-    materialize(o);
-    r.outputs.push_back(values[o]);
-    r.masked = r.masked && !boxes[o];
-  }
-  return r;
-}
 
 RerunResult Executor::propagate(const GoldenCache& cache, std::vector<at::Tensor>& values,
                                 std::vector<bool>& dirty, const Override* edge, bool full,
@@ -563,8 +486,256 @@ std::vector<at::Tensor> Executor::rerun(const GoldenCache& cache,
   return r.outputs;
 }
 
-RerunResult Executor::rerun(const GoldenCache& cache, const ValueFault& fault,
-                            Recompute mode) const {
+// One faulty rerun in progress (kDownstream or kCone): the values that differ from the golden
+// ones, each with the box holding its changed elements; in kCone, a windowed output is kept
+// as a patch over the golden value (values[v] stays golden) until a consumer needs it whole.
+struct Executor::Slot {
+  struct Patch {
+    std::optional<Box> box;
+    at::Tensor data;
+  };
+  const Executor& ex;
+  const GoldenCache& cache;
+  bool windows;  // kCone: windowed recompute where the op declares a Region
+  bool track_non_finite;
+  std::vector<at::Tensor> values;
+  std::vector<std::optional<Box>> boxes;  // set: the value differs from the golden one
+  std::vector<Patch> patches;
+  const Override* edge = nullptr;
+  std::optional<Box> edge_box;
+  RerunResult r;
+
+  Slot(const Executor& e, const GoldenCache& c, bool windowed, bool track)
+      : ex(e),
+        cache(c),
+        windows(windowed),
+        track_non_finite(track),
+        values(c.values_),
+        boxes(values.size()),
+        patches(values.size()) {}
+
+  bool edge_at(const Node& n, size_t i) const {
+    return edge && edge->node == n.id && static_cast<int>(i) == edge->index;
+  }
+  bool input_changed(const Node& n, size_t i) const {
+    return edge_at(n, i) || (n.inputs[i] != kNoValue && boxes[n.inputs[i]]);
+  }
+  // A changed input reaches this node: it is recomputed (counted here).
+  bool touches(const Node& n) {
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      if (input_changed(n, i)) {
+        ++r.nodes_recomputed;
+        return true;
+      }
+    }
+    return false;
+  }
+  void materialize(ValueId v) {
+    if (!patches[v].box) return;
+    at::Tensor whole = cache.values_[v].clone();
+    patches[v].box->of(whole).copy_(patches[v].data);
+    values[v] = std::move(whole);
+    patches[v] = Patch{};
+  }
+  // Input i of `n` as a whole tensor: the edge's corrupted value where it enters.
+  at::Tensor input(const Node& n, size_t i) {
+    if (edge_at(n, i)) return edge->value;
+    if (n.inputs[i] == kNoValue) return {};
+    materialize(n.inputs[i]);
+    return values[n.inputs[i]];
+  }
+  void note_non_finite(const Node& n, const at::Tensor& t, ValueId v) {
+    if (track_non_finite && r.first_non_finite == kNoNode && !all_finite(t) &&
+        all_finite(cache.values_[v]))
+      r.first_non_finite = n.id;
+  }
+
+  // Computes only the box of the output that the changed input boxes can reach, when the op
+  // declares a Region and that box is small; false: the outputs are to be computed whole.
+  bool window(const Plan::Step& step) {
+    const Node& n = ex.graph_.node(step.node);
+    if (!windows || !step.region || n.outputs.size() != 1) return false;
+    std::optional<Box> reach;
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      std::optional<Box> b = edge_at(n, i) ? edge_box
+                             : n.inputs[i] != kNoValue ? boxes[n.inputs[i]]
+                                                       : std::nullopt;
+      if (!b) continue;
+      std::optional<Box> o = step.region->reach(i, *b);
+      if (!o) return false;
+      if (reach) {
+        reach->unite(*o);
+      } else {
+        reach = o;
+      }
+    }
+    const ValueId v = n.outputs[0];
+    const at::Tensor& golden_out = cache.values_[v];
+    const double share = static_cast<double>(reach->volume()) /
+                         static_cast<double>(std::max<int64_t>(1, golden_out.numel()));
+    // Most of the output: the full kernel costs no more than a window and its bookkeeping.
+    if (share > kMaxWindowShare) return false;
+    if (reach->volume() == 0) {
+      ++r.nodes_masked;
+      return true;
+    }
+    std::vector<WindowInput> ins(n.inputs.size());
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      ValueId in = n.inputs[i];
+      if (in != kNoValue) ins[i] = {values[in], patches[in].box, patches[in].data};
+      if (edge_at(n, i)) ins[i] = {edge->value, {}, {}};
+    }
+    at::Tensor faulty = step.region->compute(ins, *reach);
+    at::Tensor gold = reach->of(golden_out);
+    r.flops += step.flops * share;
+    // An inexact window (another summation order) is compared with the same window over
+    // the golden inputs, so that rounding is never taken for a change.
+    at::Tensor reference = gold;
+    const bool exact = step.region->exact || step.window_exact;
+    if (!exact) {
+      std::vector<WindowInput> golden_ins(n.inputs.size());
+      for (size_t i = 0; i < n.inputs.size(); ++i) {
+        if (n.inputs[i] != kNoValue) golden_ins[i].base = cache.values_[n.inputs[i]];
+      }
+      reference = step.region->compute(golden_ins, *reach);
+      r.flops += step.flops * share;
+    }
+    std::optional<Box> tight = changed_box_of(faulty, reference);
+    if (!tight) {
+      ++r.nodes_masked;
+      return true;
+    }
+    // Where the window over the golden inputs gives the same bits, the golden value is
+    // kept: exactly what a full recompute gives there.
+    at::Tensor merged = exact ? faulty : at::where(bits_differ(faulty, reference), faulty, gold);
+    note_non_finite(n, merged, v);
+    Patch p;
+    p.data = tight->of(merged);  // the tight box, relative to the window
+    for (size_t d = 0; d < tight->lo.size(); ++d) {
+      tight->lo[d] += reach->lo[d];
+      tight->hi[d] += reach->lo[d];
+    }
+    p.box = tight;
+    patches[v] = std::move(p);
+    boxes[v] = tight;
+    return true;
+  }
+
+  // Output i of `n`, computed whole. Returns whether it differs from the golden one.
+  bool take(const Node& n, size_t i, const at::Tensor& out) {
+    const ValueId v = n.outputs[i];
+    if (boxes[v]) return false;  // a value replaced by the caller stays as given
+    const at::Tensor& golden = cache.values_[v];
+    // Only windows need the tight box; else "changed" is all (memcmp stops at a difference).
+    std::optional<Box> b = windows                       ? changed_box_of(out, golden)
+                           : bitwise_equal(out, golden) ? std::nullopt
+                                                        : std::optional<Box>(Box::whole(out.sizes()));
+    if (!b) return false;
+    note_non_finite(n, out, v);
+    values[v] = out;
+    boxes[v] = b;
+    return true;
+  }
+
+  void run_whole(const Plan::Step& step) {
+    const Node& n = ex.graph_.node(step.node);
+    std::vector<at::Tensor> ins(n.inputs.size()), outs(n.outputs.size());
+    for (size_t i = 0; i < n.inputs.size(); ++i) ins[i] = input(n, i);
+    KernelArgs args{ins, outs, 0, cache.first_sample_};
+    call_kernel(ex.graph_, n, step.kernel, args);
+    r.flops += step.flops;
+    bool any_changed = false;
+    for (size_t i = 0; i < outs.size(); ++i) any_changed = take(n, i, outs[i]) || any_changed;
+    if (!any_changed) ++r.nodes_masked;
+  }
+
+  static bool run_batched(const Plan& plan, size_t step_index, const std::vector<Slot*>& group);
+
+  void finish() {
+    r.masked = true;
+    for (ValueId o : ex.graph_.outputs()) {
+      materialize(o);
+      r.outputs.push_back(values[o]);
+      r.masked = r.masked && !boxes[o];
+    }
+  }
+};
+
+// The same node for several slots at once, their variants stacked along dim 0 after one
+// more variant made of the golden inputs. That golden slot must come out bit-identical to
+// the golden run: else the kernel sums in another order at this batch size, the step is
+// marked and never batched again, and false is returned (as when the node cannot be
+// batched), so each slot gets exactly the bits a rerun of its fault alone gives, whatever
+// the batch it shares.
+bool Executor::Slot::run_batched(const Plan& plan, size_t step_index,
+                                 const std::vector<Slot*>& group) {
+  if (group.size() < 2) return false;
+  const Plan::Step& step = plan.steps[step_index];
+  std::atomic<bool>& inexact = plan.batch_inexact[step_index];
+  if (!step.sample_inputs || inexact.load(std::memory_order_relaxed)) return false;
+  const Graph& graph = group[0]->ex.graph_;
+  const Node& n = graph.node(step.node);
+  const GoldenCache& cache = group[0]->cache;
+  const at::Tensor& golden_out = cache.values_[n.outputs[0]];
+  if (!golden_out.defined() || golden_out.dim() < 1 || golden_out.size(0) != 1) return false;
+  const int64_t k = static_cast<int64_t>(group.size());
+  std::vector<at::Tensor> ins(n.inputs.size()), outs(1);
+  for (size_t i = 0; i < n.inputs.size(); ++i) {
+    if (n.inputs[i] == kNoValue) continue;
+    const at::Tensor& golden_in = cache.values_[n.inputs[i]];
+    bool changed = false;
+    for (const Slot* s : group) changed = changed || s->input_changed(n, i);
+    if (((*step.sample_inputs >> i) & 1U) == 0) {
+      if (changed) return false;  // a shared input (a weight) differs between variants
+      ins[i] = golden_in;
+      continue;
+    }
+    if (!golden_in.defined() || golden_in.dim() < 1 || golden_in.size(0) != 1) return false;
+    if (!changed) {
+      std::vector<int64_t> sizes = golden_in.sizes().vec();
+      sizes[0] = k + 1;
+      ins[i] = golden_in.expand(sizes);
+      continue;
+    }
+    std::vector<at::Tensor> parts{golden_in};
+    for (Slot* s : group) parts.push_back(s->input(n, i));
+    ins[i] = at::cat(parts, 0);
+  }
+  KernelArgs args{ins, outs, 0, cache.first_sample_};
+  call_kernel(graph, n, step.kernel, args);
+  FG_ASSERT(outs[0].dim() >= 1 && outs[0].size(0) == k + 1, "node '", n.name,
+            "': a batch of ", k + 1, " variants gave ", outs[0].size(0));
+  if (!bitwise_equal(outs[0].narrow(0, 0, 1), golden_out)) {
+    inexact.store(true, std::memory_order_relaxed);
+    return false;
+  }
+  for (int64_t j = 0; j < k; ++j) {
+    Slot& s = *group[static_cast<size_t>(j)];
+    s.r.flops += step.flops;  // the golden slot is the batch's overhead, not the trial's
+    ++s.r.nodes_batched;
+    if (!s.take(n, 0, outs[0].narrow(0, j + 1, 1))) ++s.r.nodes_masked;
+  }
+  return true;
+}
+
+std::unique_ptr<Executor::Slot> Executor::start(const GoldenCache& cache, const ValueFault& fault,
+                                                Recompute mode, bool track_non_finite,
+                                                FaultStart& f) const {
+  auto slot = std::make_unique<Slot>(*this, cache, mode == Recompute::kCone, track_non_finite);
+  if (!f.changed) return slot;
+  if (fault.consumer != kNoNode) {
+    slot->edge = f.edge.get();
+    slot->edge_box = f.box;
+  } else {
+    slot->values[fault.value] = f.applied;
+    slot->boxes[fault.value] = f.box;
+  }
+  return slot;
+}
+
+Executor::FaultStart Executor::apply(const GoldenCache& cache, const ValueFault& fault) const {
+  FG_CHECK(cache.graph_ == &graph_ && cache.plan_ != nullptr, UsageError,
+           "rerun: the cache was made by another executor");
   FG_CHECK(fault.value >= 0 && static_cast<size_t>(fault.value) < cache.values_.size(), UsageError,
            "rerun: value id ", fault.value, " out of range");
   const at::Tensor& golden = cache.values_[fault.value];
@@ -577,56 +748,117 @@ RerunResult Executor::rerun(const GoldenCache& cache, const ValueFault& fault,
     spec.coordinates = fault.elements;
     spec.random_bit = spec.random_bit && spec.bits.empty();
   }
-  FaultResult applied =
-      apply_fault(golden, spec, listed ? false : fault.batched, listed ? 0 : fault.first_sample);
-  at::Tensor flat_golden = golden.contiguous().view(-1), flat_faulty = applied.output.view(-1);
-
-  std::unique_ptr<Override> edge;
-  bool changed = !bitwise_equal(applied.output, golden);
+  FaultStart f;
+  f.applied = apply_fault(golden, spec, listed ? false : fault.batched,
+                          listed ? 0 : fault.first_sample)
+                  .output;
+  f.changed = !bitwise_equal(f.applied, golden);
   if (fault.consumer != kNoNode) {
     const Node& n = graph_.node(fault.consumer);
     FG_CHECK(fault.input_index >= 0 && static_cast<size_t>(fault.input_index) < n.inputs.size() &&
                  n.inputs[fault.input_index] == fault.value,
              UsageError, "rerun: value '", graph_.value(fault.value).name, "' is not input ",
              fault.input_index, " of node '", n.name, "'");
-    if (changed)
-      edge = std::make_unique<Override>(Override{n.id, fault.input_index, applied.output});
+    if (f.changed)
+      f.edge = std::make_unique<Override>(Override{n.id, fault.input_index, f.applied});
   }
-  std::optional<Box> changed_box;
-  if (mode == Recompute::kCone && changed) changed_box = changed_box_of(applied.output, golden);
-  auto run = [&](bool track_non_finite) {
-    std::vector<at::Tensor> values = cache.values_;
-    if (mode == Recompute::kCone) {
-      std::vector<std::optional<Box>> boxes(values.size());
-      if (fault.consumer == kNoNode && changed) {
-        values[fault.value] = applied.output;
-        boxes[fault.value] = changed_box;
-      }
-      return propagate_cone(cache, values, boxes, edge.get(), changed_box, track_non_finite);
-    }
-    std::vector<bool> dirty(values.size(), false);
-    if (fault.consumer == kNoNode && changed) {
-      values[fault.value] = applied.output;
-      dirty[fault.value] = true;
-    }
-    return propagate(cache, values, dirty, edge.get(), mode == Recompute::kFull, track_non_finite);
-  };
-  // Finding the first non-finite node costs a pass over every recomputed value; only a
-  // trial whose outputs end non-finite needs it, so that rare trial runs again with it.
-  RerunResult r = run(false);
-  bool outputs_non_finite = false;
-  for (size_t i = 0; i < r.outputs.size(); ++i) {
-    outputs_non_finite = outputs_non_finite || (!all_finite(r.outputs[i]) &&
-                                                all_finite(cache.values_[graph_.outputs()[i]]));
-  }
-  if (outputs_non_finite) r = run(true);
-  r.fault_non_finite = !all_finite(applied.output) && all_finite(golden);
-  r.faulty_value = applied.output;
+  if (f.changed) f.box = changed_box_of(f.applied, golden);
+  return f;
+}
+
+// What the result says about the fault itself (the value as corrupted, listed elements).
+void Executor::describe(const GoldenCache& cache, const ValueFault& fault, const FaultStart& f,
+                        RerunResult& r) const {
+  const at::Tensor& golden = cache.values_[fault.value];
+  r.fault_non_finite = !all_finite(f.applied) && all_finite(golden);
+  r.faulty_value = f.applied;
+  at::Tensor flat_golden = golden.contiguous().view(-1), flat_faulty = f.applied.view(-1);
   for (int64_t e : fault.elements) {
     r.golden_values.push_back(flat_golden[e].item<double>());
     r.faulty_values.push_back(flat_faulty[e].item<double>());
   }
+}
+
+bool Executor::outputs_turned_non_finite(const GoldenCache& cache, const RerunResult& r) const {
+  for (size_t i = 0; i < r.outputs.size(); ++i) {
+    if (!all_finite(r.outputs[i]) && all_finite(cache.values_[graph_.outputs()[i]])) return true;
+  }
+  return false;
+}
+
+RerunResult Executor::run_slot(const GoldenCache& cache, const ValueFault& fault, Recompute mode,
+                               bool track_non_finite, FaultStart& f) const {
+  const Plan& plan = *static_cast<const Plan*>(cache.plan_);
+  if (mode == Recompute::kFull) {
+    std::vector<at::Tensor> values = cache.values_;
+    std::vector<bool> dirty(values.size(), false);
+    if (fault.consumer == kNoNode && f.changed) {
+      values[fault.value] = f.applied;
+      dirty[fault.value] = true;
+    }
+    return propagate(cache, values, dirty, f.edge.get(), true, track_non_finite);
+  }
+  std::unique_ptr<Slot> slot = start(cache, fault, mode, track_non_finite, f);
+  for (const auto* steps : {&plan.folded, &plan.steps}) {
+    for (const auto& step : *steps) {
+      if (slot->touches(graph_.node(step.node)) && !slot->window(step)) slot->run_whole(step);
+    }
+  }
+  slot->finish();
+  return std::move(slot->r);
+}
+
+RerunResult Executor::rerun(const GoldenCache& cache, const ValueFault& fault,
+                            Recompute mode) const {
+  FaultStart f = apply(cache, fault);
+  // Finding the first non-finite node costs a pass over every recomputed value; only a
+  // trial whose outputs end non-finite needs it, so that rare trial runs again with it.
+  RerunResult r = run_slot(cache, fault, mode, false, f);
+  if (outputs_turned_non_finite(cache, r)) r = run_slot(cache, fault, mode, true, f);
+  describe(cache, fault, f, r);
   return r;
+}
+
+std::vector<RerunResult> Executor::rerun_batch(const GoldenCache& cache,
+                                               std::span<const ValueFault> faults,
+                                               Recompute mode) const {
+  std::vector<RerunResult> results(faults.size());
+  if (mode == Recompute::kFull || faults.size() < 2) {
+    for (size_t i = 0; i < faults.size(); ++i) results[i] = rerun(cache, faults[i], mode);
+    return results;
+  }
+  const Plan& plan = *static_cast<const Plan*>(cache.plan_);
+  std::vector<FaultStart> starts(faults.size());
+  std::vector<std::unique_ptr<Slot>> slots;
+  for (size_t i = 0; i < faults.size(); ++i) {
+    starts[i] = apply(cache, faults[i]);
+    slots.push_back(start(cache, faults[i], mode, false, starts[i]));
+  }
+  // Weights feed folded nodes: one variant at a time (their weights differ).
+  for (const auto& step : plan.folded) {
+    for (auto& s : slots) {
+      if (s->touches(graph_.node(step.node)) && !s->window(step)) s->run_whole(step);
+    }
+  }
+  // In step: every variant that reaches a node whole joins its batch; masked ones drop out.
+  std::vector<Slot*> group;
+  for (size_t i = 0; i < plan.steps.size(); ++i) {
+    const Plan::Step& step = plan.steps[i];
+    group.clear();
+    for (auto& s : slots) {
+      if (s->touches(graph_.node(step.node)) && !s->window(step)) group.push_back(s.get());
+    }
+    if (Slot::run_batched(plan, i, group)) continue;
+    for (Slot* s : group) s->run_whole(step);
+  }
+  for (size_t i = 0; i < faults.size(); ++i) {
+    slots[i]->finish();
+    results[i] = std::move(slots[i]->r);
+    if (outputs_turned_non_finite(cache, results[i]))
+      results[i] = run_slot(cache, faults[i], mode, true, starts[i]);
+    describe(cache, faults[i], starts[i], results[i]);
+  }
+  return results;
 }
 
 double GoldenCache::forward_flops() const {

@@ -63,6 +63,22 @@ at::Tensor convolve(const at::Tensor& x, const at::Tensor& w, const at::Tensor& 
   }
 }
 
+// A window's convolution: oneDNN whatever the window's size. ATen picks im2col + GEMM for
+// small inputs, which sums in another order than the whole layer's oneDNN kernel; through
+// oneDNN most layers' windows give the whole layer's bits (the executor checks that once
+// per layer, Executor::check_windows, before it relies on it).
+at::Tensor window_convolve(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
+                           const Window& win, const std::vector<int64_t>& padding,
+                           int64_t groups) {
+  if (x.scalar_type() == at::kFloat && win.kernel.size() == 2 && at::hasMKLDNN() &&
+      at::globalContext().userEnabledMkldnn()) {
+    return at::mkldnn_convolution(x.contiguous(), w.contiguous(),
+                                  bias.defined() ? bias.contiguous() : bias, padding, win.strides,
+                                  win.dilations, groups);
+  }
+  return convolve(x, w, bias, win, padding, groups);
+}
+
 Kernel prepare(const OpContext& ctx) {
   ConvParams p = parse(ctx);
   bool symmetric = p.window.symmetric();
@@ -111,7 +127,7 @@ std::optional<Region> region(const OpContext& ctx) {
                           ? in[2].base.narrow(0, g0 * cout_per_group, (g1 - g0) * cout_per_group)
                           : at::Tensor();
     std::vector<int64_t> zero(p.window.kernel.size(), 0);
-    at::Tensor y = convolve(x, w, bias, p.window, zero, g1 - g0);
+    at::Tensor y = window_convolve(x, w, bias, p.window, zero, g1 - g0);
     return y.narrow(1, ob.lo[1] - g0 * cout_per_group, ob.hi[1] - ob.lo[1]);
   };
   // A window may be summed in another order than the whole convolution (another backend or

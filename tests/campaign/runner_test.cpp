@@ -4,8 +4,10 @@
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <iostream>
 #include <map>
+#include <span>
 
 #include "faultgraph/campaign/report.h"
 #include "faultgraph/core/error.h"
@@ -53,6 +55,7 @@ std::vector<at::Tensor> full_forward_with(const Graph& model, const CampaignSite
 
 struct Agreement {
   int trials = 0, non_masked = 0, due = 0, sdc = 0;
+  int batched = 0;  // trials rerun as batched variants that shared a batch at some node
   double cone_error = 0;  // max |cone - full forward| / max |full forward| over the logits
   double cone_flops = 0, downstream_flops = 0;
 };
@@ -69,6 +72,9 @@ Agreement check_against_full_forward(const std::string& model_name, const std::s
   TrialPlan plan(spec, resolve_sites(model, spec, {1, 28, 28}), 3);
   Agreement a;
   std::map<int64_t, GoldenCache> golden;
+  std::map<int64_t, std::string> expected_of;
+  std::map<std::pair<int64_t, bool>, TrialRecord> single;  // (trial, cone): one at a time
+  std::map<int64_t, std::vector<Trial>> by_input;
   for (int64_t i = 0; i < plan.trials(); ++i) {
     Trial t = plan.trial(i);
     if (!golden.count(t.input))
@@ -80,6 +86,10 @@ Agreement check_against_full_forward(const std::string& model_name, const std::s
     const CampaignSite& site = plan.sites()[t.site];
     auto reference = full_forward_with(model, site, t, plan.fault(), inputs.images[t.input]);
     std::string expected = outcome_name(classify(g.outputs(), reference));
+    expected_of[t.id] = expected;
+    single[{t.id, false}] = rec;
+    single[{t.id, true}] = cone;
+    by_input[t.input].push_back(t);
     EXPECT_EQ(rec.outcome, expected) << model_name << " trial " << i << " at " << site.name()
                                      << " element " << t.elements[0] << " bit " << t.bit;
     EXPECT_EQ(full.outcome, expected) << model_name << " trial " << i;
@@ -105,12 +115,43 @@ Agreement check_against_full_forward(const std::string& model_name, const std::s
     a.sdc += expected == "sdc1" || expected == "sdc5";
     if (expected == "due") EXPECT_FALSE(rec.first_non_finite.empty()) << "trial " << i;
   }
+  // Batched fault variants: the same trials, seven at a time per input, in both modes.
+  for (Recompute mode : {Recompute::kDownstream, Recompute::kCone}) {
+    for (auto& [input, trials] : by_input) {
+      for (size_t c0 = 0; c0 < trials.size(); c0 += 7) {
+        std::span<const Trial> part(trials.data() + c0, std::min<size_t>(7, trials.size() - c0));
+        std::vector<ValueFault> faults;
+        for (const Trial& t : part) faults.push_back(trial_fault(plan, t));
+        std::vector<RerunResult> rr = exec.rerun_batch(golden.at(input), faults, mode);
+        std::vector<TrialRecord> recs =
+            run_trial_batch(exec, golden.at(input), plan, part, inputs, mode);
+        EXPECT_EQ(recs.size(), part.size());
+        for (size_t j = 0; j < recs.size(); ++j) {
+          EXPECT_EQ(recs[j].id, part[j].id);
+          EXPECT_EQ(recs[j].outcome, expected_of.at(part[j].id))
+              << model_name << (mode == Recompute::kCone ? " cone" : " downstream")
+              << " batched trial " << part[j].id << " at " << recs[j].site << " element "
+              << recs[j].elements << " bit " << recs[j].bit;
+          // Bit for bit what the trial gives alone, whatever the batch it shared.
+          const TrialRecord& alone = single.at({part[j].id, mode == Recompute::kCone});
+          if (!std::isnan(alone.max_abs_diff))
+            EXPECT_EQ(recs[j].max_abs_diff, alone.max_abs_diff) << "trial " << part[j].id;
+          EXPECT_EQ(std::isnan(recs[j].max_abs_diff), std::isnan(alone.max_abs_diff));
+          EXPECT_EQ(recs[j].faulty_class, alone.faulty_class) << "trial " << part[j].id;
+          EXPECT_EQ(recs[j].flops, alone.flops) << "trial " << part[j].id;
+          EXPECT_EQ(recs[j].nodes_recomputed, alone.nodes_recomputed) << "trial " << part[j].id;
+          EXPECT_EQ(recs[j].first_non_finite, alone.first_non_finite) << "trial " << part[j].id;
+          a.batched += rr[j].nodes_batched > 0 ? 1 : 0;
+        }
+      }
+    }
+  }
   // Windowed convolutions sum in another order: the stated bound.
   EXPECT_LE(a.cone_error, 1e-5) << model_name;
   std::cout << model_name << ": " << a.trials << " trials, cone vs full forward max relative logit "
             << "error " << a.cone_error << ", cone recomputes "
             << 100 * a.cone_flops / std::max(a.downstream_flops, 1.0)
-            << "% of downstream's FLOPs\n";
+            << "% of downstream's FLOPs; " << a.batched << " batched reruns shared a batch\n";
   return a;
 }
 
@@ -133,6 +174,7 @@ TEST(Runner, ResNet20OutcomesEqualAFullForwardOfTheFaultyModel) {
   EXPECT_EQ(a.trials, 600);
   EXPECT_GT(a.non_masked, 50);
   EXPECT_GT(a.due, 0);
+  EXPECT_GT(a.batched, 100);
 }
 
 TEST(Runner, SeedInceptionOutcomesEqualAFullForwardOfTheFaultyModel) {
@@ -174,7 +216,7 @@ TEST(Runner, SameTrialsAtOneAndTwoThreads) {
       "model: m\ntargets: [{op: Conv}, {op: Conv, site: weight}]\nfault: {bits: 20-31}\n"
       "sampling: {mode: stratified, trials: 300}\nseed: 5\n",
       "threads.yml");
-  auto run_at = [&](int threads, Recompute recompute) {
+  auto run_at = [&](int threads, Recompute recompute, int batch) {
     int before = at::get_num_threads();
     at::set_num_threads(threads);
     Executor exec(model);
@@ -183,13 +225,15 @@ TEST(Runner, SameTrialsAtOneAndTwoThreads) {
     std::vector<TrialRecord> out;
     RunnerOptions o;
     o.progress = false;
-    o.recompute = recompute;  // cone: trials side by side on `threads` workers
+    o.recompute = recompute;  // trials side by side on `threads` workers
+    o.batch = batch;
     run_trials(exec, plan, inputs, nullptr, o, [&](const TrialRecord& r) { out.push_back(r); });
     at::set_num_threads(before);
     std::sort(out.begin(), out.end(), [](auto& x, auto& y) { return x.id < y.id; });
     return out;
   };
-  auto one = run_at(1, Recompute::kDownstream), two = run_at(2, Recompute::kCone);
+  // One at a time on one thread against batched variants, windowed, on two workers.
+  auto one = run_at(1, Recompute::kDownstream, 1), two = run_at(2, Recompute::kCone, 8);
   ASSERT_EQ(one.size(), 300u);
   ASSERT_EQ(one.size(), two.size());
   for (size_t i = 0; i < one.size(); ++i) {

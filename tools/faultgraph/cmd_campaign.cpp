@@ -23,10 +23,11 @@ namespace {
 namespace fs = std::filesystem;
 
 struct CampaignArgs {
-  std::string spec, db, out, by = "layer", format = "csv", recompute = "downstream";
+  std::string spec, db, out, by = "layer", format = "csv", recompute = "cone";
   bool json = false;
   int64_t limit = -1, estimate = 20;
   int workers = 0;
+  int batch = 0;
 };
 
 // The model a spec names: a file (relative to the spec's folder when it exists there), or
@@ -81,6 +82,7 @@ int run_run(const CampaignArgs& a) {
            ": must be full, downstream or cone");
   o.max_trials = a.limit;
   o.workers = a.workers;
+  o.batch = a.batch;
   std::string db = a.db.empty() ? default_db(a.spec) : a.db;
   check_output_file(db);
   Loaded l = load_for(spec);
@@ -207,8 +209,14 @@ Command add_campaign(CLI::App& app) {
       ->check(kNonNegative);
   run->add_option("--workers", a->workers,
                   "trials run side by side, each on one thread (1: one at a time, every thread "
-                  "on its kernels; 0: one per thread with --recompute cone, else 1)")
+                  "on its kernels; 0: one per thread for models of 1 GFLOP a forward or more, "
+                  "else 1)")
       ->check(CLI::Range(0, 256));
+  run->add_option("--batch", a->batch,
+                  "batched fault variants: trials of one input rerun together, stacked along "
+                  "the batch dim where their changes reach a layer whole; the same results at "
+                  "any batch (1: one at a time; 0: the default, 8 with cone, else 1)")
+      ->check(CLI::Range(0, 1024));
   CLI::App* plan = cmd->add_subcommand(
       "plan", "Population, trials per stratum (Leveugle) and the estimated run time");
   spec_arg(plan);

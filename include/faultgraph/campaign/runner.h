@@ -6,6 +6,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -46,11 +47,15 @@ CampaignInputs inputs_by_id(Executor& exec, const LabelledImages& data,
 bool recompute_from_name(const std::string& name, Recompute& out);
 
 struct RunnerOptions {
-  Recompute recompute = Recompute::kDownstream;
+  Recompute recompute = Recompute::kCone;
   // Trials run side by side on this many threads, each single-threaded (1: one trial at a
-  // time with every compute thread on its kernels; 0: one per compute thread for kCone,
-  // 1 otherwise).
+  // time with every compute thread on its kernels; 0: one per compute thread for models
+  // of at least 1 GFLOP a forward, else 1).
   int workers = 0;
+  // Batched fault variants: each worker reruns up to this many trials of one input together
+  // (Executor::rerun_batch); 1: one at a time. 0: the measured default (README
+  // "Performance"): 8 with kCone, else 1. Results are the same bits at any batch.
+  int batch = 0;
   int64_t max_trials = -1;       // stop after this many new trials (-1: all)
   std::vector<int64_t> only;     // run just these trial ids (e.g. a spread-out sample)
   bool progress = true;          // a progress line on a terminal
@@ -79,6 +84,12 @@ ValueFault trial_fault(const TrialPlan& plan, const Trial& t);
 // One trial, without storing it (tests, replays).
 TrialRecord run_trial(const Executor& exec, const GoldenCache& golden, const TrialPlan& plan,
                       const Trial& t, const CampaignInputs& inputs, Recompute recompute);
+
+// Trials on the same input (`golden`), rerun together as batched fault variants; the
+// records equal run_trial's of each.
+std::vector<TrialRecord> run_trial_batch(const Executor& exec, const GoldenCache& golden,
+                                         const TrialPlan& plan, std::span<const Trial> trials,
+                                         const CampaignInputs& inputs, Recompute recompute);
 
 // Content hashes (hex) that tie a database to its model and inputs.
 std::string graph_hash(const Graph& g);

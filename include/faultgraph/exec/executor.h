@@ -8,7 +8,9 @@
 //     bit-identical to the cached one (the change was masked there).
 //  3. rerun(cache, fault, Recompute::kCone) recomputes only the box of each downstream
 //     value that the fault can reach (ops declare it in OpDef::region).
-//  4. Batched fault variants (one fault per batch slot) are not implemented yet.
+//  4. rerun_batch() reruns several faults on one golden run in step, node by node: where
+//     a node computes each sample on its own, the variants that reach it whole run as one
+//     batch (one fault per batch slot); variants that mask drop out.
 //  5. Every mode gives the numbers of a plain full forward of the same graph.
 //
 // A plan (inferred types, kernels, value lifetimes, FLOPs) is built once per input signature
@@ -20,6 +22,7 @@
 
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -88,7 +91,8 @@ struct RerunResult {
   at::Tensor faulty_value;  // the corrupted copy of the value, as the consumers saw it
   int nodes_recomputed = 0;
   int nodes_masked = 0;
-  double flops = 0;  // FLOPs of the recomputed nodes
+  int nodes_batched = 0;  // recomputed in one batch with other variants (rerun_batch)
+  double flops = 0;       // FLOPs of the recomputed nodes
 };
 
 struct RerunStats {
@@ -134,6 +138,17 @@ class Executor {
   RerunResult rerun(const GoldenCache& cache, const ValueFault& fault,
                     Recompute mode = Recompute::kCone) const;
 
+  // Batched fault variants: the same results, bit for bit, as rerun() of each fault on
+  // `cache`'s inputs, computed in step: at each node whose op computes samples
+  // independently (per_sample_inputs), the faults whose change reaches it whole (not as a
+  // small window) run as one batch, after one more variant made of the golden inputs; a
+  // node where that variant does not reproduce the golden bits (its kernel sums in another
+  // order at that batch size) runs one fault at a time from then on. Faults that masked
+  // drop out. kFull: one fault at a time.
+  std::vector<RerunResult> rerun_batch(const GoldenCache& cache,
+                                       std::span<const ValueFault> faults,
+                                       Recompute mode = Recompute::kCone) const;
+
   const Graph& graph() const { return graph_; }
 
  private:
@@ -146,9 +161,17 @@ class Executor {
   RerunResult propagate(const GoldenCache& cache, std::vector<at::Tensor>& values,
                         std::vector<bool>& dirty, const Override* edge, bool full,
                         bool track_non_finite) const;
-  RerunResult propagate_cone(const GoldenCache& cache, std::vector<at::Tensor>& values,
-                             std::vector<std::optional<Box>>& boxes, const Override* edge,
-                             const std::optional<Box>& edge_box, bool track_non_finite) const;
+  void check_windows(Plan& plan, const std::vector<at::Tensor>& values) const;
+  struct Slot;
+  struct FaultStart;
+  FaultStart apply(const GoldenCache& cache, const ValueFault& fault) const;
+  std::unique_ptr<Slot> start(const GoldenCache& cache, const ValueFault& fault, Recompute mode,
+                              bool track_non_finite, FaultStart& f) const;
+  RerunResult run_slot(const GoldenCache& cache, const ValueFault& fault, Recompute mode,
+                       bool track_non_finite, FaultStart& f) const;
+  void describe(const GoldenCache& cache, const ValueFault& fault, const FaultStart& f,
+                RerunResult& r) const;
+  bool outputs_turned_non_finite(const GoldenCache& cache, const RerunResult& r) const;
 
   Graph graph_;
   ExecOptions options_;

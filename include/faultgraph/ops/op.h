@@ -114,4 +114,11 @@ struct OpDef {
 
 const OpDef& op_def(OpKind op);
 
+// Batched fault variants (DESIGN.md, executor contract item 4): when the node computes
+// every sample on its own, the inputs indexed by sample along dim 0 (bit i: input i); the
+// others (weights, biases, lower-rank broadcasts) are read whole by every sample. nullopt:
+// samples are not independent along dim 0 (a Reshape, a MatMul, a Concat along dim 0, ops
+// not listed), so the executor reruns such a node one variant at a time.
+std::optional<uint64_t> per_sample_inputs(const OpContext& ctx);
+
 }  // namespace fg
