@@ -23,7 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct CampaignArgs {
-  std::string spec, db, out, by = "layer", format = "csv", recompute = "cone";
+  std::string spec, db, out, by = "layer", format = "csv", recompute = "downstream";
   bool json = false;
   int64_t limit = -1, estimate = 20;
   int workers = 0;
@@ -209,8 +209,8 @@ Command add_campaign(CLI::App& app) {
       ->check(kNonNegative);
   run->add_option("--workers", a->workers,
                   "trials run side by side, each on one thread (1: one at a time, every thread "
-                  "on its kernels; 0: one per thread for models of 1 GFLOP a forward or more, "
-                  "else 1)")
+                  "on its kernels; 0: one per thread for models of 0.3 GFLOPs a forward or "
+                  "more, else 1)")
       ->check(CLI::Range(0, 256));
   run->add_option("--batch", a->batch,
                   "batched fault variants: trials of one input rerun together, stacked along "
