@@ -16,6 +16,18 @@ if(FG_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined)
 endif()
+if(FG_FUZZ)
+  # libFuzzer's runtime from Debian's libfuzzer-14-dev, driven by comparison tracing: clang
+  # cannot compile ATen 1.13's headers as C++20 (an incomplete c10::IValue in a constexpr
+  # std::vector), so the targets are built with GCC, whose -fsanitize-coverage offers
+  # trace-cmp (libFuzzer's value profile) but not the edge counters clang would add.
+  file(GLOB FG_LIBFUZZER /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a)
+  if(NOT FG_LIBFUZZER)
+    message(FATAL_ERROR "FG_FUZZ: libFuzzer not found (apt-get install libfuzzer-14-dev)")
+  endif()
+  list(GET FG_LIBFUZZER 0 FG_LIBFUZZER)
+  add_compile_options(-fsanitize-coverage=trace-cmp)
+endif()
 
 # fg_add_library(name SOURCES ... DEPS ...): one static library per layer.
 function(fg_add_library name)

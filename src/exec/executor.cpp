@@ -75,8 +75,7 @@ std::string signature(const std::vector<at::Tensor>& inputs) {
 }
 
 std::optional<uint64_t> prepare_sample_inputs(const Graph& g, const Node& n,
-                                              const std::vector<TensorInfo>& info,
-                                              bool training) {
+                                              const std::vector<TensorInfo>& info, bool training) {
   std::vector<TensorInfo> ins(n.inputs.size());
   for (size_t i = 0; i < n.inputs.size(); ++i) {
     if (n.inputs[i] != kNoValue) ins[i] = info[n.inputs[i]];
@@ -330,7 +329,9 @@ void Executor::check_windows(Plan& plan, const std::vector<at::Tensor>& values) 
       if (n.inputs[i] != kNoValue) ins[i].base = values[n.inputs[i]];
     }
     std::mt19937_64 rng(static_cast<uint64_t>(step.node));
-    auto below = [&rng](int64_t n) { return static_cast<int64_t>(rng() % static_cast<uint64_t>(n)); };
+    auto below = [&rng](int64_t n) {
+      return static_cast<int64_t>(rng() % static_cast<uint64_t>(n));
+    };
     bool exact = true;
     for (int k = 0; k < 16 && exact; ++k) {
       Box b = Box::whole(out.sizes());
@@ -557,7 +558,7 @@ struct Executor::Slot {
     if (!windows || !step.region || n.outputs.size() != 1) return false;
     std::optional<Box> reach;
     for (size_t i = 0; i < n.inputs.size(); ++i) {
-      std::optional<Box> b = edge_at(n, i) ? edge_box
+      std::optional<Box> b = edge_at(n, i)             ? edge_box
                              : n.inputs[i] != kNoValue ? boxes[n.inputs[i]]
                                                        : std::nullopt;
       if (!b) continue;
@@ -627,9 +628,10 @@ struct Executor::Slot {
     if (boxes[v]) return false;  // a value replaced by the caller stays as given
     const at::Tensor& golden = cache.values_[v];
     // Only windows need the tight box; else "changed" is all (memcmp stops at a difference).
-    std::optional<Box> b = windows                       ? changed_box_of(out, golden)
-                           : bitwise_equal(out, golden) ? std::nullopt
-                                                        : std::optional<Box>(Box::whole(out.sizes()));
+    std::optional<Box> b = windows ? changed_box_of(out, golden)
+                           : bitwise_equal(out, golden)
+                               ? std::nullopt
+                               : std::optional<Box>(Box::whole(out.sizes()));
     if (!b) return false;
     note_non_finite(n, out, v);
     values[v] = out;
@@ -703,8 +705,8 @@ bool Executor::Slot::run_batched(const Plan& plan, size_t step_index,
   }
   KernelArgs args{ins, outs, 0, cache.first_sample_};
   call_kernel(graph, n, step.kernel, args);
-  FG_ASSERT(outs[0].dim() >= 1 && outs[0].size(0) == k + 1, "node '", n.name,
-            "': a batch of ", k + 1, " variants gave ", outs[0].size(0));
+  FG_ASSERT(outs[0].dim() >= 1 && outs[0].size(0) == k + 1, "node '", n.name, "': a batch of ",
+            k + 1, " variants gave ", outs[0].size(0));
   if (!bitwise_equal(outs[0].narrow(0, 0, 1), golden_out)) {
     inexact.store(true, std::memory_order_relaxed);
     return false;
@@ -749,9 +751,9 @@ Executor::FaultStart Executor::apply(const GoldenCache& cache, const ValueFault&
     spec.random_bit = spec.random_bit && spec.bits.empty();
   }
   FaultStart f;
-  f.applied = apply_fault(golden, spec, listed ? false : fault.batched,
-                          listed ? 0 : fault.first_sample)
-                  .output;
+  f.applied =
+      apply_fault(golden, spec, listed ? false : fault.batched, listed ? 0 : fault.first_sample)
+          .output;
   f.changed = !bitwise_equal(f.applied, golden);
   if (fault.consumer != kNoNode) {
     const Node& n = graph_.node(fault.consumer);

@@ -68,8 +68,7 @@ at::Tensor convolve(const at::Tensor& x, const at::Tensor& w, const at::Tensor& 
 // oneDNN most layers' windows give the whole layer's bits (the executor checks that once
 // per layer, Executor::check_windows, before it relies on it).
 at::Tensor window_convolve(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
-                           const Window& win, const std::vector<int64_t>& padding,
-                           int64_t groups) {
+                           const Window& win, const std::vector<int64_t>& padding, int64_t groups) {
   if (x.scalar_type() == at::kFloat && win.kernel.size() == 2 && at::hasMKLDNN() &&
       at::globalContext().userEnabledMkldnn()) {
     return at::mkldnn_convolution(x.contiguous(), w.contiguous(),

@@ -15,13 +15,9 @@
 namespace fg {
 
 namespace {
-struct ContextCloser {
-  void operator()(GVC_t* c) const { gvFreeContext(c); }
-};
 struct GraphCloser {
   void operator()(Agraph_t* g) const { agclose(g); }
 };
-using GvContext = std::unique_ptr<GVC_t, ContextCloser>;
 using AgGraph = std::unique_ptr<Agraph_t, GraphCloser>;
 
 // Graphviz reports through a global error callback; keep its last message for ours.
@@ -36,6 +32,15 @@ int collect_error(char* text) {
   return 0;
 }
 std::mutex g_graphviz_mutex;  // libcgraph keeps global state
+
+// One Graphviz context for the whole process, never freed: Graphviz 2.42's pango plugin
+// keeps a pointer to the last font name it measured, which gvFreeContext frees, so the
+// next context's first label read freed memory (found by AddressSanitizer on the second
+// picture of an inject run).
+GVC_t* graphviz_context() {
+  static GVC_t* context = gvContext();
+  return context;
+}
 }  // namespace
 
 void render_dot_svg(const std::string& dot, const std::string& svg_path) {
@@ -43,17 +48,17 @@ void render_dot_svg(const std::string& dot, const std::string& svg_path) {
   last_graphviz_error().clear();
   agseterrf(collect_error);
   agseterr(AGERR);
-  GvContext gvc(gvContext());
+  GVC_t* gvc = graphviz_context();
   FG_CHECK(gvc != nullptr, UsageError, svg_path, ": Graphviz could not start");
   AgGraph g(agmemread(dot.c_str()));
   FG_CHECK(g != nullptr, UsageError, svg_path, ": Graphviz could not read the model picture (",
            last_graphviz_error(), ")");
-  FG_CHECK(gvLayout(gvc.get(), g.get(), "dot") == 0, UsageError, svg_path,
-           ": Graphviz layout failed (", last_graphviz_error(), ")");
+  FG_CHECK(gvLayout(gvc, g.get(), "dot") == 0, UsageError, svg_path, ": Graphviz layout failed (",
+           last_graphviz_error(), ")");
   char* data = nullptr;
   unsigned int length = 0;
-  int rc = gvRenderData(gvc.get(), g.get(), "svg", &data, &length);
-  gvFreeLayout(gvc.get(), g.get());
+  int rc = gvRenderData(gvc, g.get(), "svg", &data, &length);
+  gvFreeLayout(gvc, g.get());
   std::unique_ptr<char, void (*)(char*)> owned(data, [](char* p) { gvFreeRenderData(p); });
   FG_CHECK(rc == 0 && data != nullptr, UsageError, svg_path, ": Graphviz could not render SVG (",
            last_graphviz_error(), ")");

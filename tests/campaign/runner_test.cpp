@@ -55,7 +55,7 @@ std::vector<at::Tensor> full_forward_with(const Graph& model, const CampaignSite
 
 struct Agreement {
   int trials = 0, non_masked = 0, due = 0, sdc = 0;
-  int batched = 0;  // trials rerun as batched variants that shared a batch at some node
+  int batched = 0;        // trials rerun as batched variants that shared a batch at some node
   double cone_error = 0;  // max |cone - full forward| / max |full forward| over the logits
   double cone_flops = 0, downstream_flops = 0;
 };
@@ -150,8 +150,8 @@ Agreement check_against_full_forward(const std::string& model_name, const std::s
   EXPECT_LE(a.cone_error, 1e-5) << model_name;
   std::cout << model_name << ": " << a.trials << " trials, cone vs full forward max relative logit "
             << "error " << a.cone_error << ", cone recomputes "
-            << 100 * a.cone_flops / std::max(a.downstream_flops, 1.0)
-            << "% of downstream's FLOPs; " << a.batched << " batched reruns shared a batch\n";
+            << 100 * a.cone_flops / std::max(a.downstream_flops, 1.0) << "% of downstream's FLOPs; "
+            << a.batched << " batched reruns shared a batch\n";
   return a;
 }
 

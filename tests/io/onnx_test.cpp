@@ -67,8 +67,8 @@ TEST(OnnxImport, TruncatedFile) {
 }
 
 TEST(OnnxImport, CorruptBytes) {
-  expect_contains(error_of<ModelFormatError>(
-                      std::string("\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff garbage", 22)),
+  static const char kBytes[] = "\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff garbage";
+  expect_contains(error_of<ModelFormatError>(std::string(kBytes, sizeof(kBytes) - 1)),
                   "not a valid ONNX protobuf");
 }
 

@@ -145,8 +145,7 @@ class Executor {
   // node where that variant does not reproduce the golden bits (its kernel sums in another
   // order at that batch size) runs one fault at a time from then on. Faults that masked
   // drop out. kFull: one fault at a time.
-  std::vector<RerunResult> rerun_batch(const GoldenCache& cache,
-                                       std::span<const ValueFault> faults,
+  std::vector<RerunResult> rerun_batch(const GoldenCache& cache, std::span<const ValueFault> faults,
                                        Recompute mode = Recompute::kCone) const;
 
   const Graph& graph() const { return graph_; }

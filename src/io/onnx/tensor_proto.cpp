@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <cstring>
+#include <limits>
 
 #include "faultgraph/core/error.h"
 #include "faultgraph/ir/dtype.h"
@@ -15,18 +16,23 @@ at::Tensor tensor_from_proto(const onnx::TensorProto& t, const std::string& wher
            "tensors inside (onnx.save(model, path, save_as_external_data=False))");
   DType dt = dtype_from_onnx(t.data_type(), where);
   std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
+  const auto type = to_scalar_type(dt);
+  const auto item = static_cast<int64_t>(c10::elementSize(type));
+  // Sizes are checked against the data the file holds before anything is allocated: a
+  // shape may claim any number of elements (found by fuzzing: an overflowing product).
   int64_t n = 1;
   for (int64_t d : dims) {
     FG_CHECK(d >= 0, ModelFormatError, where, ": negative dimension");
+    FG_CHECK(d == 0 || n <= std::numeric_limits<int64_t>::max() / item / d, ModelFormatError, where,
+             ": a shape of ", dims.size(), " dims whose element count overflows 64 bits");
     n *= d;
   }
-  auto options = at::TensorOptions().dtype(to_scalar_type(dt));
-  at::Tensor out = at::empty(dims, options);
-  const auto nbytes = static_cast<size_t>(out.nbytes());
+  const auto nbytes = static_cast<size_t>(n * item);
   if (t.has_raw_data()) {
     FG_CHECK(t.raw_data().size() == nbytes, ModelFormatError, where, ": raw_data has ",
              t.raw_data().size(), " bytes, but shape and type need ", nbytes,
              " (truncated or corrupt file?)");
+    at::Tensor out = at::empty(dims, at::TensorOptions().dtype(type));
     if (nbytes > 0) std::memcpy(out.data_ptr(), t.raw_data().data(), nbytes);
     return out;
   }
@@ -37,19 +43,30 @@ at::Tensor tensor_from_proto(const onnx::TensorProto& t, const std::string& wher
   switch (dt) {
     case DType::kFloat32:
       check_count(t.float_data_size());
-      std::copy(t.float_data().begin(), t.float_data().end(), out.data_ptr<float>());
       break;
     case DType::kFloat64:
       check_count(t.double_data_size());
-      std::copy(t.double_data().begin(), t.double_data().end(), out.data_ptr<double>());
       break;
     case DType::kInt64:
       check_count(t.int64_data_size());
+      break;
+    default:
+      check_count(t.int32_data_size());
+      break;
+  }
+  at::Tensor out = at::empty(dims, at::TensorOptions().dtype(type));
+  switch (dt) {
+    case DType::kFloat32:
+      std::copy(t.float_data().begin(), t.float_data().end(), out.data_ptr<float>());
+      break;
+    case DType::kFloat64:
+      std::copy(t.double_data().begin(), t.double_data().end(), out.data_ptr<double>());
+      break;
+    case DType::kInt64:
       std::copy(t.int64_data().begin(), t.int64_data().end(), out.data_ptr<int64_t>());
       break;
     default: {
       // int32_data carries int32, int8, uint8, bool, and the bits of float16/bfloat16.
-      check_count(t.int32_data_size());
       at::Tensor wide = at::empty({n}, at::kInt);
       std::copy(t.int32_data().begin(), t.int32_data().end(), wide.data_ptr<int32_t>());
       if (dt == DType::kFloat16 || dt == DType::kBFloat16) {
