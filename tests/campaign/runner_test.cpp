@@ -225,7 +225,8 @@ TEST(Runner, SameTrialsAtOneAndTwoThreads) {
     std::vector<TrialRecord> out;
     RunnerOptions o;
     o.progress = false;
-    o.recompute = recompute;  // trials side by side on `threads` workers
+    o.recompute = recompute;
+    o.workers = threads;  // batches side by side, each worker single-threaded
     o.batch = batch;
     run_trials(exec, plan, inputs, nullptr, o, [&](const TrialRecord& r) { out.push_back(r); });
     at::set_num_threads(before);
