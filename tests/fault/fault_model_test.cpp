@@ -61,6 +61,63 @@ TEST(FaultModel, StuckAtIsIdempotent) {
   EXPECT_TRUE(bitwise_equal(apply_fault(x, s0, true).output, x.abs()));
 }
 
+// Known bit patterns, worked out by hand: 1.0f is 0x3F800000 (bits 23..29 set).
+TEST(FaultModel, StuckAtForcesKnownBits) {
+  at::Tensor x = at::ones({1, 2});
+  auto bits_of = [](const at::Tensor& t) { return t.view(at::kInt)[0][0].item<int32_t>(); };
+  FaultSpec s = flip({0, 22});
+  s.kind = FaultKind::kStuckAt1;  // two clear bits set: 0x3F800000 | 0x00400001
+  EXPECT_EQ(bits_of(apply_fault(x, s, true).output), 0x3FC00001);
+  s.bits = {23, 29};  // already set: unchanged
+  EXPECT_EQ(bits_of(apply_fault(x, s, true).output), 0x3F800000);
+  s.kind = FaultKind::kStuckAt0;  // cleared: 0x3F800000 & ~0x20800000
+  EXPECT_EQ(bits_of(apply_fault(x, s, true).output), 0x1F000000);
+  s.bits = {0, 31};  // already clear: unchanged
+  EXPECT_EQ(bits_of(apply_fault(x, s, true).output), 0x3F800000);
+}
+
+// Values the format cannot hold exactly are rounded to it first, then corrupted (expected
+// values from NumPy's float16 and by hand for bfloat16 and int8).
+TEST(FaultModel, ReducedPrecisionRoundsClampsAndUsesTheZeroPoint) {
+  at::Tensor x = at::tensor({0.1f}).reshape({1, 1});
+  FaultSpec s = flip({0});
+  s.format = NumberFormat::kFp16;  // 0.1 -> 0x2E66; bit 0 -> 0x2E67 = 0.10003662109375
+  EXPECT_EQ(apply_fault(x, s, true).output.item<float>(), 0.10003662109375f);
+  s.format = NumberFormat::kBf16;  // 0x3DCCCCCD rounds up to 0x3DCD; bit 0 -> 0x3DCC
+  EXPECT_EQ(apply_fault(x, s, true).output.item<float>(), 0.099609375f);
+  s.format = NumberFormat::kInt8;
+  s.scale = 0.1;
+  s.zero_point = 3;
+  s.bits = {1};  // 1.04 -> q = round(10.4) + 3 = 13; bit 1 -> 15 -> (15 - 3) x 0.1
+  at::Tensor y = at::tensor({1.04f, 20.0f, -20.0f}).reshape({1, 3});
+  at::Tensor out = apply_fault(y, s, true).output;
+  EXPECT_FLOAT_EQ(out[0][0].item<float>(), 1.2f);
+  s.bits = {0};  // 20 -> 203 clamps to 127, bit 0 -> 126; -20 -> -197 clamps to -128 -> -127
+  out = apply_fault(y, s, true).output;
+  EXPECT_FLOAT_EQ(out[0][1].item<float>(), 12.3f);
+  EXPECT_FLOAT_EQ(out[0][2].item<float>(), -13.0f);
+}
+
+// random_bit: one bit per element, spread over all 32 (each bit's count near n / 32).
+TEST(FaultModel, RandomBitFlipsOneBitSpreadOverTheWord) {
+  const int64_t n = 32000;
+  at::Tensor x = at::ones({1, n});
+  FaultSpec s = flip({});
+  s.random_bit = true;
+  s.seed = 3;
+  at::Tensor diff = apply_fault(x, s, true).output.view(at::kInt).bitwise_xor(x.view(at::kInt));
+  std::vector<int64_t> per_bit(32, 0);
+  auto d = diff.contiguous();
+  const int32_t* p = d.data_ptr<int32_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    auto u = static_cast<uint32_t>(p[i]);
+    ASSERT_EQ(__builtin_popcount(u), 1) << "element " << i;
+    ++per_bit[static_cast<size_t>(__builtin_ctz(u))];
+  }
+  const double expected = n / 32.0, sd = std::sqrt(n * (1.0 / 32) * (31.0 / 32));
+  for (int b = 0; b < 32; ++b) EXPECT_NEAR(per_bit[b], expected, 5 * sd) << "bit " << b;
+}
+
 TEST(FaultModel, CorruptedFractionWithinBinomialBounds) {
   const int64_t n = 200000;
   at::Tensor x = at::ones({1, n});
@@ -96,7 +153,9 @@ TEST(FaultModel, CountAndCoordinatesSelectExactly) {
   FaultSpec s = flip({30});
   s.selection = Selection::kCount;
   s.count = 7;
-  EXPECT_EQ(apply_fault(x, s, true).positions.numel(), 14);
+  at::Tensor picked = apply_fault(x, s, true).positions;
+  EXPECT_EQ(picked.numel(), 14);
+  EXPECT_EQ(std::get<0>(at::_unique(picked)).numel(), 14);  // 7 distinct elements a sample
   s.selection = Selection::kCoordinates;
   s.coordinates = {3, 99};
   auto r = apply_fault(x, s, true);
