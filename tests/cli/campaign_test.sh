@@ -205,6 +205,11 @@ limit="ulimit -v 4000000;"
 check idx_lying_header 2 "lying_idx/train-images-idx3-ubyte: the header announces" -- \
   bash -c "$limit \"$fg\" eval -m seed_inception -d idx:lying_idx -o e_idx"
 check png_lying_header 2 "x.png: cannot be read as an image" -- "$fg" eval -m seed_inception -d folder:lying_png -o e_png
+# A GTSRB annotation naming an image of 300 characters: the line and the missing file.
+mkdir -p long_gtsrb
+long=$(printf 'a%.0s' $(seq 1 300))
+printf 'Width,Height,Roi.X1,Roi.Y1,Roi.X2,Roi.Y2,ClassId,Path\n30,30,5,5,25,25,1,Train/1/%s.png\n' "$long" >long_gtsrb/Train.csv
+check gtsrb_long_name 2 "Train.csv:2: image" -- "$fg" eval -m seed_inception -d gtsrb:long_gtsrb -o e_long
 
 # An IDX folder holding the test split only serves eval; a gzip file with a bad checksum
 # is "corrupt", not "truncated".
