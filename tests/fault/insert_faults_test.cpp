@@ -129,6 +129,27 @@ TEST(InsertFaults, InputEdgeFaultChangesOnlyThatPath) {
   EXPECT_TRUE(bitwise_equal(gc.slice(1, 8, 24), fc.slice(1, 8, 24)));
 }
 
+// A bias fault equals running the model with that bias element's bit flipped by hand.
+TEST(InsertFaults, BiasFaultEqualsTheModelWithTheBitFlippedByHand) {
+  Branchy b = load();
+  const Node& conv = b.graph.node_named(b.sites["conv2a"]);
+  ASSERT_GE(conv.inputs.size(), 3u) << "conv2a has no bias";
+  FaultSpec s;
+  s.bits = {27};
+  s.selection = Selection::kCoordinates;
+  s.coordinates = {2};
+  Graph faulty = insert_faults(b.graph, {{{SiteKind::kBias, b.sites["conv2a"], 0}, s}});
+
+  Graph by_hand = b.graph;
+  Value& bias = by_hand.value(conv.inputs[2]);
+  at::Tensor flipped = bias.data->clone();
+  flipped.view(at::kInt).view(-1)[2].bitwise_xor_(1 << 27);
+  bias.data = flipped;
+  at::Tensor want = run(by_hand, b.input), got = run(faulty, b.input);
+  EXPECT_TRUE(bitwise_equal(got, want));
+  EXPECT_FALSE(bitwise_equal(got, run(b.graph, b.input)));  // the flip reaches the output
+}
+
 TEST(InsertFaults, ModelInputFaultAndRerunAgree) {
   Branchy b = load();
   FaultSpec s;
