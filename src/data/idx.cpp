@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "faultgraph/core/error.h"
+#include "faultgraph/core/sizes.h"
 
 namespace fg {
 
@@ -60,12 +61,14 @@ at::Tensor read_idx(const std::string& path) {
   }
   // The header is only a claim: read what the file holds, in chunks, and compare, so a
   // corrupt header never allocates more than the file's real contents.
+  // (Huge dims beside a 0 announce no data, but ATen refuses them: found by fuzzing.)
+  std::optional<int64_t> claimed = claimed_nbytes(dims, 1);
   double announced = 1;
-  for (int64_t d : dims) announced *= static_cast<double>(d);
-  FG_CHECK(announced <= static_cast<double>(int64_t{1} << 40), DatasetError, path,
+  for (int64_t d : dims) announced *= static_cast<double>(std::max<int64_t>(d, 1));
+  FG_CHECK(claimed && announced <= static_cast<double>(int64_t{1} << 40), DatasetError, path,
            ": the header announces ", announced, " bytes of data (dims ",
            fmt::format("{}", fmt::join(dims, " x ")), "); the file is corrupt");
-  const auto want = static_cast<size_t>(announced);
+  const auto want = static_cast<size_t>(*claimed);
   std::vector<unsigned char> data;
   constexpr size_t kChunk = size_t{16} << 20;
   while (data.size() < want) {

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -12,6 +13,7 @@
 
 #include "faultgraph/core/error.h"
 #include "faultgraph/core/files.h"
+#include "faultgraph/core/sizes.h"
 
 namespace fg {
 
@@ -91,13 +93,22 @@ at::Tensor read_npy(const std::string& path) {
   std::regex num("\\d+");
   for (auto it = std::sregex_iterator(dims.begin(), dims.end(), num); it != std::sregex_iterator();
        ++it) {
-    shape.push_back(std::stoll(it->str()));
+    int64_t d = 0;
+    const std::string digits = it->str();
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), d);
+    FG_CHECK(ec == std::errc() && end == digits.data() + digits.size(), UsageError, path,
+             ": header has a dimension too large to be real (", digits, ")");
+    shape.push_back(d);
   }
+  // The header is a claim: compared with the bytes the file holds before allocating.
+  std::optional<int64_t> claimed = claimed_nbytes(shape, static_cast<int64_t>(at::elementSize(dt)));
+  const size_t body = offset + header_len;
+  FG_CHECK(claimed.has_value() && data.size() - body == static_cast<size_t>(*claimed), UsageError,
+           path, ": holds ", data.size() - body, " data bytes but its header announces shape (",
+           fmt::format("{}", fmt::join(shape, ",")), ")",
+           claimed ? fmt::format(" needing {}", *claimed) : std::string(", too large to be real"),
+           " (truncated file?)");
   at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dt));
-  size_t body = offset + header_len;
-  FG_CHECK(data.size() - body == t.nbytes(), UsageError, path, ": holds ", data.size() - body,
-           " data bytes but its header announces shape (", fmt::format("{}", fmt::join(shape, ",")),
-           ") needing ", t.nbytes(), " (truncated file?)");
   if (t.nbytes() > 0) std::memcpy(t.data_ptr(), data.data() + body, t.nbytes());
   return t;
 }

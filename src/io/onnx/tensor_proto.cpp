@@ -3,9 +3,9 @@
 #include <ATen/ATen.h>
 
 #include <cstring>
-#include <limits>
 
 #include "faultgraph/core/error.h"
+#include "faultgraph/core/sizes.h"
 #include "faultgraph/ir/dtype.h"
 
 namespace fg {
@@ -20,14 +20,12 @@ at::Tensor tensor_from_proto(const onnx::TensorProto& t, const std::string& wher
   const auto item = static_cast<int64_t>(c10::elementSize(type));
   // Sizes are checked against the data the file holds before anything is allocated: a
   // shape may claim any number of elements (found by fuzzing: an overflowing product).
-  int64_t n = 1;
-  for (int64_t d : dims) {
-    FG_CHECK(d >= 0, ModelFormatError, where, ": negative dimension");
-    FG_CHECK(d == 0 || n <= std::numeric_limits<int64_t>::max() / item / d, ModelFormatError, where,
-             ": a shape of ", dims.size(), " dims whose element count overflows 64 bits");
-    n *= d;
-  }
-  const auto nbytes = static_cast<size_t>(n * item);
+  for (int64_t d : dims) FG_CHECK(d >= 0, ModelFormatError, where, ": negative dimension");
+  std::optional<int64_t> claimed = claimed_nbytes(dims, item);
+  FG_CHECK(claimed.has_value(), ModelFormatError, where, ": a shape of ", dims.size(),
+           " dims whose element count overflows 64 bits");
+  const int64_t n = *claimed / item;
+  const auto nbytes = static_cast<size_t>(*claimed);
   if (t.has_raw_data()) {
     FG_CHECK(t.raw_data().size() == nbytes, ModelFormatError, where, ": raw_data has ",
              t.raw_data().size(), " bytes, but shape and type need ", nbytes,
