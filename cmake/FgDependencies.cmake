@@ -49,5 +49,12 @@ add_library(fg_graphviz INTERFACE)
 target_include_directories(fg_graphviz SYSTEM INTERFACE ${FG_GRAPHVIZ_INCLUDE})
 target_link_libraries(fg_graphviz INTERFACE ${FG_GVC} ${FG_CGRAPH})
 
+# PLplot (Debian's libplplot-dev, with plplot-driver-cairo for PNG and SVG): charts.
+find_path(FG_PLPLOT_INCLUDE plplot.h PATH_SUFFIXES plplot REQUIRED)
+find_library(FG_PLPLOT plplot REQUIRED)
+add_library(fg_plplot INTERFACE)
+target_include_directories(fg_plplot SYSTEM INTERFACE ${FG_PLPLOT_INCLUDE})
+target_link_libraries(fg_plplot INTERFACE ${FG_PLPLOT})
+
 # SQLite (Debian's libsqlite3-dev): the campaign results store.
 find_package(SQLite3 REQUIRED)
