@@ -54,16 +54,47 @@ std::string to_dot(const Graph& g, const DotOptions& options) {
       "digraph faultgraph {\n  rankdir=TB;\n  node [shape=box, style=\"rounded,filled\", "
       "fillcolor=\"#eef3fb\", fontname=\"Helvetica\"];\n"
       "  edge [fontname=\"Helvetica\", fontsize=10];\n";
+  // Extra label line, fill and border of a node or input named `name`.
+  auto style = [&](const std::string& name, bool hot) {
+    std::string s;
+    auto note = options.note.find(name);
+    if (note != options.note.end()) s += "\\n" + dot_escape(note->second);
+    s += "\"";
+    auto fill = options.fill.find(name);
+    if (hot) {
+      s += ", fillcolor=\"#ffcdd2\", color=\"#c62828\", penwidth=2";
+    } else if (fill != options.fill.end()) {
+      s += fmt::format(", fillcolor=\"{}\"", dot_escape(fill->second));
+    }
+    if (options.marked.count(name) != 0) s += ", penwidth=2.5";
+    return s;
+  };
   for (ValueId in : g.runtime_inputs()) {
-    out += fmt::format("  \"v:{}\" [label=\"{}\\n{}\", shape=ellipse, fillcolor=\"#e8f5e9\"];\n",
-                       dot_escape(g.value(in).name), dot_escape(g.value(in).name),
-                       format_type(g.value(in)));
+    const std::string& name = g.value(in).name;
+    out += fmt::format("  \"v:{}\" [label=\"{}\\n{}{}, shape=ellipse{}];\n", dot_escape(name),
+                       dot_escape(name), format_type(g.value(in)), style(name, false),
+                       options.fill.count(name) ? "" : ", fillcolor=\"#e8f5e9\"");
   }
   for (const Node& n : g.nodes()) {
     bool hot = options.highlight.count(n.name) != 0;
-    out += fmt::format("  \"n:{}\" [label=\"{}\\n{}\"{}];\n", dot_escape(n.name),
-                       dot_escape(n.name), op_name(n.op),
-                       hot ? ", fillcolor=\"#ffcdd2\", color=\"#c62828\", penwidth=2" : "");
+    out += fmt::format("  \"n:{}\" [label=\"{}\\n{}{}];\n", dot_escape(n.name),
+                       dot_escape(n.name), op_name(n.op), style(n.name, hot));
+  }
+  if (!options.legend.empty()) {
+    out += fmt::format(
+        "  subgraph cluster_legend {{\n    label=\"{}\"; fontname=\"Helvetica\"; "
+        "style=rounded; color=\"#999999\";\n",
+        dot_escape(options.legend_title));
+    std::string prev;
+    for (size_t i = 0; i < options.legend.size(); ++i) {
+      std::string id = fmt::format("legend:{}", i);
+      out += fmt::format("    \"{}\" [label=\"{}\", fillcolor=\"{}\", shape=box, style=filled];\n",
+                         id, dot_escape(options.legend[i].first),
+                         dot_escape(options.legend[i].second));
+      if (!prev.empty()) out += fmt::format("    \"{}\" -> \"{}\" [style=invis];\n", prev, id);
+      prev = id;
+    }
+    out += "  }\n";
   }
   for (const Node& n : g.nodes()) {
     for (ValueId in : n.inputs) {

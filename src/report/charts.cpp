@@ -36,6 +36,10 @@ namespace {
 
 std::mutex g_plplot_mutex;  // PLplot keeps its state in globals
 
+// Character heights in mm: the cairo driver maps 1 mm to 72/25.4 pixels whatever the page
+// size (PLplot's default scales text with the page).
+constexpr double kTextMm = 3.4, kTitleMm = 4.0;
+
 // PLplot reads '#' as the start of an escape sequence; "##" is a literal '#'.
 std::string plain(const std::string& s) {
   std::string out;
@@ -134,7 +138,7 @@ void legend(PlotStream& s, const std::vector<std::string>& names, const std::vec
   }
   PLFLT w = 0, h = 0;
   pllegend(&w, &h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
-           PL_POSITION_TOP | PL_POSITION_RIGHT | PL_POSITION_INSIDE, 0.01, 0.01, 0.05, 0, 2, 1, n,
+           PL_POSITION_RIGHT | PL_POSITION_OUTSIDE, 0.015, 0.0, 0.05, 0, 2, 1, n,
            1, n, opt.data(), 0.8, 0.8, 1.8, 0.0, text_col.data(), ptr.data(), col.data(),
            pattern.data(), scale.data(), width.data(), col.data(), style.data(), width.data(),
            nullptr, nullptr, nullptr, nullptr);
@@ -181,16 +185,18 @@ ChartGeometry write_chart(const BarChart& c, const std::string& path) {
   g.y_min = 0;
   g.y_max = c.y_max > 0 ? c.y_max * k : nice_max(top * k);
   size_t per = c.stacked ? 1 : c.series.size();
-  g.width = static_cast<int>(std::clamp<size_t>(170 + n * std::max<size_t>(14, 9 * per), 640, 4000));
-  int label_px = vertical ? static_cast<int>(20 + 5.8 * static_cast<double>(longest)) : 24;
+  int legend_px = c.series.size() > 1 ? 110 : 0;
+  g.width = static_cast<int>(std::clamp<size_t>(170 + n * std::max<size_t>(14, 9 * per), 640, 4000)) +
+            legend_px;
+  int label_px = vertical ? static_cast<int>(16 + 7.4 * static_cast<double>(longest)) : 24;
   g.height = 340 + label_px + (c.note.empty() ? 0 : 14) + (c.x_label.empty() ? 0 : 18);
   std::string tmp = path + ".tmp";
   {
     std::lock_guard<std::mutex> lock(g_plplot_mutex);
     PlotStream s(path, tmp, g.width, g.height);
-    plschr(0, 0.8);
+    plschr(kTextMm, 1.0);
     double bottom_nd = (label_px + 30.0 + (c.x_label.empty() ? 0 : 18)) / g.height;
-    double left_nd = 80.0 / g.width, right_nd = 1 - 25.0 / g.width;
+    double left_nd = 80.0 / g.width, right_nd = 1 - (25.0 + legend_px) / g.width;
     double top_nd = 1 - (c.note.empty() ? 48.0 : 62.0) / g.height;
     plvpor(left_nd, right_nd, bottom_nd, top_nd);
     plwind(-0.5, static_cast<double>(n) - 0.5, g.y_min, g.y_max);
@@ -238,9 +244,9 @@ ChartGeometry write_chart(const BarChart& c, const std::string& path) {
       plmtex(vertical ? "bv" : "b", vertical ? 0.6 : 1.4, pos, vertical ? 1.0 : 0.5,
              labels[i].c_str());
     }
-    plschr(0, 0.95);
+    plschr(kTitleMm, 1.0);
     plmtex("t", c.note.empty() ? 1.6 : 2.8, 0.5, 0.5, plain(c.title).c_str());
-    plschr(0, 0.8);
+    plschr(kTextMm, 1.0);
     if (!c.note.empty()) {
       plcol0(3);
       plmtex("t", 1.1, 0.5, 0.5, plain(c.note).c_str());
@@ -248,7 +254,12 @@ ChartGeometry write_chart(const BarChart& c, const std::string& path) {
     }
     plmtex("l", 4.2, 0.5, 0.5, plain(c.y_label + (c.percent ? " (%)" : "")).c_str());
     if (!c.x_label.empty()) {
-      double disp = vertical ? (label_px + 8.0) / 11.0 : 3.0;
+      // plmtex measures in character heights: the labels' height in pixels over one's.
+      PLFLT def_mm = 0, ht_mm = 0, x0 = 0, x1 = 0, y0 = 0, y1 = 0;
+      plgchr(&def_mm, &ht_mm);
+      plgspa(&x0, &x1, &y0, &y1);
+      double char_px = ht_mm * g.height / std::max(1e-9, y1 - y0);
+      double disp = vertical ? (label_px + 4.0) / char_px : 3.0;
       plmtex("b", disp, 0.5, 0.5, plain(c.x_label).c_str());
     }
     legend(s, names, colors, false);
@@ -271,7 +282,7 @@ ChartGeometry write_chart(const LineChart& c, const std::string& path) {
   {
     std::lock_guard<std::mutex> lock(g_plplot_mutex);
     PlotStream s(path, tmp, g.width, g.height);
-    plschr(0, 0.8);
+    plschr(kTextMm, 1.0);
     for (int p = 0; p < panels; ++p) {
       const LinePanel& panel = c.panels[static_cast<size_t>(p)];
       double k = panel.percent ? 100.0 : 1.0;
@@ -331,9 +342,9 @@ ChartGeometry write_chart(const LineChart& c, const std::string& path) {
       }
       plcol0(1);
       plbox("bcnst", 0, 0, "bcnstv", 0, 0);
-      plschr(0, 0.95);
+      plschr(kTitleMm, 1.0);
       plmtex("t", 1.4, 0.5, 0.5, plain(panel.title).c_str());
-      plschr(0, 0.8);
+      plschr(kTextMm, 1.0);
       plmtex("b", 2.8, 0.5, 0.5, plain(panel.x_label).c_str());
       plmtex("l", 4.2, 0.5, 0.5, plain(panel.y_label + (panel.percent ? " (%)" : "")).c_str());
       legend(s, names, colors, true, dashed);

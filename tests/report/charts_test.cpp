@@ -16,7 +16,7 @@ namespace fg {
 namespace {
 
 std::filesystem::path temp_dir() {
-  auto d = temp_path(std::string("charts_") +
+  auto d = test::temp_path(std::string("charts_") +
                      ::testing::UnitTest::GetInstance()->current_test_info()->name());
   std::filesystem::create_directories(d);
   return d;

@@ -30,13 +30,6 @@ struct CampaignArgs {
   int batch = 0;
 };
 
-// The model a spec names: a file (relative to the spec's folder when it exists there), or
-// a built-in architecture sized for the dataset.
-struct Loaded {
-  Graph model;
-  std::string model_name;
-  LabelledImages data;
-};
 // "~/..." in a spec means the user's home folder, as in a shell.
 std::string expand_home(const std::string& path) {
   const char* home = std::getenv("HOME");
@@ -44,7 +37,9 @@ std::string expand_home(const std::string& path) {
   return path;
 }
 
-Loaded load_for(CampaignSpec spec) {
+}  // namespace
+
+CampaignModel load_campaign_model(CampaignSpec spec) {
   spec.model = expand_home(spec.model);
   spec.dataset = expand_home(spec.dataset);
   DatasetArgs d;
@@ -53,7 +48,7 @@ Loaded load_for(CampaignSpec spec) {
   d.options = spec.dataset_options;
   fs::path beside = fs::path(spec.source).parent_path() / spec.model;
   std::error_code ec;
-  Loaded l;
+  CampaignModel l;
   DatasetSplits splits = load_dataset(d);
   l.data = chosen_split(splits, d);
   bool builtin = false;
@@ -71,6 +66,9 @@ Loaded load_for(CampaignSpec spec) {
   return l;
 }
 
+namespace {
+namespace fs = std::filesystem;
+
 std::string default_db(const std::string& spec) {
   return fs::path(spec).replace_extension(".db").string();
 }
@@ -85,7 +83,7 @@ int run_run(const CampaignArgs& a) {
   o.batch = a.batch;
   std::string db = a.db.empty() ? default_db(a.spec) : a.db;
   check_output_file(db);
-  Loaded l = load_for(spec);
+  CampaignModel l = load_campaign_model(spec);
   fmt::print("campaign {} -> {}  (model {}, {} threads, recompute {})\n", a.spec, db, l.model_name,
              at::get_num_threads(), a.recompute);
   CampaignRun run = run_campaign(spec, l.model, l.model_name, l.data, db, o);
@@ -101,7 +99,7 @@ int run_run(const CampaignArgs& a) {
 
 int run_plan(const CampaignArgs& a) {
   CampaignSpec spec = load_campaign_spec(a.spec);
-  Loaded l = load_for(spec);
+  CampaignModel l = load_campaign_model(spec);
   Executor exec(l.model);
   PreparedCampaign p = prepare_campaign(exec, spec, l.data);
   const TrialPlan& plan = p.plan;
@@ -149,7 +147,7 @@ int run_plan(const CampaignArgs& a) {
 int run_faults(const CampaignArgs& a) {
   if (!a.out.empty() && a.out != "-") check_output_file(a.out);
   CampaignSpec spec = load_campaign_spec(a.spec);
-  Loaded l = load_for(spec);
+  CampaignModel l = load_campaign_model(spec);
   Executor exec(l.model);
   PreparedCampaign p = prepare_campaign(exec, spec, l.data);
   std::string csv = trials_csv(p.plan, p.inputs.ids);

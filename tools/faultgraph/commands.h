@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "faultgraph/campaign/spec.h"
 #include "faultgraph/data/dataset.h"
 #include "faultgraph/eval/metrics.h"
 #include "faultgraph/fault/inject.h"
@@ -27,6 +28,16 @@ Command add_demo(CLI::App& app);  // the main job; also what `faultgraph` alone 
 Command add_eval(CLI::App& app);
 Command add_models(CLI::App& app);
 Command add_campaign(CLI::App& app);
+Command add_report(CLI::App& app);
+
+// The model and dataset split a campaign spec names: the model file (relative to the
+// spec's folder when it exists there), or a built-in architecture sized for the dataset.
+struct CampaignModel {
+  Graph model;
+  std::string model_name;
+  LabelledImages data;
+};
+CampaignModel load_campaign_model(CampaignSpec spec);
 
 // The --dataset option and its companions, shared by train, eval, inject and demo.
 struct DatasetArgs {

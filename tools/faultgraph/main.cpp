@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
   const fg::cli::Command commands[] = {
       fg::cli::add_inspect(app), fg::cli::add_run(app),   fg::cli::add_ops(app),
       fg::cli::add_inject(app),  fg::cli::add_train(app), fg::cli::add_eval(app),
-      fg::cli::add_models(app),  fg::cli::add_demo(app),  fg::cli::add_campaign(app)};
+      fg::cli::add_models(app),  fg::cli::add_demo(app),  fg::cli::add_campaign(app),
+      fg::cli::add_report(app)};
 
   try {
     app.parse(argc, argv);
