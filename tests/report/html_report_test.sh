@@ -59,6 +59,19 @@ oneline=0 check inject_run 2 "" -- "$fg" inject -m seed_inception -c "$here/../.
 check report_inject 0 "" -- "$fg" report inj -o inject.html
 "$py" "$here/check_html_report.py" inject.html "$keep/inject" inject inj || fail=1
 
+# Activation maps (the seed's visualization): one PNG per layer, golden or with a fault.
+check activations 0 "" -- "$fg" activations -m seed_inception -d "$fmnist" -k 3 -o act
+[ "$(ls act/*.png | wc -l)" -eq 17 ] || { echo "FAIL activations: $(ls act | wc -l) pictures, wanted 17"; fail=1; }
+check activations_fault 0 "" -- "$fg" activations -m seed_inception -d "$fmnist" -k 3 \
+  -c "$here/../../examples/seed_faults.yml" -e 4 --layers 'conv2d_2,concatenate' --colormap viridis -o actf
+grep -q "conv2d_2 .*fault site" out || { echo "FAIL activations_fault: no fault site line"; cat out; fail=1; }
+check activations_bad_entry 2 "bit_number: 64" -- "$fg" activations -m seed_inception -d "$fmnist" \
+  -c "$here/../../examples/seed_faults.yml" -e 5 -o actf
+check activations_bad_layers 2 "--layers nope: matches no node" -- "$fg" activations -m seed_inception \
+  -d "$fmnist" --layers nope -o actf
+check activations_bad_index 2 "--index 99999: the test split" -- "$fg" activations -m seed_inception \
+  -d "$fmnist" -k 99999 -o actf
+
 check report_missing_input 2 "nothing.db: no such file" -- "$fg" report nothing.db -o x.html
 echo "not sqlite" >junk.db
 check report_not_a_database 2 "junk.db" -- "$fg" report junk.db -o x.html

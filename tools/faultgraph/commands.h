@@ -29,6 +29,7 @@ Command add_eval(CLI::App& app);
 Command add_models(CLI::App& app);
 Command add_campaign(CLI::App& app);
 Command add_report(CLI::App& app);
+Command add_activations(CLI::App& app);
 
 // The model and dataset split a campaign spec names: the model file (relative to the
 // spec's folder when it exists there), or a built-in architecture sized for the dataset.

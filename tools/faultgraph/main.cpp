@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
       fg::cli::add_inspect(app), fg::cli::add_run(app),   fg::cli::add_ops(app),
       fg::cli::add_inject(app),  fg::cli::add_train(app), fg::cli::add_eval(app),
       fg::cli::add_models(app),  fg::cli::add_demo(app),  fg::cli::add_campaign(app),
-      fg::cli::add_report(app)};
+      fg::cli::add_report(app), fg::cli::add_activations(app)};
 
   try {
     app.parse(argc, argv);
