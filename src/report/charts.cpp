@@ -276,7 +276,8 @@ ChartGeometry write_chart(const LineChart& c, const std::string& path) {
                s.x.size(), " x and ", s.y.size(), " y values");
   ChartGeometry g;
   int panels = static_cast<int>(c.panels.size());
-  g.width = 480 * panels;
+  const int legend_px = 90;
+  g.width = (480 + legend_px) * panels;
   g.height = 360;
   std::string tmp = path + ".tmp";
   {
@@ -309,7 +310,7 @@ ChartGeometry write_chart(const LineChart& c, const std::string& path) {
       y1 += pad;
       if (panel.percent) y1 = std::min(y1, 100.0 + pad);
       double w = 1.0 / panels;
-      plvpor(w * p + 70.0 / g.width, w * (p + 1) - 20.0 / g.width, 50.0 / g.height,
+      plvpor(w * p + 70.0 / g.width, w * (p + 1) - (20.0 + legend_px) / g.width, 50.0 / g.height,
              1 - 40.0 / g.height);
       plwind(x0 - 0.02 * (x1 - x0), x1 + 0.02 * (x1 - x0), y0, y1);
       if (p == 0) {
@@ -341,11 +342,16 @@ ChartGeometry write_chart(const LineChart& c, const std::string& path) {
         dashed.push_back(ser.dashed);
       }
       plcol0(1);
-      plbox("bcnst", 0, 0, "bcnstv", 0, 0);
+      // Whole-number x (epochs): ticks on whole numbers only.
+      bool whole = true;
+      for (const LineSeries& ser : panel.series)
+        for (double v : ser.x) whole = whole && v == std::floor(v);
+      double xtick = whole ? std::max(1.0, std::ceil((x1 - x0) / 8)) : 0.0;
+      plbox("bcnst", xtick, whole ? 1 : 0, "bcnstv", 0, 0);
       plschr(kTitleMm, 1.0);
       plmtex("t", 1.4, 0.5, 0.5, plain(panel.title).c_str());
       plschr(kTextMm, 1.0);
-      plmtex("b", 2.8, 0.5, 0.5, plain(panel.x_label).c_str());
+      plmtex("b", 3.2, 0.5, 0.5, plain(panel.x_label).c_str());
       plmtex("l", 4.2, 0.5, 0.5, plain(panel.y_label + (panel.percent ? " (%)" : "")).c_str());
       legend(s, names, colors, true, dashed);
     }

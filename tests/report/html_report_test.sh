@@ -72,6 +72,21 @@ check activations_bad_layers 2 "--layers nope: matches no node" -- "$fg" activat
 check activations_bad_index 2 "--index 99999: the test split" -- "$fg" activations -m seed_inception \
   -d "$fmnist" -k 99999 -o actf
 
+# Training curves: CSV and charts beside the model, rewritten after each epoch.
+check train_curves 0 "" -- "$fg" train -m seed_inception -d "$fmnist" --limit 128 --epochs 2 -o tr/m.onnx
+"$py" - <<'PY' || fail=1
+import csv, re
+rows = list(csv.DictReader(open("tr/m.history.csv")))
+assert [r["epoch"] for r in rows] == ["1", "2"], rows
+printed = re.findall(r"epoch (\d+): .* test accuracy ([0-9.]+)%", open("out").read())
+assert len(printed) == 2, printed
+for r, (e, acc) in zip(rows, printed):
+    assert r["epoch"] == e and abs(100 * float(r["test_accuracy"]) - float(acc)) < 0.006, (r, acc)
+assert open("tr/m.curves.png", "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+assert "<svg" in open("tr/m.curves.svg").read()
+print("ok   training curves (CSV equals the printed epochs; PNG, SVG)")
+PY
+
 check report_missing_input 2 "nothing.db: no such file" -- "$fg" report nothing.db -o x.html
 echo "not sqlite" >junk.db
 check report_not_a_database 2 "junk.db" -- "$fg" report junk.db -o x.html

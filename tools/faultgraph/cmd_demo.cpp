@@ -47,15 +47,19 @@ int run_demo(DemoArgs a) {
         "about 9 minutes an epoch on 2 cores)\n",
         train_set.source, a.train.epochs);
     std::fflush(stdout);
+    std::filesystem::create_directories(std::filesystem::path(a.model).parent_path());
+    std::vector<EpochStats> history;
+    std::string stem = curves_stem(a.model);
     model = train(model_for("seed_inception", train_set, 1.0, a.train.seed), train_set, test_set,
-                  a.train, nullptr, [](const EpochStats& s) {
+                  a.train, &history, [&history, &stem](const EpochStats& s) {
                     fmt::print("  epoch {}: loss {:.4f}  test accuracy {:.2f}%  {:.0f} img/s\n",
                                s.epoch, s.loss, 100 * s.validation_accuracy, s.images_per_second);
+                    write_training_curves(history, stem);
                     std::fflush(stdout);
                   });
-    std::filesystem::create_directories(std::filesystem::path(a.model).parent_path());
     export_onnx(model, a.model);
-    fmt::print("saved {} (delete it to train again)\n", a.model);
+    fmt::print("saved {} (delete it to train again); training curves in {}.curves.png\n", a.model,
+               stem);
   }
   FaultConfig config =
       parse_fault_config(kSeedFaultsYaml, "InjectTFParallel's config (built in)", model);

@@ -2,15 +2,51 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <filesystem>
 
 #include "commands.h"
 #include "faultgraph/core/error.h"
 #include "faultgraph/core/files.h"
 #include "faultgraph/io/onnx.h"
 #include "faultgraph/models/zoo.h"
+#include "faultgraph/report/charts.h"
 #include "faultgraph/train/trainer.h"
 
 namespace fg::cli {
+
+std::string curves_stem(const std::string& model_path) {
+  std::filesystem::path p(model_path);
+  return (p.parent_path() / p.stem()).string();
+}
+
+void write_training_curves(const std::vector<EpochStats>& history, const std::string& stem) {
+  std::string csv =
+      "epoch,learning_rate,train_loss,train_accuracy,test_loss,test_accuracy,seconds,"
+      "images_per_second\n";
+  LineSeries train_acc{"train", {}, {}, {0x1f, 0x5f, 0xbf}, false},
+      test_acc{"test", {}, {}, {0xc0, 0x39, 0x2b}, true};
+  LineSeries train_loss = train_acc, test_loss = test_acc;
+  for (const EpochStats& s : history) {
+    csv += fmt::format("{},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.3f},{:.1f}\n", s.epoch,
+                       s.learning_rate, s.loss, s.train_accuracy, s.validation_loss,
+                       s.validation_accuracy, s.seconds, s.images_per_second);
+    double e = s.epoch;
+    train_acc.x.push_back(e);
+    train_acc.y.push_back(s.train_accuracy);
+    test_acc.x.push_back(e);
+    test_acc.y.push_back(s.validation_accuracy);
+    train_loss.x.push_back(e);
+    train_loss.y.push_back(s.loss);
+    test_loss.x.push_back(e);
+    test_loss.y.push_back(s.validation_loss);
+  }
+  write_file_atomic(stem + ".history.csv", csv);
+  LineChart chart;
+  chart.panels = {{"Accuracy per epoch", "epoch", "accuracy", {train_acc, test_acc}, true},
+                  {"Loss per epoch", "epoch", "cross-entropy loss", {train_loss, test_loss}, false}};
+  write_chart(chart, stem + ".curves.png");
+  write_chart(chart, stem + ".curves.svg");
+}
 
 Graph model_for(const std::string& name, const LabelledImages& data, double width, uint64_t seed) {
   ModelOptions mo;
@@ -70,18 +106,20 @@ int run_train(TrainArgs a) {
              a.data.spec, data.train.size(), data.test.size(), data.train.classes,
              data.train.images.size(1), data.train.images.size(2), data.train.images.size(3));
   std::fflush(stdout);
-  auto report = [](const EpochStats& s) {
+  std::vector<EpochStats> history;
+  std::string stem = curves_stem(a.out);
+  auto report = [&history, &stem](const EpochStats& s) {
     fmt::print(
         "epoch {}: lr {:.3g}  loss {:.4f}  train accuracy {:.2f}%  test loss {:.4f}  test "
         "accuracy {:.2f}%  {:.0f} img/s  {:.0f} s\n",
         s.epoch, s.learning_rate, s.loss, 100 * s.train_accuracy, s.validation_loss,
         100 * s.validation_accuracy, s.images_per_second, s.seconds);
+    write_training_curves(history, stem);
     std::fflush(stdout);
   };
-  std::vector<EpochStats> history;
   Graph trained = train(model, data.train, data.test, a.options, &history, report);
   export_onnx(trained, a.out);
-  fmt::print("wrote {}\n", a.out);
+  fmt::print("wrote {} (training curves: {}.curves.png, {}.history.csv)\n", a.out, stem, stem);
   return 0;
 }
 }  // namespace

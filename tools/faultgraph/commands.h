@@ -11,6 +11,7 @@
 #include "faultgraph/data/dataset.h"
 #include "faultgraph/eval/metrics.h"
 #include "faultgraph/fault/inject.h"
+#include "faultgraph/train/trainer.h"
 
 namespace fg::cli {
 
@@ -62,6 +63,12 @@ nlohmann::json evaluation_json(const Evaluation& e);
 
 // A built-in architecture sized for `data` (channels, image size, classes).
 Graph model_for(const std::string& name, const LabelledImages& data, double width, uint64_t seed);
+
+// Training curves beside a trained model: `stem`.history.csv (every epoch's numbers) and
+// `stem`.curves.png / .svg (accuracy and loss per epoch, train and test), rewritten after
+// every epoch. The stem of model.onnx is model.
+std::string curves_stem(const std::string& model_path);
+void write_training_curves(const std::vector<EpochStats>& history, const std::string& stem);
 
 // The inject workflow's report (table, report.json, confusion matrices, pictures in
 // out_dir); returns how many entries did not run.
