@@ -217,7 +217,7 @@ std::vector<ActivationMap> write_activation_maps(const Graph& model, const at::T
     m.map_w = static_cast<int>(g.size(2));
     int longest = std::max(m.map_h, m.map_w);
     m.scale = strip_w ? std::clamp(512 / std::max(1, m.map_w), 1, 24)
-                      : std::clamp(48 / std::max(1, longest), 1, 16);
+                      : std::clamp(56 / std::max(1, longest), 1, 16);
     m.gap = strip_w ? 0 : 2;
     m.cols = strip_w ? 1 : static_cast<int>(std::ceil(std::sqrt(static_cast<double>(m.shown))));
     int rows = static_cast<int>((m.shown + m.cols - 1) / m.cols);

@@ -184,7 +184,8 @@ std::string campaign_html_report(const TrialStore& store, const Graph* model,
   CampaignReport layer = build_campaign_report(store, "layer");
   const CampaignRecord& c = layer.campaign;
   std::string b;
-  b += fmt::format("<h1>Fault-injection campaign: {}</h1>\n", html_escape(c.model));
+  b += fmt::format("<h1>Fault-injection campaign: {}</h1>\n",
+                   html_escape(fs::path(c.model).filename().string()));
   b += "<dl class=\"facts\">\n";
   b += fact("model", html_escape(c.model) + " <small>(hash " + html_escape(c.model_hash) + ")</small>");
   b += fact("dataset", html_escape(c.dataset));
@@ -248,7 +249,7 @@ std::string campaign_html_report(const TrialStore& store, const Graph* model,
   b += "<h2>Campaign spec</h2>\n<pre id=\"spec\">" + html_escape(c.spec_text) + "</pre>\n";
   b += fmt::format("<p><small>Written by faultgraph {} from {}.</small></p>\n", html_escape(c.version),
                    html_escape(store.path()));
-  return page("faultgraph campaign: " + c.model, b);
+  return page("faultgraph campaign: " + fs::path(c.model).filename().string(), b);
 }
 
 std::string inject_html_report(const std::string& folder, const std::string& images_dir) {
