@@ -58,3 +58,16 @@ target_link_libraries(fg_plplot INTERFACE ${FG_PLPLOT})
 
 # SQLite (Debian's libsqlite3-dev): the campaign results store.
 find_package(SQLite3 REQUIRED)
+
+# OpenMPI (Debian's libopenmpi-dev, openmpi-bin): campaigns across ranks and machines
+# (campaign/mpi.h). Optional: without it faultgraph builds and runs the same, on one machine.
+option(FG_MPI "build with MPI when it is found" ON)
+set(FG_HAVE_MPI OFF)
+if(FG_MPI)
+  set(MPI_CXX_SKIP_MPICXX ON)  # the C API only; no deprecated C++ bindings
+  find_package(MPI COMPONENTS CXX)
+  if(MPI_CXX_FOUND)
+    set(FG_HAVE_MPI ON)
+  endif()
+endif()
+message(STATUS "faultgraph: MPI ${FG_HAVE_MPI}")

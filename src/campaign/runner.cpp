@@ -4,7 +4,9 @@
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <fcntl.h>
 #include <omp.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,8 +14,10 @@
 #include <ctime>
 #include <exception>
 #include <map>
+#include <optional>
 #include <thread>
 
+#include "faultgraph/campaign/mpi.h"
 #include "faultgraph/campaign/stats.h"
 #include "faultgraph/core/error.h"
 #include "faultgraph/core/interrupt.h"
@@ -270,7 +274,6 @@ std::vector<TrialRecord> run_trial_batch(const Executor& exec, const GoldenCache
   return records;
 }
 
-namespace {
 // Batched fault variants per rerun with kCone, when not given (measured, README
 // "Performance": up to 1.3x at 2 threads, even at 1; with kDownstream, whose trials reach
 // whole layers from the start, the stacking copies cost more than batching saves: 1).
@@ -284,10 +287,10 @@ constexpr double kSideBySideFlops = 3e8;
 // their kernels single-threaded: a trial's small windows gain nothing from intra-op threads,
 // which only add synchronisation, while trials are independent (rerun is const). Results
 // come back in order. Each worker takes `batch` trials at a time (batched fault variants).
-std::vector<TrialRecord> run_side_by_side(const Executor& exec, const GoldenCache& golden,
-                                          const TrialPlan& plan, const CampaignInputs& inputs,
-                                          Recompute recompute, const std::vector<Trial>& trials,
-                                          size_t begin, size_t end, int workers, size_t batch) {
+std::vector<TrialRecord> run_trials_on(const Executor& exec, const GoldenCache& golden,
+                                       const TrialPlan& plan, const CampaignInputs& inputs,
+                                       Recompute recompute, const std::vector<Trial>& trials,
+                                       size_t begin, size_t end, int workers, size_t batch) {
   std::vector<TrialRecord> out(end - begin);
   // Trials [i, i + batch) together; their records in place.
   auto run_from = [&](size_t i) {
@@ -323,19 +326,27 @@ std::vector<TrialRecord> run_side_by_side(const Executor& exec, const GoldenCach
   check_interrupt();  // a Ctrl-C during the chunk: its unfinished trials are not recorded
   return out;
 }
-}  // namespace
 
-RunSummary run_trials(Executor& exec, const TrialPlan& plan, const CampaignInputs& inputs,
-                      TrialStore* store, const RunnerOptions& o,
-                      const std::function<void(const TrialRecord&)>& on_trial) {
+
+int default_workers(double forward_flops) {
+  return forward_flops >= kSideBySideFlops ? at::get_num_threads() : 1;
+}
+
+size_t default_batch(const RunnerOptions& o) {
+  return static_cast<size_t>(o.batch > 0 ? o.batch
+                                         : (o.recompute == Recompute::kCone ? kDefaultBatch : 1));
+}
+
+std::vector<bool> trials_to_skip(const TrialPlan& plan, const TrialStore* store,
+                                 const RunnerOptions& o, int64_t& already_done, int64_t& todo) {
   const int64_t total = plan.trials();
   std::vector<bool> done(static_cast<size_t>(total), false);
-  RunSummary sum;
+  already_done = 0;
   if (store) {
     for (int64_t id : store->done_ids()) {
       if (id >= 0 && id < total && !done[static_cast<size_t>(id)]) {
         done[static_cast<size_t>(id)] = true;
-        ++sum.already_done;
+        ++already_done;
       }
     }
   }
@@ -353,18 +364,31 @@ RunSummary run_trials(Executor& exec, const TrialPlan& plan, const CampaignInput
       }
     }
   }
-  int64_t todo = total - sum.already_done - skipped;
+  todo = total - already_done - skipped;
   if (o.max_trials >= 0) todo = std::min(todo, o.max_trials);
+  return done;
+}
+
+int64_t trial_block(const TrialPlan& plan) {
+  return std::clamp<int64_t>(50 * plan.inputs(), 2000, 200000);
+}
+
+RunSummary run_trials(Executor& exec, const TrialPlan& plan, const CampaignInputs& inputs,
+                      TrialStore* store, const RunnerOptions& o,
+                      const std::function<void(const TrialRecord&)>& on_trial) {
+  const int64_t total = plan.trials();
+  RunSummary sum;
+  int64_t todo = 0;
+  std::vector<bool> done = trials_to_skip(plan, store, o, sum.already_done, todo);
   Progress progress("campaign", todo, "trials");
   if (!o.progress) progress.finish();
   auto start = std::chrono::steady_clock::now();
   auto last_commit = start;
   // Blocks of consecutive ids, grouped by input inside a block: a few golden runs per input
   // and bounded memory (one golden cache at a time).
-  const int64_t block = std::clamp<int64_t>(50 * plan.inputs(), 2000, 200000);
+  const int64_t block = trial_block(plan);
   int workers = o.workers;  // 0: chosen at the first golden run, by the model's size
-  const size_t batch = static_cast<size_t>(
-      o.batch > 0 ? o.batch : (o.recompute == Recompute::kCone ? kDefaultBatch : 1));
+  const size_t batch = default_batch(o);
   at::NoGradGuard no_grad;
   int64_t sdc = 0;
   try {
@@ -384,8 +408,7 @@ RunSummary run_trials(Executor& exec, const TrialPlan& plan, const CampaignInput
         // Measured (README "Performance"): trials of a large model run side by side on
         // single-threaded workers (their windows and small layers gain little from intra-op
         // threads); a small model's trials are too short to pay for the hand-over.
-        if (workers <= 0)
-          workers = golden.forward_flops() >= kSideBySideFlops ? at::get_num_threads() : 1;
+        if (workers <= 0) workers = default_workers(golden.forward_flops());
         // Trials of this input in chunks, each chunk's trials side by side on the workers.
         const size_t here = static_cast<size_t>(
             std::min<int64_t>(static_cast<int64_t>(trials.size()), todo - sum.ran));
@@ -393,8 +416,8 @@ RunSummary run_trials(Executor& exec, const TrialPlan& plan, const CampaignInput
         for (size_t c0 = 0; c0 < here; c0 += chunk) {
           check_interrupt();
           std::vector<TrialRecord> recs =
-              run_side_by_side(exec, golden, plan, inputs, o.recompute, trials, c0,
-                               std::min(here, c0 + chunk), workers, batch);
+              run_trials_on(exec, golden, plan, inputs, o.recompute, trials, c0,
+                            std::min(here, c0 + chunk), workers, batch);
           for (TrialRecord& rec : recs) {
             Outcome oc = outcome_from_name(rec.outcome);
             ++sum.outcomes[static_cast<int>(oc)];
@@ -456,6 +479,25 @@ PreparedCampaign prepare_campaign(Executor& exec, const CampaignSpec& spec,
 namespace fg {
 
 namespace {
+// An exclusive advisory lock (flock) on a file, released when closed or the process dies.
+// SQLite's own locks are fcntl locks, which flock does not touch.
+class FileLock {
+ public:
+  FileLock() = default;
+  ~FileLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  bool try_lock(const std::string& path) {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    return fd_ < 0 || ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
 std::string utc_now() {
   std::time_t t = std::time(nullptr);
   std::tm tm{};
@@ -477,8 +519,19 @@ CampaignRun run_campaign(const CampaignSpec& spec, const Graph& model,
                          const std::string& model_name, const LabelledImages& data,
                          const std::string& db_path, const RunnerOptions& options) {
   Executor exec(model);
+  // Under MPI (campaign/mpi.h) rank 0 alone opens the database; every rank prepares the
+  // same plan and inputs, and they check that they agree before any trial runs.
+  const MpiJob job = mpi_job();
+  std::optional<TrialStore> store_holder;
   // Open the database first: a bad path fails before any work.
-  TrialStore store(db_path);
+  FileLock writer;
+  if (job.rank == 0) {
+    store_holder.emplace(db_path);
+    // One writer per database: a second run (or a job left over from a killed mpirun)
+    // would store trials twice.
+    FG_CHECK(writer.try_lock(db_path), ConfigError, db_path,
+             ": another faultgraph is running this campaign (wait for it, or stop it)");
+  }
   PreparedCampaign p = prepare_campaign(exec, spec, data);
   CampaignRecord c;
   c.spec_text = spec.text;
@@ -494,6 +547,15 @@ CampaignRun run_campaign(const CampaignSpec& spec, const Graph& model,
   c.population = p.plan.population();
   c.inputs = static_cast<int64_t>(p.inputs.ids.size());
   c.correct_only = spec.faults_file.empty() && spec.inputs.correct_only;
+  if (job.rank != 0) {
+    std::string why = mpi_agree(c.model_hash + ":" + c.dataset_hash, true);
+    FG_CHECK(why.empty(), ConfigError, why);
+    CampaignRun run;
+    run.planned = p.plan.trials();
+    run.summary = run_trials_mpi(exec, p.plan, p.inputs, nullptr, options);
+    return run;
+  }
+  TrialStore& store = *store_holder;
   {
     GoldenCache g = exec.run_cached({p.inputs.images[0].unsqueeze(0)});
     c.forward_flops = g.forward_flops();
@@ -524,9 +586,11 @@ CampaignRun run_campaign(const CampaignSpec& spec, const Graph& model,
     }
     store.create_campaign(c, strata, sites);
   }
+  std::string why = mpi_agree(c.model_hash + ":" + c.dataset_hash, true);
+  FG_CHECK(why.empty(), ConfigError, why);
   CampaignRun run;
   run.planned = p.plan.trials();
-  run.summary = run_trials(exec, p.plan, p.inputs, &store, options);
+  run.summary = run_trials_mpi(exec, p.plan, p.inputs, &store, options);
   run.stored = store.trial_count();
   if (run.stored == run.planned && store.campaign().finished.empty()) store.set_finished(utc_now());
   return run;

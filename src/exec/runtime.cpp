@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
+#include <dlfcn.h>
 #include <malloc.h>
 #include <unistd.h>
 
@@ -11,6 +12,22 @@
 
 namespace fg {
 
+namespace {
+template <typename F>
+F openblas_function(const char* name) {
+  return reinterpret_cast<F>(dlsym(RTLD_DEFAULT, name));
+}
+}  // namespace
+
+void set_blas_threads(int threads) {
+  if (auto f = openblas_function<void (*)(int)>("openblas_set_num_threads")) f(threads);
+}
+
+int blas_threads() {
+  auto f = openblas_function<int (*)()>("openblas_get_num_threads");
+  return f ? f() : 0;
+}
+
 void configure_runtime(int threads) {
   const int cores = static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
   // More threads than a few per core only slow the kernels down (1000 threads took 10 s to
@@ -19,6 +36,11 @@ void configure_runtime(int threads) {
            " cores; use at most ", 4 * cores, " (0: one per core)");
   if (threads <= 0) threads = cores;
   at::set_num_threads(threads);
+  // OpenBLAS runs on as many threads as it may use cores, whatever --threads says, and its
+  // sums depend on that count: a Gemm's bits differed between 1 and 2 threads (found when
+  // MPI ranks bound to one core each gave other results than one process). One thread:
+  // the same bits on any machine, core binding or rank count (the trainer raises it).
+  set_blas_threads(1);
   // 256 MiB: buffers below it are reused from the heap instead of mapped and unmapped.
   mallopt(M_MMAP_THRESHOLD, 256 << 20);
   mallopt(M_TRIM_THRESHOLD, 512 << 20);

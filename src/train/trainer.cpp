@@ -4,6 +4,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <torch/optim/adam.h>
 #include <torch/optim/sgd.h>
@@ -23,6 +24,7 @@
 #include "faultgraph/eval/evaluate.h"
 #include "faultgraph/eval/metrics.h"
 #include "faultgraph/exec/executor.h"
+#include "faultgraph/exec/runtime.h"
 #include "faultgraph/io/onnx.h"
 
 namespace fg {
@@ -219,6 +221,16 @@ Graph train(const Graph& model, const LabelledImages& train_set, const LabelledI
   scheduled_learning_rate(o, 0, 1, 1);  // rejects an unknown schedule before any work
   FG_CHECK(!o.resume || !o.checkpoint_dir.empty(), UsageError,
            "resuming needs a checkpoint folder");
+  // Training is not bit-reproducible across thread counts anyway: let OpenBLAS use the
+  // compute threads (its Gemms run the dense layers' forward and backward), and give the
+  // one thread back afterwards (runtime.h: fault runs need it).
+  struct BlasThreads {
+    int before = blas_threads();
+    BlasThreads() { set_blas_threads(at::get_num_threads()); }
+    ~BlasThreads() {
+      if (before > 0) set_blas_threads(before);
+    }
+  } blas_threads_while_training;
   std::vector<at::Tensor> params;
   Graph g = logits_graph(trainable_copy(model, params));
   // One executor for training forwards (BatchNorm on batch statistics), one for

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "faultgraph/campaign/mpi.h"
 #include "faultgraph/campaign/report.h"
 #include "faultgraph/campaign/runner.h"
 #include "faultgraph/campaign/spec.h"
@@ -82,16 +83,30 @@ int run_run(const CampaignArgs& a) {
   o.workers = a.workers;
   o.batch = a.batch;
   std::string db = a.db.empty() ? default_db(a.spec) : a.db;
-  check_output_file(db);
+  // Under MPI, rank 0 alone writes the database and prints (campaign/mpi.h).
+  const MpiJob job = mpi_job();
+  if (job.rank == 0) check_output_file(db);
   CampaignModel l = load_campaign_model(spec);
-  fmt::print("campaign {} -> {}  (model {}, {} threads, recompute {})\n", a.spec, db, l.model_name,
-             at::get_num_threads(), a.recompute);
+  if (job.rank == 0) {
+    fmt::print("campaign {} -> {}  (model {}, {}{} threads, recompute {})\n", a.spec, db,
+               l.model_name, job.active() ? fmt::format("{} ranks x ", job.size) : "",
+               at::get_num_threads(), a.recompute);
+  }
   CampaignRun run = run_campaign(spec, l.model, l.model_name, l.data, db, o);
+  if (job.rank != 0) return 0;
   const RunSummary& s = run.summary;
-  fmt::print("ran {} trials in {:.1f} s ({:.1f} trials/s){}; {} of {} stored\n\n", s.ran, s.seconds,
+  fmt::print("ran {} trials in {:.1f} s ({:.1f} trials/s){}; {} of {} stored\n", s.ran, s.seconds,
              s.seconds > 0 ? static_cast<double>(s.ran) / s.seconds : 0.0,
              s.already_done ? fmt::format(", {} were done before", s.already_done) : "", run.stored,
              run.planned);
+  if (s.ranks > 1 && s.ran > 0) {
+    double per_trial = s.trial_seconds / static_cast<double>(s.ran);
+    double coord = s.coordination_seconds / static_cast<double>(s.ran);
+    fmt::print("MPI: {} ranks; coordination {:.1f} us per trial, {:.2f}% of a trial's {:.2f} ms\n",
+               s.ranks, 1e6 * coord, per_trial > 0 ? 100 * coord / per_trial : 0.0,
+               1e3 * per_trial);
+  }
+  fmt::print("\n");
   TrialStore store(db, true);
   fmt::print("{}", format_campaign_report(build_campaign_report(store, "layer")));
   return 0;

@@ -7,17 +7,43 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "faultgraph/campaign/mpi.h"
 #include "faultgraph/core/error.h"
 #include "faultgraph/core/interrupt.h"
 #include "faultgraph/exec/runtime.h"
 
+namespace {
+int run(int argc, char** argv);
+}
+
 int main(int argc, char** argv) {
+  try {
+    fg::mpi_start(argc, argv);  // joins an MPI job only when mpirun or srun started us
+  } catch (const fg::Error& e) {
+    fmt::print(stderr, "faultgraph: error: {}\n", e.what());
+    return 2;
+  }
+  int rc = run(argc, argv);
+  // A failed rank aborts the job: the others would wait for it forever.
+  fg::mpi_stop(rc == 0, rc);
+  return rc;
+}
+
+namespace {
+// "faultgraph: error: " on one process; under MPI, other ranks name themselves.
+std::string error_prefix() {
+  fg::MpiJob job = fg::mpi_job();
+  return job.rank == 0 ? "faultgraph: " : fmt::format("faultgraph (rank {}): ", job.rank);
+}
+
+int run(int argc, char** argv) {
   // Table rows reach a pipe or a log as they are printed, not 4 KiB later.
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   fg::install_interrupt_handlers();
   CLI::App app{"faultgraph: fault injection for deep neural networks with branches"};
   app.require_subcommand(0, 1);  // none: the main job (demo) on built-in defaults
-  app.set_version_flag("--version", std::string("faultgraph ") + FG_VERSION);
+  app.set_version_flag("--version", std::string("faultgraph ") + FG_VERSION +
+                                        (fg::mpi_available() ? " (with MPI)" : " (without MPI)"));
   int threads = 0;
   app.add_option("--threads", threads, "compute threads (default: one per core)")
       ->check(fg::cli::kNonNegative);
@@ -50,16 +76,17 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const fg::Interrupted& e) {
     std::fflush(stdout);
-    fmt::print(stderr, "\nfaultgraph: {}; stopped\n", e.what());
+    fmt::print(stderr, "\n{}{}; stopped\n", error_prefix(), e.what());
     return e.exit_code();
   } catch (const fg::Error& e) {
-    fmt::print(stderr, "faultgraph: error: {}\n", e.what());
+    fmt::print(stderr, "{}error: {}\n", error_prefix(), e.what());
     return 2;
   } catch (const c10::Error& e) {
-    fmt::print(stderr, "faultgraph: error: {}\n", e.what_without_backtrace());
+    fmt::print(stderr, "{}error: {}\n", error_prefix(), e.what_without_backtrace());
     return 2;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "faultgraph: internal error (please report): {}\n", e.what());
+    fmt::print(stderr, "{}internal error (please report): {}\n", error_prefix(), e.what());
     return 3;
   }
 }
+}  // namespace

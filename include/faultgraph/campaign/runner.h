@@ -68,6 +68,10 @@ struct RunSummary {
   int64_t outcomes[kOutcomeCount] = {};
   double seconds = 0;
   double flops = 0;  // recomputed, summed over the trials run
+  // Under MPI (campaign/mpi.h): ranks, and over all ranks the seconds spent computing
+  // trials and in coordination (waiting for messages, encoding and decoding records).
+  int ranks = 1;
+  double trial_seconds = 0, coordination_seconds = 0;
 };
 
 // Runs the trials of `plan` whose ids are not in `store` (null: none stored, results only
@@ -77,6 +81,23 @@ struct RunSummary {
 RunSummary run_trials(Executor& exec, const TrialPlan& plan, const CampaignInputs& inputs,
                       TrialStore* store, const RunnerOptions& options,
                       const std::function<void(const TrialRecord&)>& on_trial = nullptr);
+
+// The pieces run_trials is made of (also the MPI runner's, campaign/mpi.h):
+// Trials [begin, end) of `trials`, all on `golden`'s input, on `workers` threads (each
+// single-threaded), `batch` at a time as batched fault variants; records in order.
+std::vector<TrialRecord> run_trials_on(const Executor& exec, const GoldenCache& golden,
+                                       const TrialPlan& plan, const CampaignInputs& inputs,
+                                       Recompute recompute, const std::vector<Trial>& trials,
+                                       size_t begin, size_t end, int workers, size_t batch);
+// Worker threads for a model of this many FLOPs a forward when not given; the batch.
+int default_workers(double forward_flops);
+size_t default_batch(const RunnerOptions& o);
+// Per trial id: true when it is not to run (stored already, or not in `only`); counts the
+// stored ones and how many are to run (`max_trials` applied).
+std::vector<bool> trials_to_skip(const TrialPlan& plan, const TrialStore* store,
+                                 const RunnerOptions& o, int64_t& already_done, int64_t& todo);
+// Trials are taken in blocks of this many consecutive ids, grouped by input inside a block.
+int64_t trial_block(const TrialPlan& plan);
 
 // What the executor applies for a trial: its site's value (and consumer), elements and bit.
 ValueFault trial_fault(const TrialPlan& plan, const Trial& t);

@@ -15,6 +15,10 @@ struct RuntimeInfo {
 // Call once at start-up, before running models.
 void configure_runtime(int threads = 0);
 RuntimeInfo runtime_info();
+// OpenBLAS's own thread count (when OpenBLAS is the BLAS loaded; else no effect, and 0).
+// configure_runtime sets 1: its results then do not depend on the machine's cores.
+void set_blas_threads(int threads);
+int blas_threads();
 // "threads=2 blas=/usr/lib/.../libopenblas.so.0": for benchmark and log headers.
 std::string describe_runtime();
 
