@@ -6,6 +6,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <functional>
+#include <iterator>
+#include <list>
 #include <map>
 #include <thread>
 
@@ -235,7 +238,10 @@ class UnitRunner {
              const RunnerOptions& o)
       : exec_(exec), plan_(plan), inputs_(inputs), o_(o), batch_(default_batch(o)) {}
 
-  std::vector<TrialRecord> run(const Unit& u) {
+  // The unit's records, computed in slices with `between` called after each: MPI moves a
+  // large message only while both sides call into it, so a rank computing for long would
+  // hold up the transfer of its last results (and rank 0 would keep others waiting).
+  std::vector<TrialRecord> run(const Unit& u, const std::function<void()>& between) {
     if (!golden_ || input_ != u.input) {
       golden_.reset();
       golden_.emplace(exec_.run_cached({inputs_.images[u.input].unsqueeze(0)},
@@ -244,8 +250,16 @@ class UnitRunner {
     }
     std::vector<Trial> trials;
     for (int64_t id : u.ids) trials.push_back(plan_.trial(id));
-    return run_trials_on(exec_, *golden_, plan_, inputs_, o_.recompute, trials, 0, trials.size(),
-                         workers(), batch_);
+    std::vector<TrialRecord> out;
+    const size_t slice = std::max(batch_ * static_cast<size_t>(workers()), trials.size() / 8);
+    for (size_t i = 0; i < trials.size(); i += slice) {
+      std::vector<TrialRecord> part =
+          run_trials_on(exec_, *golden_, plan_, inputs_, o_.recompute, trials, i,
+                        std::min(trials.size(), i + slice), workers(), batch_);
+      std::move(part.begin(), part.end(), std::back_inserter(out));
+      between();
+    }
+    return out;
   }
   int workers() {
     if (workers_ <= 0) {
@@ -333,7 +347,10 @@ RunSummary run_worker(UnitRunner& runner) {
     if (msg.empty()) continue;  // no more work for this request
     Unit u{msg[0], std::vector<int64_t>(msg.begin() + 1, msg.end())};
     auto t1 = Clock::now();
-    std::vector<TrialRecord> recs = runner.run(u);
+    std::vector<TrialRecord> recs = runner.run(u, [&] {
+      int done = 0;
+      if (send != MPI_REQUEST_NULL) MPI_Test(&send, &done, MPI_STATUS_IGNORE);
+    });
     busy += since(t1);
     auto t2 = Clock::now();
     Writer w;
@@ -360,6 +377,9 @@ RunSummary run_trials_mpi(Executor& exec, const TrialPlan& plan, const CampaignI
   const size_t chunk = static_cast<size_t>(16 * runner.workers()) * runner.batch();
   if (g_job.rank != 0) {
     RunSummary mine = run_worker(runner);
+    if (std::getenv("FG_MPI_DEBUG"))
+      fmt::print(stderr, "rank {}: {} trials, {:.3f} s computing, {:.3f} s coordinating\n",
+                 g_job.rank, mine.ran, mine.trial_seconds, mine.coordination_seconds);
     double local[2] = {mine.trial_seconds, mine.coordination_seconds}, dummy[2];
     MPI_Reduce(local, dummy, 2, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
     return mine;
@@ -378,7 +398,7 @@ RunSummary run_trials_mpi(Executor& exec, const TrialPlan& plan, const CampaignI
   auto start = Clock::now();
   auto last_commit = start;
   int64_t sdc = 0;
-  double coord = 0, busy = 0;
+  double coord = 0, busy = 0, idle = 0;
   // Per rank: units handed out and not yet returned, requests answered.
   std::vector<int64_t> in_flight(static_cast<size_t>(g_job.size), 0),
       requests(static_cast<size_t>(g_job.size), 0), returned(static_cast<size_t>(g_job.size), 0);
@@ -410,23 +430,35 @@ RunSummary run_trials_mpi(Executor& exec, const TrialPlan& plan, const CampaignI
   };
   // Answers every request that has arrived: stores its records, replies with the next unit
   // (or an empty one: no more work). Sends are blocking but small.
+  // Requests whose records are still arriving (received without blocking: the sender's
+  // side moves them while it computes, between its slices).
+  struct Incoming {
+    std::vector<char> bytes;
+    MPI_Request req = MPI_REQUEST_NULL;
+  };
+  std::list<Incoming> incoming;
+  struct Outgoing {
+    std::vector<int64_t> ids;
+    MPI_Request req = MPI_REQUEST_NULL;
+  };
+  std::list<Outgoing> outgoing;
+  double decode_seconds = 0;
+  // Answers every request that has arrived with the next unit (or an empty one: no more
+  // work), and stores the records that have come in.
   auto serve = [&]() {
+    auto t = Clock::now();
     for (;;) {
       int flag = 0;
       MPI_Status st;
       MPI_Iprobe(MPI_ANY_SOURCE, kTagRequest, MPI_COMM_WORLD, &flag, &st);
-      if (!flag) return;
-      auto t = Clock::now();
+      if (!flag) break;
       int n = 0;
       MPI_Get_count(&st, MPI_CHAR, &n);
-      std::vector<char> bytes(static_cast<size_t>(n));
-      MPI_Recv(bytes.data(), n, MPI_CHAR, st.MPI_SOURCE, kTagRequest, MPI_COMM_WORLD,
-               MPI_STATUS_IGNORE);
+      Incoming& in = incoming.emplace_back();
+      in.bytes.resize(static_cast<size_t>(n));
+      MPI_Irecv(in.bytes.data(), n, MPI_CHAR, st.MPI_SOURCE, kTagRequest, MPI_COMM_WORLD, &in.req);
       size_t r = static_cast<size_t>(st.MPI_SOURCE);
       ++requests[r];
-      std::vector<TrialRecord> recs;
-      Reader rd(bytes.data(), bytes.size());
-      while (!rd.done()) recs.push_back(decode(rd));
       if (requests[r] > kPrefetch) {  // every request after the first ones returns a unit
         --in_flight[r];
         ++returned[r];
@@ -439,14 +471,39 @@ RunSummary run_trials_mpi(Executor& exec, const TrialPlan& plan, const CampaignI
         reply.insert(reply.end(), u.ids.begin(), u.ids.end());
         ++in_flight[r];
       }
-      MPI_Send(reply.data(), static_cast<int>(reply.size()), MPI_INT64_T, st.MPI_SOURCE, kTagUnit,
-               MPI_COMM_WORLD);
+      // Not a blocking send: the rank may be computing, and its side of the transfer
+      // only moves when it calls MPI (measured: blocking sends held rank 0 for seconds).
+      Outgoing& o = outgoing.emplace_back();
+      o.ids = std::move(reply);
+      MPI_Isend(o.ids.data(), static_cast<int>(o.ids.size()), MPI_INT64_T, st.MPI_SOURCE, kTagUnit,
+                MPI_COMM_WORLD, &o.req);
+    }
+    for (auto it = outgoing.begin(); it != outgoing.end();) {
+      int done = 0;
+      MPI_Test(&it->req, &done, MPI_STATUS_IGNORE);
+      it = done ? outgoing.erase(it) : std::next(it);
+    }
+    for (auto it = incoming.begin(); it != incoming.end();) {
+      int done = 0;
+      MPI_Test(&it->req, &done, MPI_STATUS_IGNORE);
+      if (!done) {
+        ++it;
+        continue;
+      }
+      auto td = Clock::now();
+      std::vector<TrialRecord> recs;
+      Reader rd(it->bytes.data(), it->bytes.size());
+      while (!rd.done()) recs.push_back(decode(rd));
+      decode_seconds += since(td);
+      it = incoming.erase(it);
       coord += since(t);
       take(recs);
+      t = Clock::now();
     }
+    coord += since(t);
   };
   auto all_done = [&]() {
-    if (!units.empty()) return false;
+    if (!units.empty() || !incoming.empty() || !outgoing.empty()) return false;
     for (int r = 1; r < g_job.size; ++r) {
       size_t i = static_cast<size_t>(r);
       // Every unit back, and every request the rank will ever send (kPrefetch + one per
@@ -459,25 +516,27 @@ RunSummary run_trials_mpi(Executor& exec, const TrialPlan& plan, const CampaignI
   try {
     while (!all_done()) {
       check_interrupt();
+      if (!computes || units.empty()) {
+        // Nothing of its own to compute: waiting for the others' last units (or only
+        // coordinating). That time is the job's tail or rank 0's role, not a cost per trial.
+        double before = coord;
+        serve();
+        idle += coord - before;
+        coord = before;
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+        continue;
+      }
       serve();
-      if (computes && !units.empty()) {
+      {
         // Its own unit in slices, answering requests in between: the other ranks' queues
         // never run dry while rank 0 computes.
         Unit u = std::move(units.front());
         units.pop_front();
-        const size_t slice = std::max(runner.batch(), u.ids.size() / 8);
-        for (size_t i = 0; i < u.ids.size(); i += slice) {
-          Unit part{u.input, std::vector<int64_t>(u.ids.begin() + static_cast<std::ptrdiff_t>(i),
-                                                  u.ids.begin() + static_cast<std::ptrdiff_t>(
-                                                                      std::min(u.ids.size(), i + slice)))};
-          auto t = Clock::now();
-          std::vector<TrialRecord> recs = runner.run(part);
-          busy += since(t);
-          take(recs);
-          serve();
-        }
-      } else {
-        std::this_thread::sleep_for(std::chrono::microseconds(50));
+        auto t = Clock::now();
+        double served = coord;
+        std::vector<TrialRecord> recs = runner.run(u, serve);
+        busy += since(t) - (coord - served);
+        take(recs);
       }
     }
   } catch (const Interrupted&) {
@@ -492,6 +551,11 @@ RunSummary run_trials_mpi(Executor& exec, const TrialPlan& plan, const CampaignI
   store->commit();
   progress.finish();
   sum.seconds = since(start);
+  if (std::getenv("FG_MPI_DEBUG"))
+    fmt::print(stderr,
+               "rank 0: {:.3f} s computing, {:.3f} s coordinating ({:.3f} s decoding), {:.3f} s "
+               "serving while idle, {:.3f} s in all\n",
+               busy, coord, decode_seconds, idle, sum.seconds);
   double local[2] = {busy, coord}, total[2] = {0, 0};
   MPI_Reduce(local, total, 2, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
   sum.trial_seconds = total[0];
