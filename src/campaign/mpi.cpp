@@ -213,7 +213,9 @@ TrialRecord decode(Reader& r) {
 }
 
 using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 // Waits for `req` while answering Ctrl-C: a blocking MPI call would not see the signal.
 void wait(MPI_Request& req) {
@@ -294,7 +296,7 @@ std::deque<Unit> make_units(const TrialPlan& plan, const std::vector<bool>& skip
   const int64_t total = plan.trials(), block = trial_block(plan);
   int64_t taken = 0;
   for (int64_t b0 = 0; b0 < total && taken < todo; b0 += block) {
-    std::map<int64_t, std::vector<int64_t>> by_input;
+    std::map<int64_t, std::vector<int64_t> > by_input;
     for (int64_t id = b0; id < std::min(total, b0 + block); ++id) {
       if (!skip[static_cast<size_t>(id)]) by_input[plan.trial(id).input].push_back(id);
     }
@@ -422,9 +424,8 @@ RunSummary run_trials_mpi(Executor& exec, const TrialPlan& plan, const CampaignI
       Interval ci = wilson_interval(sdc, sum.ran);
       progress.set_label(fmt::format(
           "campaign ({} ranks)  SDC {:.2f}% [{:.2f}, {:.2f}]  recomputed {:.1f}% of a forward",
-          g_job.size, 100.0 * static_cast<double>(sdc) / static_cast<double>(sum.ran),
-          100 * ci.low, 100 * ci.high,
-          100 * sum.flops / static_cast<double>(sum.ran) / std::max(forward, 1.0)));
+          g_job.size, 100.0 * static_cast<double>(sdc) / static_cast<double>(sum.ran), 100 * ci.low,
+          100 * ci.high, 100 * sum.flops / static_cast<double>(sum.ran) / std::max(forward, 1.0)));
     }
     progress.advance(static_cast<int64_t>(recs.size()));
   };

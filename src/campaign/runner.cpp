@@ -2,9 +2,9 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <fcntl.h>
 #include <omp.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -326,7 +326,6 @@ std::vector<TrialRecord> run_trials_on(const Executor& exec, const GoldenCache& 
   check_interrupt();  // a Ctrl-C during the chunk: its unfinished trials are not recorded
   return out;
 }
-
 
 int default_workers(double forward_flops) {
   return forward_flops >= kSideBySideFlops ? at::get_num_threads() : 1;

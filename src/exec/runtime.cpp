@@ -1,8 +1,8 @@
 #include "faultgraph/exec/runtime.h"
 
 #include <ATen/Parallel.h>
-#include <fmt/format.h>
 #include <dlfcn.h>
+#include <fmt/format.h>
 #include <malloc.h>
 #include <unistd.h>
 

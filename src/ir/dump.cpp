@@ -77,8 +77,8 @@ std::string to_dot(const Graph& g, const DotOptions& options) {
   }
   for (const Node& n : g.nodes()) {
     bool hot = options.highlight.count(n.name) != 0;
-    out += fmt::format("  \"n:{}\" [label=\"{}\\n{}{}];\n", dot_escape(n.name),
-                       dot_escape(n.name), op_name(n.op), style(n.name, hot));
+    out += fmt::format("  \"n:{}\" [label=\"{}\\n{}{}];\n", dot_escape(n.name), dot_escape(n.name),
+                       op_name(n.op), style(n.name, hot));
   }
   if (!options.legend.empty()) {
     out += fmt::format(
@@ -88,9 +88,9 @@ std::string to_dot(const Graph& g, const DotOptions& options) {
     std::string prev;
     for (size_t i = 0; i < options.legend.size(); ++i) {
       std::string id = fmt::format("legend:{}", i);
-      out += fmt::format("    \"{}\" [label=\"{}\", fillcolor=\"{}\", shape=box, style=filled];\n",
-                         id, dot_escape(options.legend[i].first),
-                         dot_escape(options.legend[i].second));
+      out +=
+          fmt::format("    \"{}\" [label=\"{}\", fillcolor=\"{}\", shape=box, style=filled];\n", id,
+                      dot_escape(options.legend[i].first), dot_escape(options.legend[i].second));
       if (!prev.empty()) out += fmt::format("    \"{}\" -> \"{}\" [style=invis];\n", prev, id);
       prev = id;
     }

@@ -23,7 +23,8 @@ std::pair<int, int> ActivationMap::pixel(int panel, int64_t c, int64_t y, int64_
   int64_t col = c % std::max(1, cols), row = c / std::max(1, cols);
   int64_t left = panel_left.at(static_cast<size_t>(panel)) + col * (map_w * scale + gap);
   int64_t top = header + row * (map_h * scale + gap);
-  return {static_cast<int>(left + x * scale + scale / 2), static_cast<int>(top + y * scale + scale / 2)};
+  return {static_cast<int>(left + x * scale + scale / 2),
+          static_cast<int>(top + y * scale + scale / 2)};
 }
 
 namespace {
@@ -33,9 +34,13 @@ const cv::Scalar kMark(0, 0, 230);         // BGR red: corrupted elements
 const cv::Scalar kText(20, 20, 20);
 
 bool colormap_of(const std::string& name, int& out) {
-  static const std::pair<const char*, int> maps[] = {
-      {"grey", -1}, {"gray", -1}, {"viridis", cv::COLORMAP_VIRIDIS}, {"inferno", cv::COLORMAP_INFERNO},
-      {"magma", cv::COLORMAP_MAGMA}, {"jet", cv::COLORMAP_JET}, {"hot", cv::COLORMAP_HOT}};
+  static const std::pair<const char*, int> maps[] = {{"grey", -1},
+                                                     {"gray", -1},
+                                                     {"viridis", cv::COLORMAP_VIRIDIS},
+                                                     {"inferno", cv::COLORMAP_INFERNO},
+                                                     {"magma", cv::COLORMAP_MAGMA},
+                                                     {"jet", cv::COLORMAP_JET},
+                                                     {"hot", cv::COLORMAP_HOT}};
   for (const auto& [n, m] : maps) {
     if (name == n) {
       out = m;
@@ -58,7 +63,8 @@ std::string ascii(const std::string& s, size_t max_chars = 120) {
 
 std::string file_stem(const std::string& node) {
   std::string out;
-  for (char c : node) out += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ? c : '_';
+  for (char c : node)
+    out += std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ? c : '_';
   if (out.size() > 80) out = out.substr(out.size() - 80);
   return out;
 }
@@ -237,7 +243,8 @@ std::vector<ActivationMap> write_activation_maps(const Graph& model, const at::T
          fmt::format("{}; {} scale [{:.4g}, {:.4g}] (the golden output's range){}",
                      strip_w ? fmt::format("{} values, {} per row", value.numel(), strip_w)
                              : fmt::format("channels 0-{} of {}", m.shown - 1, m.channels),
-                     options.colormap, m.low, m.high, m.scale > 1 ? fmt::format(", {}x", m.scale) : ""),
+                     options.colormap, m.low, m.high,
+                     m.scale > 1 ? fmt::format(", {}x", m.scale) : ""),
          10, 38);
     if (f.defined()) {
       text(img,
@@ -257,7 +264,8 @@ std::vector<ActivationMap> write_activation_maps(const Graph& model, const at::T
         if (p == 2) {
           // log(1 + |diff|): a small change stays visible beside a huge one.
           double top = std::log1p(m.max_difference);
-          tile = colour(to_grey(diff[c].log1p(), 0.0, top > 0 ? top : 1.0, bad), cv::COLORMAP_INFERNO);
+          tile =
+              colour(to_grey(diff[c].log1p(), 0.0, top > 0 ? top : 1.0, bad), cv::COLORMAP_INFERNO);
         } else {
           tile = colour(to_grey(p == 0 ? g[c] : f[c], m.low, m.high, bad), colormap);
         }
@@ -265,7 +273,8 @@ std::vector<ActivationMap> write_activation_maps(const Graph& model, const at::T
         if (strip_w && c == 0) {  // the padding after the last value is background
           int64_t n_values = value.numel();
           for (int64_t i = n_values; i < static_cast<int64_t>(m.map_h) * m.map_w; ++i)
-            tile.at<cv::Vec3b>(static_cast<int>(i / m.map_w), static_cast<int>(i % m.map_w)) = {255, 255, 255};
+            tile.at<cv::Vec3b>(static_cast<int>(i / m.map_w), static_cast<int>(i % m.map_w)) = {
+                255, 255, 255};
         }
         cv::Mat big;
         cv::resize(tile, big, {m.map_w * m.scale, m.map_h * m.scale}, 0, 0, cv::INTER_NEAREST);
@@ -281,9 +290,10 @@ std::vector<ActivationMap> write_activation_maps(const Graph& model, const at::T
         for (int p = 1; p < 3; ++p) {
           if (where.size(0) > 8) {
             auto [x0, y0] = m.pixel(p, c, 0, 0);
-            cv::rectangle(img, {x0 - m.scale / 2 - 1, y0 - m.scale / 2 - 1},
-                          {x0 - m.scale / 2 + m.map_w * m.scale, y0 - m.scale / 2 + m.map_h * m.scale},
-                          kMark, 1);
+            cv::rectangle(
+                img, {x0 - m.scale / 2 - 1, y0 - m.scale / 2 - 1},
+                {x0 - m.scale / 2 + m.map_w * m.scale, y0 - m.scale / 2 + m.map_h * m.scale}, kMark,
+                1);
             continue;
           }
           for (int64_t i = 0; i < where.size(0); ++i) {
@@ -294,11 +304,13 @@ std::vector<ActivationMap> write_activation_maps(const Graph& model, const at::T
         }
       }
     }
-    m.path = (std::filesystem::path(out_dir) / fmt::format("{:03d}_{}.png", index, file_stem(n->name)))
-                 .string();
+    m.path =
+        (std::filesystem::path(out_dir) / fmt::format("{:03d}_{}.png", index, file_stem(n->name)))
+            .string();
     std::vector<uint8_t> png;
     FG_CHECK(cv::imencode(".png", img, png), UsageError, m.path, ": could not encode the image");
-    write_file_atomic(m.path, std::string_view(reinterpret_cast<const char*>(png.data()), png.size()));
+    write_file_atomic(m.path,
+                      std::string_view(reinterpret_cast<const char*>(png.data()), png.size()));
     out.push_back(std::move(m));
   }
   return out;

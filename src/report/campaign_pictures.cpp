@@ -35,7 +35,8 @@ BarChart rate_chart(const CampaignReport& r, const std::string& title, const std
   for (const ReportRow& row : r.rows) {
     c.categories.push_back(row.key);
     const OutcomeCounts& k = row.counts;
-    Interval s = wilson_interval(k.sdc(), k.trials, r.t), d = wilson_interval(k.due(), k.trials, r.t);
+    Interval s = wilson_interval(k.sdc(), k.trials, r.t),
+             d = wilson_interval(k.due(), k.trials, r.t);
     sdc.values.push_back(rate(k.sdc(), k.trials));
     sdc.low.push_back(s.low);
     sdc.high.push_back(s.high);
@@ -62,10 +63,10 @@ std::vector<Picture> write_campaign_charts(const TrialStore& store, const std::s
   std::vector<Picture> out;
   CampaignReport layer = build_campaign_report(store, "layer");
   if (layer.total.trials == 0) return out;
-  out.push_back(write_both(rate_chart(layer, "SDC and DUE rate per fault site", "site (graph order)"),
-                           dir, "by_layer",
-                           "Silent data corruption (sdc1 + sdc5) and detected unrecoverable "
-                           "errors (non-finite outputs) per fault site, in the model's order."));
+  out.push_back(write_both(
+      rate_chart(layer, "SDC and DUE rate per fault site", "site (graph order)"), dir, "by_layer",
+      "Silent data corruption (sdc1 + sdc5) and detected unrecoverable "
+      "errors (non-finite outputs) per fault site, in the model's order."));
   CampaignReport bit = build_campaign_report(store, "bit");
   bool has_bits = std::any_of(bit.rows.begin(), bit.rows.end(),
                               [](const ReportRow& r) { return r.key != "value"; });
@@ -91,7 +92,8 @@ std::vector<Picture> write_campaign_charts(const TrialStore& store, const std::s
   for (int o = 0; o < kOutcomeCount; ++o) {
     std::string name = outcome_name(static_cast<Outcome>(o));
     BarSeries s{name, {}, {}, {}, outcome_color(name)};
-    for (const ReportRow& row : site.rows) s.values.push_back(rate(row.counts.n[o], row.counts.trials));
+    for (const ReportRow& row : site.rows)
+      s.values.push_back(rate(row.counts.n[o], row.counts.trials));
     stack.series.push_back(s);
   }
   out.push_back(write_both(stack, dir, "by_site_kind",
@@ -114,16 +116,14 @@ std::string scale_color(double t) {
   t = std::clamp(std::isfinite(t) ? t : 0.0, 0.0, 1.0) * (stops.size() - 1);
   size_t i = std::min(static_cast<size_t>(t), stops.size() - 2);
   double f = t - static_cast<double>(i);
-  auto mix = [&](uint8_t a, uint8_t b) {
-    return static_cast<int>(std::lround(a + (b - a) * f));
-  };
+  auto mix = [&](uint8_t a, uint8_t b) { return static_cast<int>(std::lround(a + (b - a) * f)); };
   return fmt::format("#{:02x}{:02x}{:02x}", mix(stops[i].r, stops[i + 1].r),
                      mix(stops[i].g, stops[i + 1].g), mix(stops[i].b, stops[i + 1].b));
 }
 }  // namespace
 
-std::string vulnerability_dot(const Graph& model, const std::map<std::string, OutcomeCounts>& counts,
-                              double z) {
+std::string vulnerability_dot(const Graph& model,
+                              const std::map<std::string, OutcomeCounts>& counts, double z) {
   double top = 0;
   for (const auto& [name, k] : counts) top = std::max(top, rate(k.sdc(), k.trials));
   if (!(top > 0)) top = 1;

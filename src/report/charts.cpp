@@ -138,10 +138,10 @@ void legend(PlotStream& s, const std::vector<std::string>& names, const std::vec
   }
   PLFLT w = 0, h = 0;
   pllegend(&w, &h, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
-           PL_POSITION_RIGHT | PL_POSITION_OUTSIDE, 0.015, 0.0, 0.05, 0, 2, 1, n,
-           1, n, opt.data(), 0.8, 0.8, 1.8, 0.0, text_col.data(), ptr.data(), col.data(),
-           pattern.data(), scale.data(), width.data(), col.data(), style.data(), width.data(),
-           nullptr, nullptr, nullptr, nullptr);
+           PL_POSITION_RIGHT | PL_POSITION_OUTSIDE, 0.015, 0.0, 0.05, 0, 2, 1, n, 1, n, opt.data(),
+           0.8, 0.8, 1.8, 0.0, text_col.data(), ptr.data(), col.data(), pattern.data(),
+           scale.data(), width.data(), col.data(), style.data(), width.data(), nullptr, nullptr,
+           nullptr, nullptr);
 }
 
 double nice_max(double v) {
@@ -160,8 +160,8 @@ ChartGeometry write_chart(const BarChart& c, const std::string& path) {
   for (const BarSeries& s : c.series) {
     FG_CHECK(s.values.size() == n && (s.low.empty() || s.low.size() == n) &&
                  s.low.size() == s.high.size(),
-             UsageError, path, ": series '", s.name, "' has ", s.values.size(),
-             " values for ", n, " categories");
+             UsageError, path, ": series '", s.name, "' has ", s.values.size(), " values for ", n,
+             " categories");
   }
   double k = c.percent ? 100.0 : 1.0;
   std::vector<std::string> labels;
@@ -186,8 +186,9 @@ ChartGeometry write_chart(const BarChart& c, const std::string& path) {
   g.y_max = c.y_max > 0 ? c.y_max * k : nice_max(top * k);
   size_t per = c.stacked ? 1 : c.series.size();
   int legend_px = c.series.size() > 1 ? 110 : 0;
-  g.width = static_cast<int>(std::clamp<size_t>(170 + n * std::max<size_t>(14, 9 * per), 640, 4000)) +
-            legend_px;
+  g.width =
+      static_cast<int>(std::clamp<size_t>(170 + n * std::max<size_t>(14, 9 * per), 640, 4000)) +
+      legend_px;
   int label_px = vertical ? static_cast<int>(16 + 7.4 * static_cast<double>(longest)) : 24;
   g.height = 340 + label_px + (c.note.empty() ? 0 : 14) + (c.x_label.empty() ? 0 : 18);
   std::string tmp = path + ".tmp";

@@ -26,8 +26,8 @@ std::string base64(std::string_view bytes) {
   out.reserve((bytes.size() + 2) / 3 * 4);
   size_t i = 0;
   for (; i + 2 < bytes.size(); i += 3) {
-    uint32_t v = (static_cast<uint8_t>(bytes[i]) << 16) | (static_cast<uint8_t>(bytes[i + 1]) << 8) |
-                 static_cast<uint8_t>(bytes[i + 2]);
+    uint32_t v = (static_cast<uint8_t>(bytes[i]) << 16) |
+                 (static_cast<uint8_t>(bytes[i + 1]) << 8) | static_cast<uint8_t>(bytes[i + 2]);
     out += table[(v >> 18) & 63];
     out += table[(v >> 12) & 63];
     out += table[(v >> 6) & 63];
@@ -48,12 +48,23 @@ std::string html_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -144,7 +155,8 @@ std::string report_table(const CampaignReport& r, const std::string& heading) {
       "</tr>\n",
       r.by, html_escape(heading), 100 * conf);
   auto row = [&](const std::string& key, const OutcomeCounts& k) {
-    std::string s = fmt::format("<tr data-key=\"{}\"><td>{}</td>", html_escape(key), html_escape(key));
+    std::string s =
+        fmt::format("<tr data-key=\"{}\"><td>{}</td>", html_escape(key), html_escape(key));
     s += int_cell(k.trials);
     for (int o = 0; o < kOutcomeCount; ++o) s += int_cell(k.n[o]);
     s += rate_cell(k.sdc(), k.trials, r.t) + rate_cell(k.due(), k.trials, r.t) + "</tr>\n";
@@ -163,10 +175,13 @@ std::string model_summary(const Graph& g) {
     if (v.is_initializer()) params += v.data->numel();
   std::string inputs, outputs, op_list;
   for (ValueId v : g.runtime_inputs())
-    inputs += fmt::format("{}{}: {}", inputs.empty() ? "" : ", ", g.value(v).name, format_type(g.value(v)));
+    inputs += fmt::format("{}{}: {}", inputs.empty() ? "" : ", ", g.value(v).name,
+                          format_type(g.value(v)));
   for (ValueId v : g.outputs())
-    outputs += fmt::format("{}{}: {}", outputs.empty() ? "" : ", ", g.value(v).name, format_type(g.value(v)));
-  for (const auto& [op, n] : ops) op_list += fmt::format("{}{} x{}", op_list.empty() ? "" : ", ", op, n);
+    outputs += fmt::format("{}{}: {}", outputs.empty() ? "" : ", ", g.value(v).name,
+                           format_type(g.value(v)));
+  for (const auto& [op, n] : ops)
+    op_list += fmt::format("{}{} x{}", op_list.empty() ? "" : ", ", op, n);
   return "<dl class=\"facts\">\n" + fact("graph", html_escape(g.name)) +
          fact("nodes", std::to_string(g.nodes().size()), "model-nodes") +
          fact("parameters", std::to_string(params), "model-parameters") +
@@ -187,13 +202,16 @@ std::string campaign_html_report(const TrialStore& store, const Graph* model,
   b += fmt::format("<h1>Fault-injection campaign: {}</h1>\n",
                    html_escape(fs::path(c.model).filename().string()));
   b += "<dl class=\"facts\">\n";
-  b += fact("model", html_escape(c.model) + " <small>(hash " + html_escape(c.model_hash) + ")</small>");
+  b += fact("model",
+            html_escape(c.model) + " <small>(hash " + html_escape(c.model_hash) + ")</small>");
   b += fact("dataset", html_escape(c.dataset));
-  b += fact("inputs", fmt::format("{} ({})", c.inputs,
-                                  c.correct_only ? "only those the fault-free model classifies correctly"
-                                                 : "as chosen, correct or not"));
-  b += fact("trials", fmt::format("{} of {} planned{}", layer.total.trials, c.trials,
-                                  c.finished.empty() ? " (not finished)" : ""),
+  b += fact("inputs",
+            fmt::format("{} ({})", c.inputs,
+                        c.correct_only ? "only those the fault-free model classifies correctly"
+                                       : "as chosen, correct or not"));
+  b += fact("trials",
+            fmt::format("{} of {} planned{}", layer.total.trials, c.trials,
+                        c.finished.empty() ? " (not finished)" : ""),
             "trials");
   b += fact("fault population", fmt::format("{:.4g}", c.population));
   b += fact("started", html_escape(c.started));
@@ -203,9 +221,10 @@ std::string campaign_html_report(const TrialStore& store, const Graph* model,
 
   b += "<h2>Results</h2>\n<dl class=\"facts headline\">\n";
   auto estimate = [&](const Estimate& e, const std::string& id) {
-    return fmt::format("<span id=\"{}\" data-value=\"{}\" data-low=\"{}\" data-high=\"{}\">{} [{}, {}]</span>",
-                       id, e.rate, e.interval.low, e.interval.high, pct(e.rate), pct(e.interval.low),
-                       pct(e.interval.high));
+    return fmt::format(
+        "<span id=\"{}\" data-value=\"{}\" data-low=\"{}\" data-high=\"{}\">{} [{}, {}]</span>", id,
+        e.rate, e.interval.low, e.interval.high, pct(e.rate), pct(e.interval.low),
+        pct(e.interval.high));
   };
   b += fact("SDC rate", estimate(layer.sdc, "sdc-rate") +
                             (layer.stratified ? " (weighted by stratum population)" : ""));
@@ -215,10 +234,11 @@ std::string campaign_html_report(const TrialStore& store, const Graph* model,
                         "(Leveugle, p = 0.5{})",
                         layer.margin, pct(layer.margin), layer.t,
                         layer.stratified ? ", worst stratum" : ""));
-  b += fact("recomputed per trial",
-            fmt::format("<span id=\"flops-fraction\" data-value=\"{}\">{:.1f}%</span> of a forward "
-                        "pass's FLOPs ({:.3g} FLOPs) on average",
-                        layer.mean_flops_fraction, 100 * layer.mean_flops_fraction, c.forward_flops));
+  b += fact(
+      "recomputed per trial",
+      fmt::format("<span id=\"flops-fraction\" data-value=\"{}\">{:.1f}%</span> of a forward "
+                  "pass's FLOPs ({:.3g} FLOPs) on average",
+                  layer.mean_flops_fraction, 100 * layer.mean_flops_fraction, c.forward_flops));
   b += "</dl>\n";
 
   std::vector<Picture> charts = write_campaign_charts(store, images_dir);
@@ -240,15 +260,18 @@ std::string campaign_html_report(const TrialStore& store, const Graph* model,
   }
 
   b += "<h2>Tables</h2>\n";
-  const std::pair<const char*, const char*> groupings[] = {
-      {"layer", "fault site"}, {"bit", "bit"}, {"site", "site kind"}, {"op", "operator"}, {"input", "input"}};
+  const std::pair<const char*, const char*> groupings[] = {{"layer", "fault site"},
+                                                           {"bit", "bit"},
+                                                           {"site", "site kind"},
+                                                           {"op", "operator"},
+                                                           {"input", "input"}};
   for (const auto& [by, heading] : groupings) {
     CampaignReport r = by == std::string("layer") ? layer : build_campaign_report(store, by);
     b += fmt::format("<h3>By {}</h3>\n", heading) + report_table(r, heading);
   }
   b += "<h2>Campaign spec</h2>\n<pre id=\"spec\">" + html_escape(c.spec_text) + "</pre>\n";
-  b += fmt::format("<p><small>Written by faultgraph {} from {}.</small></p>\n", html_escape(c.version),
-                   html_escape(store.path()));
+  b += fmt::format("<p><small>Written by faultgraph {} from {}.</small></p>\n",
+                   html_escape(c.version), html_escape(store.path()));
   return page("faultgraph campaign: " + fs::path(c.model).filename().string(), b);
 }
 
@@ -266,7 +289,8 @@ std::string inject_html_report(const std::string& folder, const std::string& ima
   }
   try {
     std::string b;
-    b += fmt::format("<h1>Fault injection: {}</h1>\n", html_escape(r.at("model").get<std::string>()));
+    b += fmt::format("<h1>Fault injection: {}</h1>\n",
+                     html_escape(r.at("model").get<std::string>()));
     double golden = r.at("golden").at("top1").get<double>();
     b += "<dl class=\"facts\">\n";
     b += fact("model", html_escape(r.at("model").get<std::string>()));
@@ -275,8 +299,8 @@ std::string inject_html_report(const std::string& folder, const std::string& ima
     b += fact("seed", html_escape(r.at("seed").dump()));
     b += fact("samples", std::to_string(r.at("golden").at("samples").get<int64_t>()));
     b += fact("golden accuracy",
-              fmt::format("<span id=\"golden-accuracy\" data-value=\"{}\">{}</span> (top-5 {})", golden,
-                          pct(golden), pct(r.at("golden").at("top5").get<double>())));
+              fmt::format("<span id=\"golden-accuracy\" data-value=\"{}\">{}</span> (top-5 {})",
+                          golden, pct(golden), pct(r.at("golden").at("top5").get<double>())));
     b += "</dl>\n";
 
     b += "<h2>Faulty models</h2>\n<table id=\"entries\">\n<tr><th>#</th><th>site</th><th>fault</th>"
@@ -288,20 +312,22 @@ std::string inject_html_report(const std::string& folder, const std::string& ima
     chart.y_label = "top-1 accuracy";
     chart.percent = true;
     chart.y_max = 1;
-    BarSeries g{"golden", {}, {}, {}, {0x7f, 0x8c, 0x8d}}, f{"faulty", {}, {}, {}, {0xc0, 0x39, 0x2b}};
+    BarSeries g{"golden", {}, {}, {}, {0x7f, 0x8c, 0x8d}},
+        f{"faulty", {}, {}, {}, {0xc0, 0x39, 0x2b}};
     for (const auto& e : r.at("entries")) {
       int index = e.at("index").get<int>();
       if (e.contains("error")) {
-        b += fmt::format("<tr data-key=\"{}\"><td>{}</td><td colspan=\"7\" class=\"note\">error: {}</td></tr>\n",
-                         index, index, html_escape(e.at("error").get<std::string>()));
+        b += fmt::format(
+            "<tr data-key=\"{}\"><td>{}</td><td colspan=\"7\" class=\"note\">error: {}</td></tr>\n",
+            index, index, html_escape(e.at("error").get<std::string>()));
         continue;
       }
       double acc = e.at("faulty").at("top1").get<double>();
       b += fmt::format("<tr data-key=\"{}\"><td>{}</td><td>{}</td><td>{}</td>", index, index,
                        html_escape(e.at("site").get<std::string>()),
                        html_escape(e.at("fault").get<std::string>()));
-      b += num_cell(acc, pct(acc)) + num_cell(e.at("accuracy_drop").get<double>(),
-                                              pct(e.at("accuracy_drop").get<double>()));
+      b += num_cell(acc, pct(acc)) +
+           num_cell(e.at("accuracy_drop").get<double>(), pct(e.at("accuracy_drop").get<double>()));
       b += int_cell(e.at("changed_predictions").get<int64_t>()) +
            int_cell(e.at("faulty").at("non_finite_outputs").get<int64_t>());
       b += fmt::format("<td class=\"n\">{}/{}</td></tr>\n", e.at("corrupted_values").get<int64_t>(),
@@ -316,8 +342,9 @@ std::string inject_html_report(const std::string& folder, const std::string& ima
       std::string png = (fs::path(images_dir) / "accuracy_per_entry.png").string();
       write_chart(chart, png);
       write_chart(chart, (fs::path(images_dir) / "accuracy_per_entry.svg").string());
-      b += figure(png, chart.title, "Top-1 accuracy of the fault-free model and of each faulty copy",
-                  "chart-accuracy");
+      b +=
+          figure(png, chart.title, "Top-1 accuracy of the fault-free model and of each faulty copy",
+                 "chart-accuracy");
     }
 
     b += "<h2>Confusion matrices</h2>\n<div class=\"grid\">\n";
@@ -345,14 +372,16 @@ std::string inject_html_report(const std::string& folder, const std::string& ima
       int index = e.at("index").get<int>();
       std::string svg = (dir / fmt::format("entry_{}.svg", index)).string();
       if (!fs::is_regular_file(svg, ec)) continue;
-      b += fmt::format("<details><summary>Entry {}: the faulty copy (fault layer in red)</summary>\n", index) +
+      b += fmt::format(
+               "<details><summary>Entry {}: the faulty copy (fault layer in red)</summary>\n",
+               index) +
            figure(svg, fmt::format("Entry {}", index), "", fmt::format("model-{}", index)) +
            "</details>\n";
     }
     return page("faultgraph inject: " + r.at("model").get<std::string>(), b);
   } catch (const nlohmann::json::exception& e) {
-    throw DatasetError(fmt::format("{}: not the report of a faultgraph inject run ({})", json_path,
-                                   e.what()));
+    throw DatasetError(
+        fmt::format("{}: not the report of a faultgraph inject run ({})", json_path, e.what()));
   }
 }
 

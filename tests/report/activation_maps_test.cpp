@@ -16,7 +16,9 @@
 namespace fg {
 namespace {
 
-cv::Vec3b at_px(const cv::Mat& img, std::pair<int, int> p) { return img.at<cv::Vec3b>(p.second, p.first); }
+cv::Vec3b at_px(const cv::Mat& img, std::pair<int, int> p) {
+  return img.at<cv::Vec3b>(p.second, p.first);
+}
 
 TEST(ActivationMaps, OneCorruptedElementShowsExactlyThere) {
   Graph model = seed_inception_model({.seed = 7});

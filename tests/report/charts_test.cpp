@@ -17,7 +17,7 @@ namespace {
 
 std::filesystem::path temp_dir() {
   auto d = test::temp_path(std::string("charts_") +
-                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
+                           ::testing::UnitTest::GetInstance()->current_test_info()->name());
   std::filesystem::create_directories(d);
   return d;
 }

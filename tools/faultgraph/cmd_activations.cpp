@@ -47,10 +47,11 @@ int run_activations(ActivationArgs a) {
   fmt::print("sample {} of {} (label {}): {} layer pictures in {}\n", a.index, data.source,
              data.labels[a.index].item<int64_t>(), maps.size(), a.out);
   for (const ActivationMap& m : maps) {
-    fmt::print("  {:<40} {:<20} {}{}\n", m.node.size() > 40 ? "..." + m.node.substr(m.node.size() - 37) : m.node,
-               m.op, m.path,
-               fault ? fmt::format("  ({} changed{})", m.changed, m.fault_site ? ", fault site" : "")
-                     : "");
+    fmt::print(
+        "  {:<40} {:<20} {}{}\n",
+        m.node.size() > 40 ? "..." + m.node.substr(m.node.size() - 37) : m.node, m.op, m.path,
+        fault ? fmt::format("  ({} changed{})", m.changed, m.fault_site ? ", fault site" : "")
+              : "");
   }
   return 0;
 }
@@ -59,18 +60,22 @@ int run_activations(ActivationArgs a) {
 Command add_activations(CLI::App& app) {
   auto args = std::make_shared<ActivationArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "activations", "Draw each layer's output for one input (golden, or golden|faulty|difference)");
+      "activations",
+      "Draw each layer's output for one input (golden, or golden|faulty|difference)");
   cmd->add_option("-m,--model", args->model, "ONNX model file, or a built-in architecture's name")
       ->required();
   add_dataset_options(cmd, args->data, true);
   cmd->add_option("-k,--index", args->index, "the sample's index in the split")
       ->check(kNonNegative)
       ->capture_default_str();
-  cmd->add_option("-c,--config", args->config, "fault configuration (YAML) holding the fault to show");
+  cmd->add_option("-c,--config", args->config,
+                  "fault configuration (YAML) holding the fault to show");
   cmd->add_option("-e,--entry", args->entry, "the configuration entry to apply (1-based)")
       ->check(kPositive);
-  cmd->add_option("--layers", args->layers, "node-name globs (default: every layer)")->delimiter(',');
-  cmd->add_option("--colormap", args->options.colormap, "grey (the seed's), viridis, inferno, magma, jet, hot")
+  cmd->add_option("--layers", args->layers, "node-name globs (default: every layer)")
+      ->delimiter(',');
+  cmd->add_option("--colormap", args->options.colormap,
+                  "grey (the seed's), viridis, inferno, magma, jet, hot")
       ->capture_default_str();
   cmd->add_option("--max-channels", args->options.max_channels, "channels drawn per layer")
       ->check(kPositive)

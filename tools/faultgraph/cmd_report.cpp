@@ -63,7 +63,8 @@ struct ImagesDir {
     }
     std::string tmpl = (fs::temp_directory_path() / "faultgraph-report-XXXXXX").string();
     FG_CHECK(::mkdtemp(tmpl.data()) != nullptr, UsageError,
-             "cannot make a temporary folder for the charts in ", fs::temp_directory_path().string());
+             "cannot make a temporary folder for the charts in ",
+             fs::temp_directory_path().string());
     path = tmpl;
     temporary = true;
   }
@@ -111,8 +112,7 @@ Command add_report(CLI::App& app) {
   cmd->add_option("-o,--out", args->out, "the HTML file to write")->capture_default_str();
   cmd->add_option("--model", args->model,
                   "the campaign's model, when the file the database names is not here");
-  cmd->add_option("--images", args->images,
-                  "also keep every chart as PNG and SVG in this folder");
+  cmd->add_option("--images", args->images, "also keep every chart as PNG and SVG in this folder");
   return {cmd, [args] { return run_report(*args); }};
 }
 

@@ -42,8 +42,9 @@ void write_training_curves(const std::vector<EpochStats>& history, const std::st
   }
   write_file_atomic(stem + ".history.csv", csv);
   LineChart chart;
-  chart.panels = {{"Accuracy per epoch", "epoch", "accuracy", {train_acc, test_acc}, true},
-                  {"Loss per epoch", "epoch", "cross-entropy loss", {train_loss, test_loss}, false}};
+  chart.panels = {
+      {"Accuracy per epoch", "epoch", "accuracy", {train_acc, test_acc}, true},
+      {"Loss per epoch", "epoch", "cross-entropy loss", {train_loss, test_loss}, false}};
   write_chart(chart, stem + ".curves.png");
   write_chart(chart, stem + ".curves.svg");
 }

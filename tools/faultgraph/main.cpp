@@ -48,10 +48,10 @@ int run(int argc, char** argv) {
   app.add_option("--threads", threads, "compute threads (default: one per core)")
       ->check(fg::cli::kNonNegative);
   const fg::cli::Command commands[] = {
-      fg::cli::add_inspect(app), fg::cli::add_run(app),   fg::cli::add_ops(app),
-      fg::cli::add_inject(app),  fg::cli::add_train(app), fg::cli::add_eval(app),
-      fg::cli::add_models(app),  fg::cli::add_demo(app),  fg::cli::add_campaign(app),
-      fg::cli::add_report(app), fg::cli::add_activations(app)};
+      fg::cli::add_inspect(app), fg::cli::add_run(app),        fg::cli::add_ops(app),
+      fg::cli::add_inject(app),  fg::cli::add_train(app),      fg::cli::add_eval(app),
+      fg::cli::add_models(app),  fg::cli::add_demo(app),       fg::cli::add_campaign(app),
+      fg::cli::add_report(app),  fg::cli::add_activations(app)};
 
   try {
     app.parse(argc, argv);

@@ -28,12 +28,12 @@ struct ActivationOptions {
 // `map_h` rows of `map_w` elements.
 struct ActivationMap {
   std::string node, op, path;
-  std::vector<int64_t> shape;          // the output's shape (batch 1)
-  int64_t channels = 0, shown = 0;     // channels in the output, drawn
-  double low = 0, high = 0;            // the colour scale (the golden output's range)
-  double max_difference = 0;           // max |faulty - golden| (0 without a fault)
-  int64_t changed = 0;                 // elements that differ (NaN-aware)
-  bool fault_site = false;             // the fault corrupts this output
+  std::vector<int64_t> shape;       // the output's shape (batch 1)
+  int64_t channels = 0, shown = 0;  // channels in the output, drawn
+  double low = 0, high = 0;         // the colour scale (the golden output's range)
+  double max_difference = 0;        // max |faulty - golden| (0 without a fault)
+  int64_t changed = 0;              // elements that differ (NaN-aware)
+  bool fault_site = false;          // the fault corrupts this output
   int width = 0, height = 0, header = 0, cols = 0, map_w = 0, map_h = 0, scale = 1, gap = 0;
   std::vector<int> panel_left;
   // The pixel (x, y) at the centre of element (y, x) of channel c's map in panel p.

@@ -14,9 +14,9 @@
 namespace fg {
 
 struct Picture {
-  std::string id;       // file stem: "by_layer", "by_bit", ...
-  std::string title;    // what it shows
-  std::string caption;  // how to read it
+  std::string id;        // file stem: "by_layer", "by_bit", ...
+  std::string title;     // what it shows
+  std::string caption;   // how to read it
   std::string png, svg;  // paths written
 };
 
@@ -31,7 +31,8 @@ std::map<std::string, OutcomeCounts> counts_by_node(const TrialStore& store);
 // Graphviz DOT of `model`, each node with trials filled by its SDC rate (a sequential
 // colour scale from 0 to the highest rate, in a legend), its rate and interval written under
 // its name, fault sites with a thick border; nodes without trials stay grey.
-std::string vulnerability_dot(const Graph& model, const std::map<std::string, OutcomeCounts>& counts,
+std::string vulnerability_dot(const Graph& model,
+                              const std::map<std::string, OutcomeCounts>& counts,
                               double z = 1.959963984540054);
 
 }  // namespace fg
