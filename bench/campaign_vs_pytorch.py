@@ -14,7 +14,9 @@ on the same input images, at the same thread count.
   forward with a forward hook on the convolution that flips the bit, under
   torch.inference_mode(), eval mode, the same thread count; one golden forward per input.
   Its best configuration on the development machine: glibc malloc tuned as faultgraph
-  tunes its own (bench/malloc_env.py; --pytorch-malloc default to compare).
+  tunes its own (bench/malloc_env.py; --pytorch-malloc default to compare) and OpenBLAS on
+  one thread (OPENBLAS_NUM_THREADS=1, as faultgraph runs it; --pytorch-blas-threads default
+  to compare).
 
 Trials whose outcomes differ are listed with the golden top-2 logit gap (a gap within
 floating-point noise lets a last-bit difference change the top-1 class).
@@ -25,6 +27,7 @@ same outcome (masked, tolerable, sdc1, sdc5, due) on both sides.
   bench/campaign_vs_pytorch.py [--faultgraph build/release/faultgraph] [--threads 1,2]
       [--models resnet50,mobilenet_v2,inception_v3] [--trials 200] [--inputs 4]
       [--recompute cone,downstream] [--pytorch-malloc tuned|default]
+      [--pytorch-blas-threads 1|default]
       [--refdata ~/.cache/faultgraph/refdata/models]
 """
 import argparse
@@ -53,6 +56,12 @@ def parse_args():
     ap.add_argument("--inputs", type=int, default=4)
     ap.add_argument("--recompute", default="cone")
     ap.add_argument("--pytorch-malloc", choices=("tuned", "default"), default="tuned")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="faultgraph's --workers (default: its own choice by model size)")
+    # OpenBLAS's own threads fight the intra-op threads for the cores: PyTorch's MobileNetV2
+    # campaign ran 104 trials/s at 2 threads with OPENBLAS_NUM_THREADS=1, 30 without.
+    ap.add_argument("--pytorch-blas-threads", default="1",
+                    help="OPENBLAS_NUM_THREADS for the PyTorch side (default: 1, its best here)")
     ap.add_argument("--refdata", default=os.path.join(
         os.environ.get("FG_REFDATA_DIR", os.path.expanduser("~/.cache/faultgraph/refdata")), "models"))
     a = ap.parse_args()
@@ -143,11 +152,16 @@ def pytorch_campaign(name, state, onnx_path, images, faults, threads):
 
 def main():
     a = parse_args()
-    if a.pytorch_malloc == "tuned":
-        malloc_env.use_tuned_malloc()
+    blas = {} if a.pytorch_blas_threads == "default" else {"OPENBLAS_NUM_THREADS": a.pytorch_blas_threads}
+    if a.pytorch_malloc == "tuned" or blas:
+        if a.pytorch_malloc == "tuned":
+            malloc_env.use_tuned_malloc(blas)
+        elif any(os.environ.get(k) != v for k, v in blas.items()):
+            os.execve(sys.executable, [sys.executable] + sys.argv, dict(os.environ, **blas))
     import torch
     print(f"PyTorch {torch.__version__} eager (inference_mode, eval, one forward per trial with a "
-          f"forward hook; {malloc_env.describe()}); faultgraph {a.faultgraph}")
+          f"forward hook; {malloc_env.describe()}; OpenBLAS threads "
+          f"{os.environ.get('OPENBLAS_NUM_THREADS', 'default')}); faultgraph {a.faultgraph}")
     rows = []
     for name in a.models.split(","):
         size = SIZES[name]
@@ -177,7 +191,8 @@ def main():
                 for mode in a.recompute.split(","):
                     db = f"{work}/run{threads}{mode}.db"
                     out = subprocess.run([a.faultgraph, "--threads", str(threads), "campaign", "run", spec,
-                                          "--db", db, "--recompute", mode],
+                                          "--db", db, "--recompute", mode]
+                                         + (["--workers", str(a.workers)] if a.workers else []),
                                          check=True, capture_output=True, text=True).stdout
                     m = re.search(r"ran (\d+) trials in ([0-9.]+) s", out)
                     fg_rate = int(m.group(1)) / float(m.group(2))

@@ -12,10 +12,12 @@ import sys
 TUNED = {"MALLOC_MMAP_THRESHOLD_": str(256 << 20), "MALLOC_TRIM_THRESHOLD_": str(512 << 20)}
 
 
-def use_tuned_malloc():
-    """Re-executes this script with the tuned settings (glibc reads them at start-up)."""
-    if any(os.environ.get(k) != v for k, v in TUNED.items()):
-        os.execve(sys.executable, [sys.executable] + sys.argv, dict(os.environ, **TUNED))
+def use_tuned_malloc(extra=None):
+    """Re-executes this script with the tuned settings (glibc reads them at start-up), and
+    `extra` environment variables (read by libraries when they load)."""
+    want = dict(TUNED, **(extra or {}))
+    if any(os.environ.get(k) != v for k, v in want.items()):
+        os.execve(sys.executable, [sys.executable] + sys.argv, dict(os.environ, **want))
 
 
 def describe():

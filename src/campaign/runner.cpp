@@ -278,10 +278,6 @@ std::vector<TrialRecord> run_trial_batch(const Executor& exec, const GoldenCache
 // "Performance": up to 1.3x at 2 threads, even at 1; with kDownstream, whose trials reach
 // whole layers from the start, the stacking copies cost more than batching saves: 1).
 constexpr int kDefaultBatch = 8;
-// Models from this many FLOPs a forward run their trials side by side by default (measured
-// at 2 threads: MobileNetV2, 0.6 GFLOPs, 1.6x faster side by side; the seed's model, 0.2
-// GFLOPs, 1.7x slower).
-constexpr double kSideBySideFlops = 3e8;
 
 // Trials [begin, end) of `trials`, all on one golden run, on `workers` threads that each run
 // their kernels single-threaded: a trial's small windows gain nothing from intra-op threads,
@@ -327,9 +323,12 @@ std::vector<TrialRecord> run_trials_on(const Executor& exec, const GoldenCache& 
   return out;
 }
 
-int default_workers(double forward_flops) {
-  return forward_flops >= kSideBySideFlops ? at::get_num_threads() : 1;
-}
+// One trial at a time, every compute thread on its kernels. Measured at 2 threads once
+// OpenBLAS ran on one thread (bench/campaign_vs_pytorch.py --workers 1, README
+// "Performance"): ResNet-50 66.7 vs 51.3 trials/s side by side, MobileNetV2 222 vs 154,
+// InceptionV3 64.5 vs 52.6, ResNet-20 2568 vs 976. (Side by side won on the large models
+// only while OpenBLAS's own threads competed with ATen's.)
+int default_workers(double /*forward_flops*/) { return 1; }
 
 size_t default_batch(const RunnerOptions& o) {
   return static_cast<size_t>(o.batch > 0 ? o.batch

@@ -221,9 +221,8 @@ Command add_campaign(CLI::App& app) {
   run->add_option("--limit", a->limit, "stop after this many new trials (resume later)")
       ->check(kNonNegative);
   run->add_option("--workers", a->workers,
-                  "trials run side by side, each on one thread (1: one at a time, every thread "
-                  "on its kernels; 0: one per thread for models of 0.3 GFLOPs a forward or "
-                  "more, else 1)")
+                  "trials run side by side, each on one thread (0, the default: 1, one at a "
+                  "time with every thread on its kernels; faster as measured)")
       ->check(CLI::Range(0, 256));
   run->add_option("--batch", a->batch,
                   "batched fault variants: trials of one input rerun together, stacked along "

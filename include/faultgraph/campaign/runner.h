@@ -49,8 +49,7 @@ bool recompute_from_name(const std::string& name, Recompute& out);
 struct RunnerOptions {
   Recompute recompute = Recompute::kDownstream;
   // Trials run side by side on this many threads, each single-threaded (1: one trial at a
-  // time with every compute thread on its kernels; 0: one per compute thread for models
-  // of at least 0.3 GFLOPs a forward, else 1).
+  // time with every compute thread on its kernels; 0: the measured default, 1).
   int workers = 0;
   // Batched fault variants: each worker reruns up to this many trials of one input together
   // (Executor::rerun_batch); 1: one at a time. 0: the measured default (README
