@@ -18,6 +18,7 @@ if ! "$fg" --version | grep -q "with MPI"; then echo "skip: built without MPI"; 
 # but not leaks: OpenMPI's plugins are unloaded at exit and leave allocations that no
 # suppression can name (their module is gone).
 [ "${FG_SANITIZED:-0}" = 1 ] && export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
+export FG_CHECK_ULIMIT=0  # mpirun maps shared memory beyond check.sh's 4 GB limit
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 mpi() { local np=$1; shift; mpirun -np "$np" "$fg" --threads 1 "$@"; }
 
