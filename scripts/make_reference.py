@@ -343,7 +343,16 @@ def make_faults(out):
     save_npy(os.path.join(out, "branchy_input.npy"), x)
     with torch.no_grad():
         save_npy(os.path.join(out, "branchy_golden.npy"), model(x))
-        cases = {"activation_relu1": (model.relu1, 37, 30), "add_edge": (model.add_in, 100, 31)}
+        # The activation case flips the exponent's lowest bit (x2 or /2) of an element that
+        # is well above 0 in every sample: the faulty output stays finite and moderate, so
+        # the test's relative tolerance checks every output, not one huge value.
+        seen = {}
+        h = model.relu1.register_forward_hook(lambda mod, inp, o: seen.setdefault("o", o))
+        model(x)
+        h.remove()
+        big = (seen["o"].reshape(x.shape[0], -1) > 0.5).all(0).nonzero().flatten()
+        element = int(big[len(big) // 2])
+        cases = {"activation_relu1": (model.relu1, element, 23), "add_edge": (model.add_in, 100, 31)}
         for name, (module, element, bit) in cases.items():
             h = module.register_forward_hook(lambda mod, inp, o, e=element, b=bit: flip_bit(o, e, b))
             save_npy(os.path.join(out, f"branchy_{name}.npy"), model(x))

@@ -55,7 +55,13 @@ TEST(InsertFaults, ActivationFaultMatchesPyTorchHook) {
   Branchy b = load();
   Graph faulty = insert_faults(
       b.graph, {{{SiteKind::kActivation, b.sites["relu1"], 0}, b.flip("activation_relu1")}});
-  expect_matches(run(faulty, b.input), b.expected("activation_relu1"));
+  at::Tensor got = run(faulty, b.input), want = b.expected("activation_relu1");
+  expect_matches(got, want);
+  // The flip (an exponent's lowest bit of a value above 0.5) changes the output moderately:
+  // the tolerance above measures every logit, not one huge one.
+  at::Tensor golden = run(b.graph, b.input);
+  EXPECT_FALSE(bitwise_equal(got, golden));
+  EXPECT_LT(want.abs().max().item<double>(), 1e3 * golden.abs().max().item<double>());
 }
 
 TEST(InsertFaults, WeightFaultMatchesPyTorchAndLeavesTheModelAlone) {
@@ -127,6 +133,33 @@ TEST(InsertFaults, InputEdgeFaultChangesOnlyThatPath) {
   // The Concat reads conv2b directly (golden) and relu2 (faulty): only relu2's slice differs.
   at::Tensor gc = g.at("/Concat"), fc = f.at("/Concat");
   EXPECT_TRUE(bitwise_equal(gc.slice(1, 8, 24), fc.slice(1, 8, 24)));
+}
+
+// A fault on output 1 of a node with two outputs (Split) reaches only output 1's
+// consumers, at the element and with the value asked for.
+TEST(InsertFaults, ActivationFaultOnASecondOutput) {
+  Graph g;
+  ValueId x = g.add_input("x", DType::kFloat32, {1, 4, 3, 3});
+  Attrs axis;
+  axis.set("axis", int64_t{1});
+  NodeId split = g.add_node("split", OpKind::kSplit, {x}, {"a", "b"}, axis);
+  NodeId ra = g.add_node("relu_a", OpKind::kRelu, {g.node(split).outputs[0]}, {"ra"});
+  NodeId rb = g.add_node("relu_b", OpKind::kRelu, {g.node(split).outputs[1]}, {"rb"});
+  g.add_output(g.node(ra).outputs[0]);
+  g.add_output(g.node(rb).outputs[0]);
+  FaultSpec s;
+  s.kind = FaultKind::kSetValue;
+  s.value = 7.5;
+  s.selection = Selection::kCoordinates;
+  s.coordinates = {13};  // channel 1 of b (its channel 3 of x), row 1, column 1
+  Graph faulty = insert_faults(g, {{{SiteKind::kActivation, "split", 1}, s}});
+  at::Tensor in = -at::rand({1, 4, 3, 3}) - 0.5;  // every golden output is 0 after ReLU
+  std::vector<at::Tensor> gold = Executor(g).run({in}), bad = Executor(faulty).run({in});
+  EXPECT_TRUE(bitwise_equal(gold[0], bad[0]));  // output 0's consumer: untouched
+  at::Tensor want = gold[1].clone();
+  want.view(-1)[13] = 7.5;
+  EXPECT_TRUE(bitwise_equal(bad[1], want));
+  EXPECT_FALSE(bitwise_equal(bad[1], gold[1]));
 }
 
 // A bias fault equals running the model with that bias element's bit flipped by hand.

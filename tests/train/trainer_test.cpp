@@ -96,11 +96,15 @@ TEST_P(PyTorchSteps, WeightsStatisticsAndLossesMatch) {
   Graph trained = train(model, data, {}, o, &history);
 
   std::ifstream f(dir / (opt + "_losses.txt"));
+  ASSERT_EQ(history.size(), 3U);  // one loss per epoch, each compared below
+  int losses = 0;
   for (const EpochStats& s : history) {
     double expected = 0;
-    f >> expected;
+    ASSERT_TRUE(static_cast<bool>(f >> expected)) << "PyTorch's losses end before epoch " << s.epoch;
     EXPECT_NEAR(s.loss, expected, 1e-5) << "epoch " << s.epoch;
+    ++losses;
   }
+  EXPECT_EQ(losses, 3);
   int compared = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     std::string file = entry.path().filename().string();
