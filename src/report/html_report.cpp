@@ -275,6 +275,30 @@ std::string campaign_html_report(const TrialStore& store, const Graph* model,
   return page("faultgraph campaign: " + fs::path(c.model).filename().string(), b);
 }
 
+std::string write_accuracy_chart(const nlohmann::json& report, const std::string& dir) {
+  BarChart chart;
+  chart.title = "Golden vs faulty accuracy per configuration entry";
+  chart.x_label = "entry";
+  chart.y_label = "top-1 accuracy";
+  chart.percent = true;
+  chart.y_max = 1;
+  const double golden = report.at("golden").at("top1").get<double>();
+  BarSeries g{"golden", {}, {}, {}, {0x7f, 0x8c, 0x8d}},
+      f{"faulty", {}, {}, {}, {0xc0, 0x39, 0x2b}};
+  for (const auto& e : report.at("entries")) {
+    if (e.contains("error")) continue;
+    chart.categories.push_back(fmt::format("{}", e.at("index").get<int>()));
+    g.values.push_back(golden);
+    f.values.push_back(e.at("faulty").at("top1").get<double>());
+  }
+  if (chart.categories.empty()) return {};
+  chart.series = {g, f};
+  std::string png = (fs::path(dir) / "accuracy_per_entry.png").string();
+  write_chart(chart, png);
+  write_chart(chart, (fs::path(dir) / "accuracy_per_entry.svg").string());
+  return png;
+}
+
 std::string inject_html_report(const std::string& folder, const std::string& images_dir) {
   fs::path dir(folder);
   std::string json_path = (dir / "report.json").string();
@@ -306,14 +330,6 @@ std::string inject_html_report(const std::string& folder, const std::string& ima
     b += "<h2>Faulty models</h2>\n<table id=\"entries\">\n<tr><th>#</th><th>site</th><th>fault</th>"
          "<th>accuracy</th><th>drop</th><th>changed predictions</th><th>non-finite outputs</th>"
          "<th>corrupted values</th></tr>\n";
-    BarChart chart;
-    chart.title = "Golden vs faulty accuracy per configuration entry";
-    chart.x_label = "entry";
-    chart.y_label = "top-1 accuracy";
-    chart.percent = true;
-    chart.y_max = 1;
-    BarSeries g{"golden", {}, {}, {}, {0x7f, 0x8c, 0x8d}},
-        f{"faulty", {}, {}, {}, {0xc0, 0x39, 0x2b}};
     for (const auto& e : r.at("entries")) {
       int index = e.at("index").get<int>();
       if (e.contains("error")) {
@@ -332,19 +348,13 @@ std::string inject_html_report(const std::string& folder, const std::string& ima
            int_cell(e.at("faulty").at("non_finite_outputs").get<int64_t>());
       b += fmt::format("<td class=\"n\">{}/{}</td></tr>\n", e.at("corrupted_values").get<int64_t>(),
                        e.at("observed_values").get<int64_t>());
-      chart.categories.push_back(fmt::format("{}", index));
-      g.values.push_back(golden);
-      f.values.push_back(acc);
     }
     b += "</table>\n";
-    if (!chart.categories.empty()) {
-      chart.series = {g, f};
-      std::string png = (fs::path(images_dir) / "accuracy_per_entry.png").string();
-      write_chart(chart, png);
-      write_chart(chart, (fs::path(images_dir) / "accuracy_per_entry.svg").string());
-      b +=
-          figure(png, chart.title, "Top-1 accuracy of the fault-free model and of each faulty copy",
-                 "chart-accuracy");
+    std::string png = write_accuracy_chart(r, images_dir);
+    if (!png.empty()) {
+      b += figure(png, "Golden vs faulty accuracy per configuration entry",
+                  "Top-1 accuracy of the fault-free model and of each faulty copy",
+                  "chart-accuracy");
     }
 
     b += "<h2>Confusion matrices</h2>\n<div class=\"grid\">\n";

@@ -100,7 +100,8 @@ TEST_P(PyTorchSteps, WeightsStatisticsAndLossesMatch) {
   int losses = 0;
   for (const EpochStats& s : history) {
     double expected = 0;
-    ASSERT_TRUE(static_cast<bool>(f >> expected)) << "PyTorch's losses end before epoch " << s.epoch;
+    ASSERT_TRUE(static_cast<bool>(f >> expected))
+        << "PyTorch's losses end before epoch " << s.epoch;
     EXPECT_NEAR(s.loss, expected, 1e-5) << "epoch " << s.epoch;
     ++losses;
   }

@@ -20,6 +20,7 @@
 #include "faultgraph/ir/dump.h"
 #include "faultgraph/ops/infer.h"
 #include "faultgraph/report/graphviz.h"
+#include "faultgraph/report/html_report.h"
 
 namespace fg::cli {
 
@@ -62,7 +63,7 @@ std::string write_picture(const std::filesystem::path& base, const std::string& 
 // beside an old run's pictures, and a folder without report.json is an unfinished run.
 void clear_previous_results(const std::filesystem::path& out) {
   static const std::regex ours(
-      R"((report\.json|model\.(dot|svg)|golden_confusion\.(csv|png)|entry_[0-9]+(\.dot|\.svg|_confusion\.csv|_confusion\.png))(\.tmp)?)");
+      R"((report\.json|model\.(dot|svg)|golden_confusion\.(csv|png)|accuracy_per_entry\.(png|svg)|entry_[0-9]+(\.dot|\.svg|_confusion\.csv|_confusion\.png))(\.tmp)?)");
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(out, ec)) {
     if (e.is_regular_file(ec) && std::regex_match(e.path().filename().string(), ours))
@@ -159,9 +160,14 @@ int inject_and_report(const Graph& model, const std::string& model_name, const F
       fmt::print("       element {:>8}: {:>14.6g} -> {:<14.6g}\n", c.index, c.before, c.after);
     }
   }
+  std::string chart = write_accuracy_chart(report, out.string());
+  if (!chart.empty()) report["accuracy_chart"] = chart;
   std::string json_path = (out / "report.json").string();
   write_file_atomic(json_path, report.dump(2));
-  fmt::print("\nwrote {} (and confusion matrices, pictures)\n", json_path);
+  fmt::print(
+      "\nwrote {} (and confusion matrices, pictures{}; `faultgraph report {}` makes one HTML "
+      "file)\n",
+      json_path, chart.empty() ? "" : ", accuracy chart", out_dir);
   return failures;
 }
 

@@ -4,6 +4,7 @@
 // so that tests (and scrapers) read them without parsing formatted text.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "faultgraph/ir/graph.h"
@@ -23,6 +24,10 @@ std::string campaign_html_report(const TrialStore& store, const Graph* model,
 // `images_dir`), confusion matrices and the model pictures. DatasetError naming the file when
 // report.json is missing or malformed.
 std::string inject_html_report(const std::string& folder, const std::string& images_dir);
+
+// The chart of golden vs faulty top-1 accuracy per entry of an inject run's report.json,
+// as `dir`/accuracy_per_entry.png and .svg; returns the PNG's path ("" when no entry ran).
+std::string write_accuracy_chart(const nlohmann::json& report, const std::string& dir);
 
 // Base64 (RFC 4648) of `bytes`, for data: URIs.
 std::string base64(std::string_view bytes);
