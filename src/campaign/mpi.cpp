@@ -296,7 +296,7 @@ std::deque<Unit> make_units(const TrialPlan& plan, const std::vector<bool>& skip
   const int64_t total = plan.trials(), block = trial_block(plan);
   int64_t taken = 0;
   for (int64_t b0 = 0; b0 < total && taken < todo; b0 += block) {
-    std::map<int64_t, std::vector<int64_t> > by_input;
+    std::map<int64_t, std::vector<int64_t>> by_input;
     for (int64_t id = b0; id < std::min(total, b0 + block); ++id) {
       if (!skip[static_cast<size_t>(id)]) by_input[plan.trial(id).input].push_back(id);
     }
