@@ -37,7 +37,7 @@ class Browser:
             os.dup2(b, 4)
 
         self.proc = subprocess.Popen(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
              "--no-first-run", "--disable-extensions", "--remote-debugging-pipe",
              "--user-data-dir=" + self.profile.name, "--window-size=1280,900", "about:blank"],
             pass_fds=(3, 4), preexec_fn=fds,
