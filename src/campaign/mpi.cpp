@@ -527,12 +527,13 @@ RunSummary run_trials_mpi(Executor& exec, const TrialPlan& plan, const CampaignI
         std::this_thread::sleep_for(std::chrono::microseconds(50));
         continue;
       }
-      serve();
       {
         // Its own unit in slices, answering requests in between: the other ranks' queues
-        // never run dry while rank 0 computes.
+        // never run dry while rank 0 computes. (Taken before serving: serving may hand out
+        // the last unit.)
         Unit u = std::move(units.front());
         units.pop_front();
+        serve();
         auto t = Clock::now();
         double served = coord;
         std::vector<TrialRecord> recs = runner.run(u, serve);

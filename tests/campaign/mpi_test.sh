@@ -8,7 +8,7 @@ set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 fg=${FG_BINARY:?}
 tmp=$(mktemp -d)
-trap 'pkill -9 -f "campaign run k.yml" 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'pkill -9 -f "campaign run (k|live).yml" 2>/dev/null; rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
 fail=0
 # shellcheck source=../cli/check.sh
@@ -87,14 +87,16 @@ check resume_1_process 0 "" -- "$fg" --threads 1 campaign run k.yml --db rank.db
 cmp -s ref.csv rank.csv && echo "ok   rank killed, resumed on one process: the uninterrupted table" ||
   { echo "FAIL resumed table differs"; diff ref.csv rank.csv | head -5; fail=1; }
 
-# A report while the MPI job writes the database.
-mpirun -np 2 "$fg" --threads 1 campaign run k.yml --db live.db --recompute full >/dev/null 2>&1 &
+# A report while the MPI job writes the database (a long one: stopped after the checks).
+sed 's/trials: 3000/trials: 60000/' spec.yml >live.yml
+mpirun -np 2 "$fg" --threads 1 campaign run live.yml --db live.db --recompute full >/dev/null 2>&1 &
 job=$!
 wait_for_trials live.db 100 || true
 check report_while_running 0 "" -- "$fg" campaign report live.db --json
 grep -q '"trials"' out || { echo "FAIL report_while_running"; fail=1; }
 # A second run on the same database while the first writes it: refused, nothing stored twice.
 check second_writer 2 "live.db: another faultgraph is running this campaign" -- \
-  "$fg" --threads 1 campaign run k.yml --db live.db --recompute full
+  "$fg" --threads 1 campaign run live.yml --db live.db --recompute full
+kill -TERM "$job"
 wait "$job"
 exit $fail
