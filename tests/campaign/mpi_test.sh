@@ -7,6 +7,7 @@
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 fg=${FG_BINARY:?}
+fmnist=/usr/share/datasets/fashion-mnist
 tmp=$(mktemp -d)
 trap 'pkill -9 -f "campaign run (k|live).yml" 2>/dev/null; rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
@@ -43,6 +44,29 @@ for np in 2 3; do
   cmp -s one.csv "r$np.csv" && echo "ok   $np ranks: the same trial table as one process" ||
     { echo "FAIL $np ranks: the trial table differs"; diff one.csv "r$np.csv" | head -5; fail=1; }
 done
+
+# Ranks that read different data (here: one pixel of the first test image differs in
+# rank 1's copy) stop the job at once with a message naming the rank; no trial is stored.
+mkdir -p agree/a/d agree/b/d
+for f in "$fmnist"/*; do ln -s "$f" agree/a/d/; ln -s "$f" agree/b/d/; done
+rm agree/b/d/t10k-images-idx3-ubyte.gz
+"${FG_PYTHON:-/usr/bin/python3}" - "$fmnist" <<'PY'
+import gzip, sys
+d = bytearray(gzip.open(sys.argv[1] + "/t10k-images-idx3-ubyte.gz").read())
+d[16 + 100] ^= 0xFF
+gzip.open("agree/b/d/t10k-images-idx3-ubyte.gz", "wb").write(bytes(d))
+PY
+printf 'model: resnet20\ndataset: d\ninputs: {count: 2, order: first, correct_only: false}\n%s\n' \
+  'targets: [{op: Conv}]
+fault: {model: bit_flip}
+sampling: {trials: 200}
+seed: 1' >agree/a/s.yml
+cp agree/a/s.yml agree/b/s.yml
+oneline=0 check ranks_disagree 2 "rank 1 sees another model or other inputs than rank 0" -- \
+  mpirun -np 1 -wdir "$tmp/agree/a" "$fg" --threads 1 campaign run s.yml --db x.db : \
+  -np 1 -wdir "$tmp/agree/b" "$fg" --threads 1 campaign run s.yml --db x.db
+[ "$(sqlite3 agree/a/x.db 'select count(*) from trials' 2>/dev/null || echo 0)" = 0 ] ||
+  { echo "FAIL ranks_disagree: trials were stored"; fail=1; }
 
 # Slower trials (full recompute), so that the kills land mid-run.
 sed 's/trials: 3000/trials: 6000/' spec.yml >k.yml
