@@ -379,9 +379,6 @@ RunSummary run_trials_mpi(Executor& exec, const TrialPlan& plan, const CampaignI
   const size_t chunk = static_cast<size_t>(16 * runner.workers()) * runner.batch();
   if (g_job.rank != 0) {
     RunSummary mine = run_worker(runner);
-    if (std::getenv("FG_MPI_DEBUG"))
-      fmt::print(stderr, "rank {}: {} trials, {:.3f} s computing, {:.3f} s coordinating\n",
-                 g_job.rank, mine.ran, mine.trial_seconds, mine.coordination_seconds);
     double local[2] = {mine.trial_seconds, mine.coordination_seconds}, dummy[2];
     MPI_Reduce(local, dummy, 2, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
     return mine;
@@ -400,7 +397,7 @@ RunSummary run_trials_mpi(Executor& exec, const TrialPlan& plan, const CampaignI
   auto start = Clock::now();
   auto last_commit = start;
   int64_t sdc = 0;
-  double coord = 0, busy = 0, idle = 0;
+  double coord = 0, busy = 0;
   // Per rank: units handed out and not yet returned, requests answered.
   std::vector<int64_t> in_flight(static_cast<size_t>(g_job.size), 0),
       requests(static_cast<size_t>(g_job.size), 0), returned(static_cast<size_t>(g_job.size), 0);
@@ -443,7 +440,6 @@ RunSummary run_trials_mpi(Executor& exec, const TrialPlan& plan, const CampaignI
     MPI_Request req = MPI_REQUEST_NULL;
   };
   std::list<Outgoing> outgoing;
-  double decode_seconds = 0;
   // Answers every request that has arrived with the next unit (or an empty one: no more
   // work), and stores the records that have come in.
   auto serve = [&]() {
@@ -491,11 +487,9 @@ RunSummary run_trials_mpi(Executor& exec, const TrialPlan& plan, const CampaignI
         ++it;
         continue;
       }
-      auto td = Clock::now();
       std::vector<TrialRecord> recs;
       Reader rd(it->bytes.data(), it->bytes.size());
       while (!rd.done()) recs.push_back(decode(rd));
-      decode_seconds += since(td);
       it = incoming.erase(it);
       coord += since(t);
       take(recs);
@@ -522,7 +516,6 @@ RunSummary run_trials_mpi(Executor& exec, const TrialPlan& plan, const CampaignI
         // coordinating). That time is the job's tail or rank 0's role, not a cost per trial.
         double before = coord;
         serve();
-        idle += coord - before;
         coord = before;
         std::this_thread::sleep_for(std::chrono::microseconds(50));
         continue;
@@ -553,11 +546,6 @@ RunSummary run_trials_mpi(Executor& exec, const TrialPlan& plan, const CampaignI
   store->commit();
   progress.finish();
   sum.seconds = since(start);
-  if (std::getenv("FG_MPI_DEBUG"))
-    fmt::print(stderr,
-               "rank 0: {:.3f} s computing, {:.3f} s coordinating ({:.3f} s decoding), {:.3f} s "
-               "serving while idle, {:.3f} s in all\n",
-               busy, coord, decode_seconds, idle, sum.seconds);
   double local[2] = {busy, coord}, total[2] = {0, 0};
   MPI_Reduce(local, total, 2, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
   sum.trial_seconds = total[0];
