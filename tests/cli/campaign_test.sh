@@ -86,11 +86,8 @@ check report_while_running 0 "" -- "$fg" campaign report live.db
 grep -q "not finished" out || { echo "FAIL live report:"; cat out; fail=1; }
 # Ctrl-C: the campaign stops at once with 130 and keeps what it finished.
 kill -INT "$pid"
-start=$(date +%s)
-wait "$pid"
-rc=$?
+stopped "campaign SIGINT" "$pid"
 [ "$rc" -eq 130 ] || { echo "FAIL campaign SIGINT: exit $rc, wanted 130"; fail=1; }
-[ $(( $(date +%s) - start )) -le 3 ] || { echo "FAIL campaign SIGINT took too long"; fail=1; }
 "$fg" campaign report live.db >out 2>&1 && grep -qE "trials: [1-9][0-9]* of 20000" out || { echo "FAIL live.db after SIGINT:"; cat out; fail=1; }
 echo "ok   campaign SIGINT"
 
@@ -176,9 +173,8 @@ bad_entry zero_point "zero_point 1000 is outside" '- node: conv2d_1\n  bit: 3\n 
 check threads_too_many 2 "--threads 10000: this machine has" -- "$fg" --threads 10000 ops
 check config_dev_zero 2 "/dev/zero: larger than 16 MiB" -- "$fg" inject -m seed_inception -c /dev/zero -d "$fmnist" -o z
 check config_folder 2 "adir: is a folder" -- "$fg" inject -m seed_inception -c adir -d "$fmnist" -o z
-start=$(date +%s)
 check train_out_unwritable 2 "/proc/x.onnx|/proc: cannot" -- "$fg" train -m resnet20 --width 0.25 --limit 64 -e 1 -o /proc/x.onnx
-[ $(( $(date +%s) - start )) -le 5 ] || { echo "FAIL train checked its output only after training"; fail=1; }
+! grep -qi "epoch" "$tmp/out" "$tmp/err" || { echo "FAIL train checked its output only after training:"; cat "$tmp/out"; fail=1; }
 check train_checkpoint_is_file 2 "afile: exists and is not a folder" -- "$fg" train -m resnet20 --limit 8 --checkpoint afile
 check export_to_folder 2 "adir: is a folder" -- "$fg" campaign export straight.db -o adir
 check faults_to_device 2 "/dev/null: is not a regular file" -- "$fg" campaign faults spec.yml -o /dev/null
@@ -261,14 +257,15 @@ grep -q "f32\[1,8,?,?\]" out || { echo "FAIL inspect of dynamic H/W:"; cat out; 
 for sig in INT TERM; do
   "$fg" inject -m seed_inception -c one.yml -d "$fmnist" -o "sig$sig" >"sig$sig.out" 2>&1 &
   pid=$!
-  sleep 4
+  # The output folder exists once the handlers are installed (a signal that reaches the
+  # forked shell before exec is ignored, as for every background job), then a few seconds
+  # into the entries.
+  for _ in $(seq 600); do [ -d "sig$sig" ] && break; sleep 0.1; done
+  sleep 3
   kill -"$sig" "$pid"
-  start=$(date +%s)
-  wait "$pid"
-  rc=$?
+  stopped "inject SIG$sig" "$pid"
   want=$([ "$sig" = INT ] && echo 130 || echo 143)
   [ "$rc" -eq "$want" ] || { echo "FAIL inject SIG$sig: exit $rc, wanted $want"; cat "sig$sig.out"; fail=1; }
-  [ $(( $(date +%s) - start )) -le 3 ] || { echo "FAIL inject SIG$sig took too long"; fail=1; }
   [ ! -e "sig$sig/report.json" ] || { echo "FAIL inject SIG$sig wrote a report"; fail=1; }
   echo "ok   inject SIG$sig"
 done

@@ -25,3 +25,17 @@ check() {
   fi
   echo "ok   $name"
 }
+
+# stopped NAME PID: waits for a process that was sent a signal and sets rc to its exit code.
+# No timing assertion (shared CI machines stall for seconds); what shows that it stopped is
+# the exit code and what the caller finds unfinished. A guard of 120 s ends a process that
+# ignored the signal, so a regression fails instead of hanging the suite.
+stopped() {
+  local name=$1 pid=$2 waited=0
+  while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt 1200 ]; do sleep 0.1; waited=$((waited + 1)); done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "FAIL $name: still running 120 s after the signal"; kill -9 "$pid"; fail=1
+  fi
+  wait "$pid"
+  rc=$?
+}
