@@ -5,7 +5,10 @@
                                  (random init, fixed seed, eval mode), each exported to
                                  ONNX twice: BatchNormalization kept (<name>_bn.onnx) and
                                  folded into the convolutions (<name>_folded.onnx), with a
-                                 fixed input and PyTorch's output at batch 1 and 4.
+                                 fixed input and PyTorch's output at batch 1 and 4; and
+                                 the BatchNorm-free vit_b_16 and convnext_tiny exported at
+                                 opset 13 (LayerNorm decomposed) and 17 (LayerNormalization):
+                                 <name>_opset13.onnx, <name>_opset17.onnx.
   make_reference.py faults OUT   a small branchy CNN and its outputs under bit flips made by
                                  PyTorch forward hooks (activation, weight, one input of an
                                  Add), for the fault-injection tests.
@@ -78,6 +81,30 @@ MODELS = [  # name, builder, input size, opset
 ]
 
 
+# BatchNorm-free models: one export per opset (13 decomposes LayerNorm into ReduceMean, Sub,
+# Pow, Sqrt, Div; 17 has LayerNormalization). name, builder, input size, opsets
+BN_FREE_MODELS = [
+    ("vit_b_16", lambda tv: tv.vit_b_16(weights=None), 224, (13, 17)),
+    ("convnext_tiny", lambda tv: tv.convnext_tiny(weights=None), 224, (13, 17)),
+]
+
+
+def perturb_transformer(model, gen):
+    """Random-init torchvision leaves parts that hide errors: ViT's head is all zeros (every
+    output 0), ConvNeXt's layer scale is 1e-6 (the blocks add nothing), LayerNorms are
+    1 and 0. Give them values that make every part count."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.LayerNorm):
+                m.weight.uniform_(0.7, 1.3, generator=gen)
+                m.bias.normal_(0.0, 0.05, generator=gen)
+            elif isinstance(m, nn.Linear) and not m.weight.any():
+                m.weight.normal_(0.0, 0.02, generator=gen)
+                m.bias.normal_(0.0, 0.02, generator=gen)
+            if hasattr(m, "layer_scale"):
+                m.layer_scale.uniform_(0.1, 0.3, generator=gen)
+
+
 def calibrate_batchnorm(model, size, gen):
     """Gives every BatchNorm realistic running statistics and non-trivial affine
     parameters, so that keeping and folding BN are both really tested."""
@@ -121,6 +148,29 @@ def make_models(out):
         with open(os.path.join(out, f"{name}_parameters.txt"), "w") as f:
             f.write(f"{sum(p.numel() for p in model.parameters())}\n")
         print(f"  {name}: exported (opset {opset})", flush=True)
+    for name, build, size, opsets in BN_FREE_MODELS:
+        torch.manual_seed(0)
+        gen = torch.Generator().manual_seed(1234)
+        model = build(tv).eval()
+        perturb_transformer(model, gen)
+        x4 = torch.randn(4, 3, size, size, generator=gen)
+        x1 = x4[:1].clone()
+        with torch.no_grad():
+            y1, y4 = model(x1), model(x4)
+        for tag, x, y in (("b1", x1, y1), ("b4", x4, y4)):
+            save_npy(os.path.join(out, f"{name}_input_{tag}.npy"), x)
+            save_npy(os.path.join(out, f"{name}_output_{tag}.npy"), y)
+        for opset in opsets:
+            path = os.path.join(out, f"{name}_opset{opset}.onnx")
+            export(model, x1, path, opset, False, ["input"], ["logits"])
+            m = onnx.load(path)
+            onnx.checker.check_model(m, full_check=True)
+            has_ln = any(n.op_type == "LayerNormalization" for n in m.graph.node)
+            assert has_ln == (opset >= 17), f"{path}: LayerNormalization={has_ln} at opset {opset}"
+        torch.save(model.state_dict(), os.path.join(out, f"{name}_state.pt"))
+        with open(os.path.join(out, f"{name}_parameters.txt"), "w") as f:
+            f.write(f"{sum(p.numel() for p in model.parameters())}\n")
+        print(f"  {name}: exported (opsets {', '.join(map(str, opsets))})", flush=True)
 
 
 # -------------------------------------------------------------------------------- ops
@@ -179,6 +229,7 @@ def make_ops(out):
     from onnx import helper
     g = torch.Generator().manual_seed(7)
     T = lambda *s: r(*s, gen=g)
+    T.gen = g
     x = T(2, 5, 13, 11)
     # Conv: groups, depthwise, dilation, stride, pads, 1-d
     for name, (cin, cout, k, s, p, d, grp) in {
@@ -288,7 +339,84 @@ def make_ops(out):
     torch_case(out, "slice_chain", Fn(lambda m, p: p[:, :, : p.size(2) // 2]), [x], dynamic=True)
     torch_case(out, "gather_index", Fn(lambda m, p: p[:, 3]), [x])
     torch_case(out, "constant_add", Fn(lambda m, p: p + torch.tensor([1.5, -2.0, 0.5, 0.0, 3.0]).view(1, 5, 1, 1)), [x])
+    make_transformer_ops(out, T)
     print(f"  op cases written", flush=True)
+
+
+def make_transformer_ops(out, T):
+    """The ops of transformer-era exports (vit_b_16, convnext_tiny at opsets 13 and 17)."""
+    from onnx import helper, TensorProto
+    x = T(2, 5, 13, 11)
+    pos = x.abs() + 0.25
+    torch_case(out, "pow_square", Fn(lambda m, p: p.pow(2)), [x])
+    torch_case(out, "pow_broadcast", Fn(lambda m, p, q: torch.pow(p, q)), [pos, T(5, 1, 11)])
+    torch_case(out, "sqrt", Fn(lambda m, p: torch.sqrt(p)), [pos])
+    torch_case(out, "erf", Fn(lambda m, p: torch.erf(p)), [x * 2])
+    torch_case(out, "gelu_exact", nn.GELU(), [x * 3])
+    q = x.clone()
+    q[:, 1:3] = T(2, 2, 13, 11)
+    torch_case(out, "equal_where", Fn(lambda m, p, r: torch.where(p == r, p, r * 2)), [x, q])
+    torch_case(out, "greater_less", Fn(lambda m, p, r: torch.where(p > r, p, r) + (p < r).float()), [x, T(5, 1, 11)])
+    torch_case(out, "not_mask", Fn(lambda m, p: (~(p > 0.5)).float() * p), [x])
+    torch_case(out, "expand_static", Fn(lambda m, p: p.expand(3, 5, 4) + 0), [T(5, 1)])
+    # ViT's class token: expand(n, -1, -1) with a dynamic batch exports as ConstantOfShape,
+    # Equal, Where, Expand over the shape.
+    torch_case(out, "expand_dynamic", Fn(lambda m, t, p: torch.cat([t.expand(p.size(0), -1, -1), p], 1)),
+               [T(1, 1, 6), T(3, 4, 6)], dynamic=True)
+    torch_case(out, "mod_fmod", Fn(lambda m, p, r: torch.fmod(p, r)), [x * 5, pos])
+    # Integer Mod (fmod 0): the sign of the divisor, like Python's %.
+    a_int, b_int = torch.randint(-50, 50, (4, 7), generator=T.gen), torch.randint(1, 9, (7,), generator=T.gen)
+    b_int = b_int * torch.where(torch.arange(7) % 2 == 0, 1, -1)
+    nodes = [helper.make_node("Cast", ["in0"], ["a"], to=TensorProto.INT64),
+             helper.make_node("Cast", ["in1"], ["b"], to=TensorProto.INT64),
+             helper.make_node("Mod", ["a", "b"], ["m"], fmod=0),
+             helper.make_node("Cast", ["m"], ["out0"], to=TensorProto.FLOAT)]
+    onnx_case(out, "mod_int", nodes, [a_int.float().numpy(), b_int.float().numpy()],
+              [torch.remainder(a_int, b_int).float().numpy()])
+    torch_case(out, "range_dynamic", Fn(lambda m, p: p + torch.arange(p.size(-1), dtype=torch.float32) * 0.5),
+               [x], dynamic=True)
+    # Range in floats with a fractional step, hand-written (start, limit, delta initializers).
+    steps = np.arange(-1.25, 2.9, 0.375, dtype=np.float64).astype(np.float32)
+    bump = T(len(steps)).numpy()
+    nodes = [helper.make_node("Range", ["start", "limit", "delta"], ["r"]),
+             helper.make_node("Add", ["r", "in0"], ["out0"])]
+    onnx_case(out, "range_float", nodes, [bump], [steps + bump],
+              [("start", np.array(-1.25, dtype=np.float32)), ("limit", np.array(2.9, dtype=np.float32)),
+               ("delta", np.array(0.375, dtype=np.float32))])
+    def scatter(m, p, u):
+        y = p.clone()
+        y[:, 2] = u
+        return y * 1.0
+    torch_case(out, "scatter_nd_slice", Fn(scatter), [x, T(2, 13, 11)])
+    for reduction, fn in (("add", torch.add), ("mul", torch.mul)):
+        idx = np.array([[1, 0], [0, 3], [1, 0]], dtype=np.int64)  # a repeated index combines
+        data, upd = T(2, 4, 5), T(3, 5)
+        want = data.clone()
+        for i, (d0, d1) in enumerate(idx):
+            want[d0, d1] = fn(want[d0, d1], upd[i])
+        node = helper.make_node("ScatterND", ["in0", "idx", "in1"], ["out0"], reduction=reduction)
+        onnx_case(out, f"scatter_nd_{reduction}", [node], [data.numpy(), upd.numpy()], [want.numpy()],
+                  [("idx", idx)], opset=16)
+    ln = nn.LayerNorm(11)
+    ln2 = nn.LayerNorm([13, 11], eps=1e-3)
+    for mod in (ln, ln2):
+        with torch.no_grad():
+            mod.weight.uniform_(0.5, 1.5, generator=T.gen)
+            mod.bias.normal_(generator=T.gen)
+    torch_case(out, "layernorm_opset17", ln, [x * 3 + 1], opset=17)
+    torch_case(out, "layernorm_2d_opset17", ln2, [x * 3 + 1], opset=17)
+    torch_case(out, "layernorm_opset13", ln, [x * 3 + 1], opset=13)
+    # All three outputs (Mean and InvStdDev keep the normalised dims as 1).
+    w, b = T(11).numpy(), T(11).numpy()
+    y, mean, rstd = torch.native_layer_norm(x, [11], torch.from_numpy(w), torch.from_numpy(b), 1e-5)
+    node = helper.make_node("LayerNormalization", ["in0", "w", "b"], ["out0", "out1", "out2"], axis=-1,
+                            epsilon=1e-5)
+    onnx_case(out, "layernorm_three_outputs", [node], [x.numpy()],
+              [y.numpy(), mean.reshape(2, 5, 13, 1).numpy(), rstd.reshape(2, 5, 13, 1).numpy()],
+              [("w", w), ("b", b)], opset=17)
+    # Attention-shaped batched MatMul with broadcasting, and softmax over the last dim.
+    torch_case(out, "attention_scores", Fn(lambda m, qq, kk, vv: torch.softmax(qq @ kk.transpose(-2, -1) * 0.35, -1) @ vv),
+               [T(2, 3, 7, 8), T(1, 3, 7, 8), T(2, 3, 7, 5)])
 
 
 # ----------------------------------------------------------------------------- faults

@@ -183,6 +183,12 @@ std::vector<TensorInfo> broadcast_infer(const OpContext& ctx) {
   return {make_info(a.dtype, broadcast_shapes(ctx, a.shape, b.shape))};
 }
 
+std::vector<TensorInfo> compare_infer(const OpContext& ctx) {
+  std::vector<TensorInfo> out = broadcast_infer(ctx);
+  out[0].dtype = DType::kBool;
+  return out;
+}
+
 Kernel binary_kernel(at::Tensor (*f)(const at::Tensor&, const at::Tensor&),
                      at::Tensor& (*f_)(at::Tensor&, const at::Tensor&)) {
   return [f, f_](KernelArgs& a) {

@@ -59,6 +59,9 @@ inline at::IntArrayRef ref(const std::vector<int64_t>& v) { return at::IntArrayR
 namespace fg::ops {
 // Elementwise binary op with broadcasting (Add, Sub, Mul, Div): inference.
 std::vector<TensorInfo> broadcast_infer(const OpContext& ctx);
+// Comparisons (Equal, Greater, Less): both inputs of one type, a bool output of the
+// broadcast shape.
+std::vector<TensorInfo> compare_infer(const OpContext& ctx);
 // Kernel for `out = f(a, b)`; uses `f_(a, b)` in place on a when a may be overwritten and
 // already has the output's shape and type.
 Kernel binary_kernel(at::Tensor (*f)(const at::Tensor&, const at::Tensor&),

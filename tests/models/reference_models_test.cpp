@@ -1,7 +1,9 @@
 // torchvision's ResNet-50, MobileNetV2 and InceptionV3 (random init, calibrated
 // BatchNorm, eval mode) exported to ONNX by scripts/make_reference.py, with BatchNorm kept
-// and folded: faultgraph's outputs must match PyTorch's within 1e-4 x max |output| at
-// batch 1 and 4, and the ONNX round trip must pass onnx.checker and give the same outputs.
+// and folded, and the BatchNorm-free ViT-B/16 and ConvNeXt-T exported at opset 13
+// (LayerNorm decomposed) and 17 (LayerNormalization): faultgraph's outputs must match
+// PyTorch's within 1e-4 x max |output| at batch 1 and 4, and the ONNX round trip must
+// pass onnx.checker and give the same outputs.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -66,23 +68,33 @@ INSTANTIATE_TEST_SUITE_P(Torchvision, ReferenceModel,
                            return std::string(std::get<0>(info.param)) + "_" +
                                   std::get<1>(info.param);
                          });
+INSTANTIATE_TEST_SUITE_P(Transformers, ReferenceModel,
+                         testing::Combine(testing::Values("vit_b_16", "convnext_tiny"),
+                                          testing::Values("opset13", "opset17")),
+                         [](const auto& info) {
+                           return std::string(std::get<0>(info.param)) + "_" +
+                                  std::get<1>(info.param);
+                         });
 
 // With BatchNorm kept, the learned parameters are exactly PyTorch's parameters().
-class ReferenceModelParameters : public testing::TestWithParam<const char*> {};
+class ReferenceModelParameters : public testing::TestWithParam<Param> {};
 
 TEST_P(ReferenceModelParameters, CountMatchesPyTorch) {
-  Graph g = import_onnx(model_path({GetParam(), "bn"}));
+  Graph g = import_onnx(model_path(GetParam()));
   int64_t count = 0;
   for (const Node& n : g.nodes()) count += parameter_count(g, n);
-  std::ifstream f(test::refdata("models") / (std::string(GetParam()) + "_parameters.txt"));
+  std::ifstream f(test::refdata("models") /
+                  (std::string(std::get<0>(GetParam())) + "_parameters.txt"));
   int64_t expected = -1;
   f >> expected;
   EXPECT_EQ(count, expected);
 }
 
 INSTANTIATE_TEST_SUITE_P(Torchvision, ReferenceModelParameters,
-                         testing::Values("resnet50", "mobilenet_v2", "inception_v3"),
-                         [](const auto& info) { return std::string(info.param); });
+                         testing::Values(Param{"resnet50", "bn"}, Param{"mobilenet_v2", "bn"},
+                                         Param{"inception_v3", "bn"}, Param{"vit_b_16", "opset17"},
+                                         Param{"convnext_tiny", "opset17"}),
+                         [](const auto& info) { return std::string(std::get<0>(info.param)); });
 
 }  // namespace
 }  // namespace fg
