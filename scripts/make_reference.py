@@ -443,6 +443,76 @@ class Branchy(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(cat, 1), 1))
 
 
+class Scores(nn.Module):
+    """Q K^T / sqrt(d): a module of its own, so a forward hook sees the attention scores."""
+    def __init__(self, head_width):
+        super().__init__()
+        self.scale = head_width ** -0.5
+
+    def forward(self, q, k):
+        return (q @ k.transpose(-2, -1)) * self.scale
+
+
+class TinyEncoderLayer(nn.Module):
+    """A pre-norm transformer encoder layer with its attention spelt out module by module
+    (q, k, v projections, scores, softmax, output projection, GELU MLP), as the literature's
+    attention fault sites name them."""
+    def __init__(self, width=8, heads=2):
+        super().__init__()
+        self.heads, self.hw = heads, width // heads
+        self.ln_1 = nn.LayerNorm(width)
+        self.q, self.k, self.v = nn.Linear(width, width), nn.Linear(width, width), nn.Linear(width, width)
+        self.scores = Scores(self.hw)
+        self.softmax = nn.Softmax(dim=-1)
+        self.out_proj = nn.Linear(width, width)
+        self.ln_2 = nn.LayerNorm(width)
+        self.mlp = nn.Sequential(nn.Linear(width, 2 * width), nn.GELU(), nn.Linear(2 * width, width))
+        self.head = nn.Linear(width, 5)
+
+    def split(self, t):
+        n, tokens, _ = t.shape
+        return t.reshape(n, tokens, self.heads, self.hw).transpose(1, 2)
+
+    def forward(self, x):
+        h = self.ln_1(x)
+        a = self.softmax(self.scores(self.split(self.q(h)), self.split(self.k(h)))) @ self.split(self.v(h))
+        x = x + self.out_proj(a.transpose(1, 2).reshape(x.shape))
+        x = x + self.mlp(self.ln_2(x))
+        return self.head(x[:, 0])
+
+
+def make_attention_faults(out):
+    """Bit flips in the attention scores (before the softmax), the attention weights (after
+    it) and the Q projection, made by forward hooks; faultgraph flips the same element of
+    the matching node's output (attention_sites.txt)."""
+    import onnx
+    torch.manual_seed(4)
+    model = TinyEncoderLayer().eval()
+    x = torch.randn(2, 5, 8, generator=torch.Generator().manual_seed(6))
+    path = os.path.join(out, "attention.onnx")
+    export(model, (x,), path, 17, False, ["input"], ["logits"])
+    names = {n.name: n for n in onnx.load(path).graph.node}
+    last = lambda prefix, op: [k for k, n in names.items() if k.startswith(prefix) and n.op_type == op][-1]
+    sites = {"scores": last("/scores/", "Mul"), "softmax": last("/softmax/", "Softmax"),
+             "q": last("/q/", "Add")}
+    save_npy(os.path.join(out, "attention_input.npy"), x)
+    with torch.no_grad():
+        save_npy(os.path.join(out, "attention_golden.npy"), model(x))
+        # Per sample, the scores are heads x tokens x tokens = 50 elements: flip the lowest
+        # exponent bit (x2 or /2) of element 27 (head 1, query 0, key 2); the head reads
+        # token 0 only, so the fault must be in query 0's row (q: token 0's features).
+        for name, module, element, bit in (("scores", model.scores, 27, 23),
+                                           ("softmax", model.softmax, 27, 23),
+                                           ("q", model.q, 5, 23)):
+            h = module.register_forward_hook(lambda mod, inp, o, e=element, b=bit: flip_bit(o, e, b))
+            save_npy(os.path.join(out, f"attention_{name}.npy"), model(x))
+            h.remove()
+            sites[f"{name}_element"], sites[f"{name}_bit"] = element, bit
+    with open(os.path.join(out, "attention_sites.txt"), "w") as f:
+        for k, v in sites.items():
+            f.write(f"{k} {v}\n")
+
+
 def flip_bit(t, element, bit):
     """Flips `bit` of flat element `element` of every sample of float32 tensor t."""
     out = t.clone().contiguous()
@@ -495,6 +565,7 @@ def make_faults(out):
     with open(os.path.join(out, "branchy_sites.txt"), "w") as f:
         for k, v in sites.items():
             f.write(f"{k} {v}\n")
+    make_attention_faults(out)
     print("  fault cases written", flush=True)
 
 

@@ -135,6 +135,19 @@ ValueId NetBuilder::subsample_pad_channels(const std::string& name, ValueId x, i
                          {name + "_out"}));
 }
 
+ValueId NetBuilder::op(const std::string& name, OpKind kind, const std::vector<ValueId>& inputs,
+                       Attrs attrs) {
+  return out(g_.add_node(name, kind, inputs, {name + "_out"}, std::move(attrs)));
+}
+
+ValueId NetBuilder::ints(const std::string& name, const std::vector<int64_t>& v) {
+  return g_.add_initializer(name, at::tensor(v, at::TensorOptions().dtype(at::kLong)));
+}
+
+ValueId NetBuilder::scalar(const std::string& name, float v) {
+  return g_.add_initializer(name, at::scalar_tensor(v));
+}
+
 int64_t scaled(int64_t channels, double width) {
   return std::max<int64_t>(1, std::llround(static_cast<double>(channels) * width));
 }

@@ -59,6 +59,16 @@ class NetBuilder {
   // parameter-free shortcut of ResNet's option A.
   ValueId subsample_pad_channels(const std::string& name, ValueId x, int64_t lo, int64_t hi);
 
+  // Any node with one output named `name + "_out"`.
+  ValueId op(const std::string& name, OpKind kind, const std::vector<ValueId>& inputs,
+             Attrs attrs = {});
+  ValueId param(const std::string& name, at::Tensor value) {
+    return g_.add_initializer(name, std::move(value));
+  }
+  ValueId ints(const std::string& name, const std::vector<int64_t>& v);
+  ValueId scalar(const std::string& name, float v);
+  at::Generator& generator() { return gen_; }
+
   Graph& graph() { return g_; }
 
  private:

@@ -47,6 +47,11 @@ const std::vector<Entry>& entries() {
         "torchvision Inception v3 (no aux head); inputs < 75 px keep size through the stem", 3, 299,
         299, 1000, 16},
        models::inception_v3},
+      {{"vit",
+        "small Vision Transformer (torchvision layout): patch 4 (16 above 64 px), 4 layers x 4 "
+        "heads, width 64",
+        3, 32, 32, 10, 8},
+       models::vit},
   };
   return e;
 }

@@ -12,11 +12,17 @@ Shape resolve(const OpContext& ctx, const Shape& in, bool in_known, std::vector<
               bool allow_zero) {
   int64_t known = 1;
   int infer_at = -1;
+  std::vector<bool> copied_unknown(in.size(), false);
   for (size_t i = 0; i < target.size(); ++i) {
     if (target[i] == 0 && !allow_zero) {
       FG_CHECK(i < in.size(), ShapeError, ctx.where(), ": shape entry ", i,
                " is 0 (copy) but the input has rank ", in.size());
       target[i] = in[i];
+      if (target[i] < 0) {        // a copied unknown dim (a dynamic batch): not a -1 to infer,
+        target[i] = kUnknownDim;  // and it cancels against the same input dim below
+        copied_unknown[i] = true;
+        continue;
+      }
     }
     if (target[i] == -1) {
       FG_CHECK(infer_at < 0, ShapeError, ctx.where(), ": more than one -1 in the target shape");
@@ -28,7 +34,9 @@ Shape resolve(const OpContext& ctx, const Shape& in, bool in_known, std::vector<
     }
   }
   int64_t total = 1;
-  for (int64_t d : in) total = (d < 0 || total < 0) ? -1 : total * d;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (!copied_unknown[i]) total = (in[i] < 0 || total < 0) ? -1 : total * in[i];
+  }
   if (!in_known) total = -1;
   if (infer_at >= 0) {
     target[infer_at] = (total < 0 || known <= 0) ? kUnknownDim : total / known;

@@ -231,3 +231,39 @@ TEST(InsertFaults, FaultyModelSavesAsOnnxAndReopens) {
 
 }  // namespace
 }  // namespace fg
+
+namespace fg {
+namespace {
+// Attention: a bit flip in the scores (before the softmax), in the attention weights
+// (after it) and in the Q projection of a small pre-norm encoder layer (opset 17, with
+// LayerNormalization and exact GELU) equals the same flip made by a PyTorch forward hook on
+// the module that computes that tensor (scripts/make_reference.py faults).
+TEST(InsertFaults, AttentionFaultsMatchPyTorchHooks) {
+  auto dir = test::refdata("faults");
+  Graph g = import_onnx((dir / "attention.onnx").string());
+  at::Tensor x = read_npy((dir / "attention_input.npy").string());
+  std::map<std::string, std::string> sites;
+  std::ifstream f(dir / "attention_sites.txt");
+  std::string k, v;
+  while (f >> k >> v) sites[k] = v;
+  at::Tensor golden = Executor(g).run({x}).at(0);
+  at::Tensor torch_golden = read_npy((dir / "attention_golden.npy").string());
+  EXPECT_LE(test::relative_error(golden, torch_golden), 1e-5);
+  for (const char* name : {"scores", "softmax", "q"}) {
+    SCOPED_TRACE(name);
+    FaultSpec s;
+    s.kind = FaultKind::kBitFlip;
+    s.bits = {std::stoi(sites.at(std::string(name) + "_bit"))};
+    s.selection = Selection::kCoordinates;
+    s.coordinates = {std::stoll(sites.at(std::string(name) + "_element"))};
+    Graph faulty = insert_faults(g, {{{SiteKind::kActivation, sites.at(name), 0}, s}});
+    at::Tensor got = Executor(faulty).run({x}).at(0);
+    at::Tensor want = read_npy((dir / ("attention_" + std::string(name) + ".npy")).string());
+    EXPECT_FALSE(bitwise_equal(want, torch_golden));  // the flip changes PyTorch's output
+    EXPECT_LE(test::relative_error(got, want), 1e-5);
+    // The fault's effect (faulty - golden) is PyTorch's, not just both close to the golden.
+    EXPECT_LE(test::relative_error(got - golden, want - golden), 1e-3);
+  }
+}
+}  // namespace
+}  // namespace fg

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include "faultgraph/exec/executor.h"
+#include "faultgraph/ops/infer.h"
 #include "faultgraph/ops/op.h"
 
 namespace fg {
@@ -20,5 +22,24 @@ TEST(OpTable, EveryKindHasItsOwnConsistentEntry) {
   EXPECT_FALSE(op_from_name("NotAnOp").has_value());
 }
 
+}  // namespace
+}  // namespace fg
+
+namespace fg {
+namespace {
+// Reshape's 0 copies an input dim; a copied dynamic batch is not a second -1 and cancels
+// against the same input dim, so [N, 4, 3, 5] -> [0, 4, -1] is [N, 4, 15].
+TEST(ReshapeInference, CopiedUnknownDimIsNotASecondMinusOne) {
+  Graph g;
+  g.opset = 13;
+  ValueId x = g.add_input("x", DType::kFloat32, {kUnknownDim, 4, 3, 5});
+  ValueId shape = g.add_initializer("shape", at::tensor(std::vector<int64_t>{0, 4, -1}, at::kLong));
+  NodeId n = g.add_node("r", OpKind::kReshape, {x, shape}, {"y"});
+  g.add_output(g.node(n).outputs[0]);
+  auto info = infer_types(g);
+  EXPECT_EQ(info[g.node(n).outputs[0]].shape, (Shape{kUnknownDim, 4, 15}));
+  auto y = Executor(g).run({at::randn({3, 4, 3, 5})});
+  EXPECT_EQ(y.at(0).sizes(), (at::IntArrayRef{3, 4, 15}));
+}
 }  // namespace
 }  // namespace fg

@@ -6,6 +6,8 @@
 //   resnet50        torchvision's ResNet-50
 //   mobilenet_v2    torchvision's MobileNetV2
 //   inception_v3    torchvision's Inception v3 (no auxiliary classifier)
+//   vit             a small Vision Transformer in torchvision's layout (patch 4 up to 64-pixel
+//                   inputs, 16 above; 4 layers, 4 heads, width 64), attention node by node
 //
 // At their full input size (224x224x3, 299x299x3 for Inception v3) resnet50, mobilenet_v2
 // and inception_v3 are torchvision's networks layer for layer: their initializers carry
@@ -47,6 +49,7 @@ Graph resnet20(const ModelOptions& o);
 Graph resnet50(const ModelOptions& o);
 Graph mobilenet_v2(const ModelOptions& o);
 Graph inception_v3(const ModelOptions& o);
+Graph vit(const ModelOptions& o);
 }  // namespace models
 
 }  // namespace fg
