@@ -36,6 +36,51 @@ std::string CampaignSite::name() const {
 }
 
 namespace {
+// The last node of each LayerNorm that an exporter decomposed (torch.onnx before opset 17):
+// Add(Mul(Div(Sub(x, ReduceMean(x)), Sqrt(...)), scale), bias), or without the Add or Mul
+// when the LayerNorm has no bias or scale. Its output is the LayerNorm's output.
+const Node* producer_of(const Graph& g, ValueId v, OpKind op) {
+  if (v == kNoValue) return nullptr;
+  NodeId p = g.value(v).producer;
+  if (p == kNoNode || g.node(p).op != op) return nullptr;
+  return &g.node(p);
+}
+
+bool is_layer_norm_div(const Graph& g, const Node& n) {
+  return n.op == OpKind::kDiv && n.inputs.size() == 2 &&
+         producer_of(g, n.inputs[0], OpKind::kSub) != nullptr &&
+         producer_of(g, n.inputs[1], OpKind::kSqrt) != nullptr;
+}
+}  // namespace
+
+std::set<NodeId> decomposed_layer_norm_ends(const Graph& g) {
+  std::set<NodeId> ends;
+  std::vector<std::vector<NodeId>> consumers = g.consumers();
+  // The single consumer of node `id`'s output when it has op `op`.
+  auto only_consumer = [&](NodeId id, OpKind op) -> std::optional<NodeId> {
+    const Node& n = g.node(id);
+    if (n.outputs.size() != 1) return std::nullopt;
+    const auto& c = consumers.at(static_cast<size_t>(n.outputs[0]));
+    if (c.size() != 1 || g.node(c[0]).op != op) return std::nullopt;
+    return c[0];
+  };
+  for (const Node& n : g.nodes()) {
+    if (!is_layer_norm_div(g, n)) continue;
+    const Node* sub = producer_of(g, n.inputs[0], OpKind::kSub);
+    if (sub->inputs.size() != 2 || producer_of(g, sub->inputs[1], OpKind::kReduceMean) == nullptr) {
+      continue;
+    }
+    NodeId end = n.id;
+    if (auto mul = only_consumer(end, OpKind::kMul)) {
+      end = *mul;
+      if (auto add = only_consumer(end, OpKind::kAdd)) end = *add;
+    }
+    ends.insert(end);
+  }
+  return ends;
+}
+
+namespace {
 bool glob_match(const std::string& pattern, const std::string& name) {
   return fnmatch(pattern.c_str(), name.c_str(), 0) == 0;
 }
@@ -65,6 +110,7 @@ std::vector<CampaignSite> resolve_sites(const Graph& g, const CampaignSpec& spec
     sites.push_back(std::move(s));
   };
   std::vector<NodeId> order = topological_order(g);
+  const std::set<NodeId> layer_norm_ends = decomposed_layer_norm_ends(g);
   for (const TargetSpec& t : spec.targets) {
     size_t before = sites.size();
     if (t.site == SiteKind::kModelInput) {
@@ -82,12 +128,16 @@ std::vector<CampaignSite> resolve_sites(const Graph& g, const CampaignSpec& spec
     for (NodeId id : t.site == SiteKind::kModelInput ? std::vector<NodeId>{} : order) {
       const Node& n = g.node(id);
       if (!glob_match(t.node, n.name)) continue;
-      if (!t.op.empty() && op_name(n.op) != t.op) continue;
+      bool layer_norm_end = layer_norm_ends.count(n.id) != 0;
+      if (!t.op.empty() && op_name(n.op) != t.op &&
+          !(layer_norm_end && t.op == "LayerNormalization")) {
+        continue;
+      }
       auto floating = [&](ValueId v) { return v != kNoValue && is_floating(info[v].dtype); };
       CampaignSite s;
       s.kind = t.site;
       s.node = n.name;
-      s.op = std::string(op_name(n.op));
+      s.op = layer_norm_end ? "LayerNormalization" : std::string(op_name(n.op));
       switch (t.site) {
         case SiteKind::kActivation: {
           int index = std::max(t.index, 0);

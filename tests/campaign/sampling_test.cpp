@@ -8,7 +8,9 @@
 #include "faultgraph/campaign/spec.h"
 #include "faultgraph/campaign/stats.h"
 #include "faultgraph/core/error.h"
+#include "faultgraph/io/onnx.h"
 #include "faultgraph/models/zoo.h"
+#include "test_util.h"
 
 namespace fg {
 namespace {
@@ -213,5 +215,32 @@ TEST(CampaignSpec, ErrorsNameTheLineAndKey) {
   EXPECT_NE(a.canonical(), c.canonical());
 }
 
+}  // namespace
+}  // namespace fg
+
+namespace fg {
+namespace {
+// {op: LayerNormalization} finds a LayerNorm whether the exporter kept it (opset 17) or
+// decomposed it (opset 13: the site is the decomposition's last node, reported as a
+// LayerNormalization); {op: MatMul} finds attention's batched products.
+TEST(Sampling, LayerNormTargetsMatchTheDecomposedFormToo) {
+  auto spec = [](const std::string& op) {
+    return parse_campaign_spec("model: m.onnx\ntargets:\n  - {op: " + op +
+                                   "}\nfault: {model: bit_flip}\nsampling: {trials: 10}\n",
+                               "test.yml");
+  };
+  for (const char* name : {"layernorm_opset13", "layernorm_opset17"}) {
+    SCOPED_TRACE(name);
+    Graph g = import_onnx((test::refdata("ops") / (std::string(name) + ".onnx")).string());
+    auto sites = resolve_sites(g, spec("LayerNormalization"), {5, 13, 11});
+    ASSERT_EQ(sites.size(), 1u);
+    EXPECT_EQ(sites[0].op, "LayerNormalization");
+    EXPECT_EQ(sites[0].elements, 5 * 13 * 11);
+    // The site is the value the graph outputs: the whole normalisation, scale and bias.
+    EXPECT_EQ(g.node(*g.find_node(sites[0].node)).outputs[0], g.outputs()[0]);
+  }
+  Graph att = import_onnx((test::refdata("ops") / "attention_scores.onnx").string());
+  EXPECT_EQ(resolve_sites(att, spec("MatMul"), {3, 7, 8}).size(), 2u);
+}
 }  // namespace
 }  // namespace fg

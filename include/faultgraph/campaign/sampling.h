@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,10 @@ struct CampaignSite {
 // Every site the targets name, in graph (topological) order, each once. ConfigError naming
 // the spec's line when a target matches nothing. Shapes are inferred at batch 1 from
 // `input_shape` (C x H x W of one sample).
+// The last node (Add, Mul or Div) of each LayerNorm that an exporter decomposed into
+// ReduceMean, Sub, Pow, Sqrt, Div (torch.onnx before opset 17): a target {op:
+// LayerNormalization} matches these as well as LayerNormalization nodes.
+std::set<NodeId> decomposed_layer_norm_ends(const Graph& g);
 std::vector<CampaignSite> resolve_sites(const Graph& g, const CampaignSpec& spec,
                                         const std::vector<int64_t>& input_shape);
 
