@@ -35,7 +35,7 @@ def parse_args():
     ap.add_argument("--bench", default=default_bench)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--batches", default="1,16")
-    ap.add_argument("--models", default="resnet50,mobilenet_v2,inception_v3")
+    ap.add_argument("--models", default="resnet50,mobilenet_v2,inception_v3,vit_b_16,convnext_tiny")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=1.0, help="time per cell and round")
     ap.add_argument("--tuned-malloc", action="store_true")
@@ -57,12 +57,15 @@ def main():
 
     subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "make_reference.py"), "models", args.refdata], check=True)
     torch.set_num_threads(args.threads)
-    specs = {n: (b, s) for n, b, s, _ in make_reference.MODELS}
+    specs = {n: (b, s) for n, b, s, _ in make_reference.MODELS + make_reference.BN_FREE_MODELS}
+    # The CNNs with BatchNorm kept; the BatchNorm-free transformers as exported at opset 17.
+    files = {n: n + ("_bn.onnx" if any(n == m[0] for m in make_reference.MODELS) else "_opset17.onnx")
+             for n in specs}
     models = args.models.split(",")
     batches = [int(b) for b in args.batches.split(",")]
 
     def faultgraph_ms(m, b):
-        cmd = [args.bench, "--threads", str(args.threads), "--model", f"{m}={os.path.join(args.refdata, m + '_bn.onnx')}",
+        cmd = [args.bench, "--threads", str(args.threads), "--model", f"{m}={os.path.join(args.refdata, files[m])}",
                "--batch", str(b), "--benchmark_format=json", f"--benchmark_min_time={args.seconds}"]
         res = subprocess.run(cmd, check=True, capture_output=True, text=True, env={k: v for k, v in os.environ.items() if k not in malloc_env.TUNED})
         return json.loads(res.stdout)["benchmarks"][0]["real_time"], res.stderr.strip()

@@ -11,6 +11,7 @@
 #include "faultgraph/io/npy.h"
 #include "faultgraph/io/onnx.h"
 #include "faultgraph/models/seed_inception.h"
+#include "faultgraph/models/zoo.h"
 #include "test_util.h"
 
 namespace fg {
@@ -192,5 +193,38 @@ TEST(Trainer, ResumedTrainingEqualsUninterruptedTraining) {
   std::filesystem::remove_all(dir);
 }
 
+}  // namespace
+}  // namespace fg
+
+namespace fg {
+namespace {
+// The built-in ViT trains through autograd (LayerNormalization, MatMul over heads, Softmax,
+// Erf): it learns the two-halves task, and every attention projection moves.
+TEST(Trainer, VisionTransformerLearnsThroughAttention) {
+  ModelOptions mo;
+  mo.channels = 1;
+  mo.height = mo.width = 8;
+  mo.classes = 2;
+  mo.width_multiplier = 0.25;
+  mo.seed = 5;
+  Graph model = build_model("vit", mo);
+  TrainOptions o;
+  o.epochs = 3;
+  o.batch = 16;
+  o.learning_rate = 3e-3;
+  o.progress = false;
+  std::vector<EpochStats> history;
+  Graph trained = train(model, halves(512, 1), halves(128, 2), o, &history);
+  ASSERT_EQ(history.size(), 3U);
+  EXPECT_LT(history[2].loss, history[0].loss);
+  EXPECT_GE(history[2].validation_accuracy, 0.9);
+  for (const char* p : {"q_proj", "k_proj", "v_proj", "out_proj"}) {
+    std::string name =
+        std::string("encoder.layers.encoder_layer_0.self_attention.") + p + ".weight";
+    EXPECT_FALSE(at::equal(*model.value(*model.find_value(name)).data,
+                           *trained.value(*trained.find_value(name)).data))
+        << name;
+  }
+}
 }  // namespace
 }  // namespace fg
