@@ -137,7 +137,8 @@ std::vector<CampaignSite> resolve_sites(const Graph& g, const CampaignSpec& spec
       CampaignSite s;
       s.kind = t.site;
       s.node = n.name;
-      s.op = layer_norm_end ? "LayerNormalization" : std::string(op_name(n.op));
+      s.op = layer_norm_end && t.op == "LayerNormalization" ? "LayerNormalization"
+                                                            : std::string(op_name(n.op));
       switch (t.site) {
         case SiteKind::kActivation: {
           int index = std::max(t.index, 0);
