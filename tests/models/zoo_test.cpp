@@ -103,7 +103,7 @@ TEST_P(ZooVariant, RunsAndRoundTripsThroughOnnx) {
 
 INSTANTIATE_TEST_SUITE_P(Zoo, ZooVariant,
                          testing::Combine(testing::Values("seed_inception", "resnet20", "resnet50",
-                                                          "mobilenet_v2", "inception_v3"),
+                                                          "mobilenet_v2", "inception_v3", "vit"),
                                           testing::Values(int64_t{1}, int64_t{3}),
                                           testing::Values(int64_t{28}, int64_t{32})),
                          [](const auto& info) {
@@ -115,7 +115,7 @@ INSTANTIATE_TEST_SUITE_P(Zoo, ZooVariant,
 INSTANTIATE_TEST_SUITE_P(FullSize, ZooVariant,
                          testing::Values(Variant{"resnet20", 3, 0}, Variant{"resnet50", 3, 0},
                                          Variant{"mobilenet_v2", 3, 0},
-                                         Variant{"inception_v3", 3, 0}),
+                                         Variant{"inception_v3", 3, 0}, Variant{"vit", 3, 224}),
                          [](const auto& info) { return std::string(std::get<0>(info.param)); });
 
 TEST(Zoo, ResNet20HasThePapersParameterCount) {
@@ -168,7 +168,10 @@ TEST(Zoo, BadNamesAndInputsAreClearErrors) {
   ModelOptions zero;
   zero.width_multiplier = 0;
   EXPECT_THROW(build_model("resnet20", zero), UsageError);
-  EXPECT_EQ(builtin_models().size(), 5U);
+  EXPECT_EQ(builtin_models().size(), 6U);
+  ModelOptions odd;
+  odd.height = odd.width = 30;  // not a multiple of vit's 4x4 patches
+  EXPECT_THROW(build_model("vit", odd), UsageError);
 }
 
 }  // namespace
