@@ -183,14 +183,6 @@ std::vector<TensorInfo> broadcast_infer(const OpContext& ctx) {
   return {make_info(a.dtype, broadcast_shapes(ctx, a.shape, b.shape))};
 }
 
-at::Tensor per_sample(int64_t n, const std::function<at::Tensor(int64_t)>& f) {
-  if (n == 1) return f(0);
-  std::vector<at::Tensor> parts;
-  parts.reserve(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) parts.push_back(f(i));
-  return at::cat(parts, 0);
-}
-
 std::vector<TensorInfo> compare_infer(const OpContext& ctx) {
   std::vector<TensorInfo> out = broadcast_infer(ctx);
   out[0].dtype = DType::kBool;

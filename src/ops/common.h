@@ -59,13 +59,6 @@ inline at::IntArrayRef ref(const std::vector<int64_t>& v) { return at::IntArrayR
 namespace fg::ops {
 // Elementwise binary op with broadcasting (Add, Sub, Mul, Div): inference.
 std::vector<TensorInfo> broadcast_infer(const OpContext& ctx);
-// Products through BLAS (Gemm, MatMul): OpenBLAS's sgemm gives a row different bits
-// depending on how many rows the call has, so a sample's output would depend on the batch
-// it runs in. `per_sample(n, f)` is cat(f(0), ..., f(n - 1)) along dim 0: one call per
-// sample, the same call at any batch size. Used outside training (where the batch is one
-// autograd graph and its size changes the optimisation anyway).
-at::Tensor per_sample(int64_t n, const std::function<at::Tensor(int64_t)>& f);
-
 // Comparisons (Equal, Greater, Less): both inputs of one type, a bool output of the
 // broadcast shape.
 std::vector<TensorInfo> compare_infer(const OpContext& ctx);

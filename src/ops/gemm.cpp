@@ -36,32 +36,20 @@ Kernel prepare(const OpContext& ctx) {
   bool has_c = ctx.has_input(2);
   bool linear = !p.trans_a && p.trans_b && p.alpha == 1.0 && p.beta == 1.0 &&
                 (!has_c || (ctx.in[2].rank_known && ctx.in[2].rank() == 1));
-  // A's rows are samples (without transA): one product per sample outside training, so a
-  // sample's output does not depend on the batch size (per_sample, ops/common.h).
-  bool by_sample = !p.trans_a && !ctx.training;
   if (linear) {
-    return [has_c, by_sample](KernelArgs& a) {
-      at::Tensor bias = has_c ? a.in[2] : at::Tensor();
-      const at::Tensor& x = a.in[0];
-      a.out[0] =
-          by_sample
-              ? per_sample(x.size(0),
-                           [&](int64_t i) { return at::linear(x.narrow(0, i, 1), a.in[1], bias); })
-              : at::linear(x, a.in[1], bias);
+    return [has_c](KernelArgs& a) {
+      a.out[0] = at::linear(a.in[0], a.in[1], has_c ? a.in[2] : at::Tensor());
     };
   }
-  return [p, has_c, by_sample](KernelArgs& a) {
+  return [p, has_c](KernelArgs& a) {
     at::Tensor x = p.trans_a ? a.in[0].t() : a.in[0];
     at::Tensor w = p.trans_b ? a.in[1].t() : a.in[1];
-    at::Tensor c;
-    if (has_c && p.beta != 0.0) c = a.in[2].expand({x.size(0), w.size(1)});
-    auto rows = [&](int64_t i, int64_t n) {
-      at::Tensor xi = x.narrow(0, i, n);
-      if (c.defined()) return at::addmm(c.narrow(0, i, n), xi, w, p.beta, p.alpha);
-      return p.alpha == 1.0 ? at::mm(xi, w) : at::mm(xi, w).mul_(p.alpha);
-    };
-    a.out[0] = by_sample ? per_sample(x.size(0), [&](int64_t i) { return rows(i, 1); })
-                         : rows(0, x.size(0));
+    if (has_c && p.beta != 0.0) {
+      at::Tensor c = a.in[2].expand({x.size(0), w.size(1)});
+      a.out[0] = at::addmm(c, x, w, p.beta, p.alpha);
+    } else {
+      a.out[0] = p.alpha == 1.0 ? at::mm(x, w) : at::mm(x, w).mul_(p.alpha);
+    }
   };
 }
 

@@ -23,24 +23,8 @@ std::vector<TensorInfo> infer(const OpContext& ctx) {
   return {make_info(a.dtype, out)};
 }
 
-Kernel prepare(const OpContext& ctx) {
-  if (ctx.training) return [](KernelArgs& a) { a.out[0] = at::matmul(a.in[0], a.in[1]); };
-  // Outside training, one product per index of A's first dim (a sample: the rows of a 2-d
-  // A, the leading dim of N x tokens x features), so that a sample's output does not depend
-  // on the batch size (per_sample, ops/common.h). B follows A's first dim when it has one
-  // of its own, and is shared when it is lower-rank or broadcast.
-  return [](KernelArgs& a) {
-    const at::Tensor& x = a.in[0];
-    const at::Tensor& y = a.in[1];
-    if (x.dim() < 2 || y.dim() > x.dim() || x.size(0) == 1) {
-      a.out[0] = at::matmul(x, y);
-      return;
-    }
-    bool y_follows = x.dim() >= 3 && y.dim() == x.dim() && y.size(0) == x.size(0);
-    a.out[0] = per_sample(x.size(0), [&](int64_t i) {
-      return at::matmul(x.narrow(0, i, 1), y_follows ? y.narrow(0, i, 1) : y);
-    });
-  };
+Kernel prepare(const OpContext&) {
+  return [](KernelArgs& a) { a.out[0] = at::matmul(a.in[0], a.in[1]); };
 }
 
 int64_t flops(const OpContext& ctx, std::span<const TensorInfo> out) {
