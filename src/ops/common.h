@@ -98,6 +98,8 @@ template <Kernel (*Prepare)(const OpContext&), bool Exact = true>
 std::optional<Region> elementwise_region_of(const OpContext& ctx) {
   return elementwise_region(ctx, Prepare(ctx), Exact);
 }
+// The part `want` of a tensor `t` that holds the box `have` (want inside have).
+at::Tensor relative_part(const at::Tensor& t, const Box& have, const Box& want);
 // Sliding windows: the output positions [lo, hi) of a dim of `out_len` that read any input
 // position in [in_lo, in_hi).
 std::pair<int64_t, int64_t> window_reach(const Window& w, size_t dim, int64_t in_lo, int64_t in_hi,

@@ -62,8 +62,52 @@ Kernel prepare(const OpContext& ctx) {
 int64_t flops(const OpContext& ctx, std::span<const TensorInfo>) {
   return ctx.in[0].numel() < 0 ? -1 : 8 * ctx.in[0].numel();
 }
+// A change in some rows (the dims before `axis`) reaches those rows of the output only.
+std::optional<Region> region(const OpContext& ctx) {
+  if (ctx.node.outputs.size() != 1 || !ctx.in[0].shape_known()) return std::nullopt;
+  int64_t axis = axis_of(ctx);
+  Shape shape = ctx.in[0].shape;
+  Kernel kernel = prepare(ctx);
+  Region r;
+  r.reach = [axis, shape](size_t i, const Box& b) -> std::optional<Box> {
+    if (i != 0) return std::nullopt;  // scale or bias: every row
+    Box o = b;
+    for (size_t d = static_cast<size_t>(axis); d < shape.size(); ++d) {
+      o.lo[d] = 0;
+      o.hi[d] = shape[d];
+    }
+    return o;
+  };
+  r.compute = [kernel, axis, shape](const std::vector<WindowInput>& in, const Box& ob) {
+    // Whole rows (any box may be asked for), then the asked part of them.
+    Box rows = ob;
+    for (size_t d = static_cast<size_t>(axis); d < shape.size(); ++d) {
+      rows.lo[d] = 0;
+      rows.hi[d] = shape[d];
+    }
+    std::vector<at::Tensor> xs(in.size()), outs(1);
+    xs[0] = in[0].part(rows);
+    for (size_t i = 1; i < in.size(); ++i) {
+      if (in[i].defined()) xs[i] = in[i].part(Box::whole(in[i].base.sizes()));
+    }
+    KernelArgs a{xs, outs, 0};
+    kernel(a);
+    return relative_part(outs[0], rows, ob);
+  };
+  r.exact = false;  // the executor checks once whether rows give the whole kernel's bits
+  return r;
+}
 }  // namespace
 
-extern const OpDef kLayerNormalization{
-    OpKind::kLayerNormalization, "LayerNormalization", 1, 3, 1, 3, infer, prepare, flops, false};
+extern const OpDef kLayerNormalization{OpKind::kLayerNormalization,
+                                       "LayerNormalization",
+                                       1,
+                                       3,
+                                       1,
+                                       3,
+                                       infer,
+                                       prepare,
+                                       flops,
+                                       false,
+                                       region};
 }  // namespace fg::ops

@@ -59,6 +59,16 @@ at::Tensor WindowInput::part(const Box& b) const {
 
 namespace ops {
 
+at::Tensor relative_part(const at::Tensor& t, const Box& have, const Box& want) {
+  at::Tensor r = t;
+  for (size_t d = 0; d < want.lo.size(); ++d) {
+    int64_t lo = want.lo[d] - have.lo[d], len = want.hi[d] - want.lo[d];
+    if (lo != 0 || len != r.size(static_cast<int64_t>(d)))
+      r = r.narrow(static_cast<int64_t>(d), lo, len);
+  }
+  return r;
+}
+
 std::optional<Region> elementwise_region(const OpContext& ctx, Kernel kernel, bool exact) {
   if (ctx.node.outputs.size() != 1) return std::nullopt;
   std::vector<Shape> ins;

@@ -80,7 +80,55 @@ Kernel prepare(const OpContext& ctx) {
     a.out[0] = a.in[0].reshape(target);
   };
 }
+// A changed box that is whole in every dim from some d on, where the reshape keeps the dims
+// before d (splitting or merging only later dims: N x T x D <-> N x T x H x d), reaches the
+// same leading box of the output; anything else reaches the whole output.
+std::optional<Region> region(const OpContext& ctx) {
+  if (!ctx.in[0].shape_known()) return std::nullopt;
+  TensorInfo out = infer(ctx)[0];
+  if (!out.shape_known()) return std::nullopt;
+  Shape in = ctx.in[0].shape, os = out.shape;
+  // The output dims that a box of the first d input dims maps to: d when the first d dims
+  // of both shapes are equal.
+  auto kept = [in, os](const Box& b) -> std::optional<size_t> {
+    size_t d = in.size();
+    while (d > 0 && b.lo[d - 1] == 0 && b.hi[d - 1] == in[d - 1]) --d;
+    if (d > os.size()) return std::nullopt;
+    for (size_t i = 0; i < d; ++i) {
+      if (in[i] != os[i]) return std::nullopt;
+    }
+    return d;
+  };
+  Region r;
+  r.reach = [kept, os](size_t i, const Box& b) -> std::optional<Box> {
+    if (i != 0) return std::nullopt;
+    auto d = kept(b);
+    if (!d) return std::nullopt;
+    Box o = Box::whole(os);
+    for (size_t k = 0; k < *d; ++k) {
+      o.lo[k] = b.lo[k];
+      o.hi[k] = b.hi[k];
+    }
+    return o;
+  };
+  r.compute = [in, os](const std::vector<WindowInput>& x, const Box& ob) {
+    // The leading dims the two shapes share keep the asked box; the rest are taken whole
+    // (any box may be asked for), reshaped, and the asked part returned.
+    size_t d = 0;
+    while (d < in.size() && d < os.size() && in[d] == os[d]) ++d;
+    Box ib = Box::whole(in), cover = Box::whole(os);
+    std::vector<int64_t> shape(os.begin(), os.end());
+    for (size_t k = 0; k < d; ++k) {
+      ib.lo[k] = cover.lo[k] = ob.lo[k];
+      ib.hi[k] = cover.hi[k] = ob.hi[k];
+      shape[k] = ob.hi[k] - ob.lo[k];
+    }
+    return relative_part(x[0].part(ib).reshape(shape), cover, ob);
+  };
+  return r;
+}
 }  // namespace
 
-extern const OpDef kReshape{OpKind::kReshape, "Reshape", 2, 2, 1, 1, infer, prepare, nullptr, true};
+extern const OpDef kReshape{OpKind::kReshape, "Reshape", 2,    2,     1, 1, infer,
+                            prepare,          nullptr,   true, region};
 }  // namespace fg::ops

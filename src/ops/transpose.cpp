@@ -31,8 +31,31 @@ Kernel prepare(const OpContext& ctx) {
   auto perm = perm_of(ctx);
   return [perm](KernelArgs& a) { a.out[0] = a.in[0].permute(perm); };
 }
+// A changed box moves with its dims.
+std::optional<Region> region(const OpContext& ctx) {
+  if (!ctx.in[0].shape_known()) return std::nullopt;
+  auto perm = perm_of(ctx);
+  Region r;
+  r.reach = [perm](size_t, const Box& b) -> std::optional<Box> {
+    Box o;
+    for (int64_t p : perm) {
+      o.lo.push_back(b.lo[p]);
+      o.hi.push_back(b.hi[p]);
+    }
+    return o;
+  };
+  r.compute = [perm](const std::vector<WindowInput>& in, const Box& ob) {
+    Box ib{std::vector<int64_t>(perm.size()), std::vector<int64_t>(perm.size())};
+    for (size_t i = 0; i < perm.size(); ++i) {
+      ib.lo[perm[i]] = ob.lo[i];
+      ib.hi[perm[i]] = ob.hi[i];
+    }
+    return in[0].part(ib).permute(perm);
+  };
+  return r;
+}
 }  // namespace
 
 extern const OpDef kTranspose{
-    OpKind::kTranspose, "Transpose", 1, 1, 1, 1, infer, prepare, nullptr, true};
+    OpKind::kTranspose, "Transpose", 1, 1, 1, 1, infer, prepare, nullptr, true, region};
 }  // namespace fg::ops

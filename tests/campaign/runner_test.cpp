@@ -177,6 +177,19 @@ TEST(Runner, ResNet20OutcomesEqualAFullForwardOfTheFaultyModel) {
   EXPECT_GT(a.batched, 100);
 }
 
+// The built-in ViT: attention, LayerNorm, GELU and MatMul sites, downstream and cone
+// (token-wise windows) against a full forward of the faulty model.
+TEST(Runner, VisionTransformerOutcomesEqualAFullForwardOfTheFaultyModel) {
+  Agreement a = check_against_full_forward(
+      "vit",
+      "model: m\ntargets:\n  - {node: '*'}\n  - {op: MatMul, site: input_edge}\n"
+      "fault: {bits: 22-31}\n",
+      400);
+  EXPECT_EQ(a.trials, 400);
+  EXPECT_GT(a.non_masked, 50);
+  EXPECT_GT(a.due, 0);
+}
+
 TEST(Runner, SeedInceptionOutcomesEqualAFullForwardOfTheFaultyModel) {
   Agreement a = check_against_full_forward("seed_inception", kEverySite, 500);
   EXPECT_GT(a.non_masked, 50);

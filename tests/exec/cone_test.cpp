@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "faultgraph/exec/executor.h"
+#include "faultgraph/models/zoo.h"
 #include "test_util.h"
 
 namespace fg {
@@ -109,6 +110,28 @@ TEST(Cone, ConcatAddBroadcastAndBatchNorm) {
   expect_cone_matches(g, in, "x", 80);
   expect_cone_matches(g, in, "k", 80, 30);  // NaN and Inf included
   expect_cone_matches(g, in, "a", 80, 29);
+}
+
+// Transformers: the built-in vit's token-wise ops (Transpose, Reshape splitting and merging
+// heads, LayerNormalization, MatMul rows and columns, Softmax rows) keep a fault in one
+// token's rows until attention mixes the tokens; the cone rerun equals the downstream one.
+TEST(Cone, VisionTransformerTokensAttentionAndLayerNorm) {
+  ModelOptions o;
+  o.channels = 1;
+  o.height = o.width = 28;
+  o.classes = 10;
+  o.seed = 9;
+  Graph g = build_model("vit", o);
+  at::manual_seed(4);
+  at::Tensor in = at::rand({1, 1, 28, 28});
+  const std::string l = "encoder.layers.encoder_layer_";
+  for (const std::string& v :
+       {std::string("tokens_out"), l + "0.ln_1_out", l + "1.self_attention.q_proj_out",
+        l + "1.self_attention.scores_out", l + "2.mlp.1_out", l + "3.ln_2_out",
+        l + "3.self_attention.context_out"}) {
+    SCOPED_TRACE(v);
+    expect_cone_matches(g, in, v, 40, 26);
+  }
 }
 
 }  // namespace
