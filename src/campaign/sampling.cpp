@@ -36,9 +36,7 @@ std::string CampaignSite::name() const {
 }
 
 namespace {
-// The last node of each LayerNorm that an exporter decomposed (torch.onnx before opset 17):
-// Add(Mul(Div(Sub(x, ReduceMean(x)), Sqrt(...)), scale), bias), or without the Add or Mul
-// when the LayerNorm has no bias or scale. Its output is the LayerNorm's output.
+// The node that computes `v`, when it has op `op`.
 const Node* producer_of(const Graph& g, ValueId v, OpKind op) {
   if (v == kNoValue) return nullptr;
   NodeId p = g.value(v).producer;
@@ -46,6 +44,9 @@ const Node* producer_of(const Graph& g, ValueId v, OpKind op) {
   return &g.node(p);
 }
 
+// A decomposed LayerNorm (torch.onnx before opset 17) is
+// Add(Mul(Div(Sub(x, ReduceMean(x)), Sqrt(...)), scale), bias), without the Add or Mul when
+// it has no bias or scale; this is its Div.
 bool is_layer_norm_div(const Graph& g, const Node& n) {
   return n.op == OpKind::kDiv && n.inputs.size() == 2 &&
          producer_of(g, n.inputs[0], OpKind::kSub) != nullptr &&

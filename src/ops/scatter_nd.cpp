@@ -75,8 +75,9 @@ Kernel prepare(const OpContext& ctx) {
     at::Tensor u = upd.reshape(upd_shape);
     // In index order, so that repeated indices combine (or the last one wins) as in the
     // ONNX reference implementation.
+    const int64_t* rows_of = linear.data_ptr<int64_t>();
     for (int64_t i = 0; i < linear.size(0); ++i) {
-      at::Tensor dst = out[linear[i].item<int64_t>()];
+      at::Tensor dst = out[rows_of[i]];
       switch (red) {
         case Reduction::kNone:
           dst.copy_(u[i]);
