@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <bit>
+#include <cmath>
+#include <limits>
+
 #include "faultgraph/exec/executor.h"
 #include "faultgraph/ops/infer.h"
 #include "faultgraph/ops/op.h"
@@ -40,6 +44,57 @@ TEST(ReshapeInference, CopiedUnknownDimIsNotASecondMinusOne) {
   EXPECT_EQ(info[g.node(n).outputs[0]].shape, (Shape{kUnknownDim, 4, 15}));
   auto y = Executor(g).run({at::randn({3, 4, 3, 5})});
   EXPECT_EQ(y.at(0).sizes(), (at::IntArrayRef{3, 4, 15}));
+}
+}  // namespace
+}  // namespace fg
+
+namespace fg {
+namespace {
+at::Tensor erf_node(const at::Tensor& x) {
+  Graph g;
+  g.opset = 13;
+  ValueId in = g.add_input("x", DType::kFloat32, {x.size(0)});
+  NodeId n = g.add_node("erf", OpKind::kErf, {in}, {"y"});
+  g.add_output(g.node(n).outputs[0]);
+  return Executor(g).run({x}).at(0);
+}
+
+// faultgraph's own float erf (src/ops/erf.cpp) against double erf rounded to float: at most
+// 1 ulp over every 7th float in [0, 4] and its negatives (every float beyond 3.92 rounds to
+// 1), special values as C's erff, and an element's bits do not depend on its position.
+TEST(ErfKernel, FaithfulOverTheWholeRangeAndPositionIndependent) {
+  std::vector<float> xs;
+  for (uint32_t bits = 0; bits <= std::bit_cast<uint32_t>(4.5F); bits += 7) xs.push_back(std::bit_cast<float>(bits));
+  size_t half = xs.size();
+  for (size_t i = 0; i < half; i += 3) xs.push_back(-xs[i]);
+  at::Tensor x = at::from_blob(xs.data(), {static_cast<int64_t>(xs.size())}, at::kFloat).clone();
+  at::Tensor y = erf_node(x);
+  const float* py = y.data_ptr<float>();
+  int64_t worst = 0, exact = 0;
+  float worst_at = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    float want = static_cast<float>(std::erf(static_cast<double>(xs[i])));
+    int64_t ulp = std::abs(int64_t{std::bit_cast<int32_t>(py[i])} - int64_t{std::bit_cast<int32_t>(want)});
+    exact += ulp == 0;
+    if (ulp > worst) worst = ulp, worst_at = xs[i];
+  }
+  EXPECT_LE(worst, 1) << "at x = " << worst_at;
+  EXPECT_GT(static_cast<double>(exact) / static_cast<double>(xs.size()), 0.9);
+
+  float inf = std::numeric_limits<float>::infinity();
+  at::Tensor s = erf_node(at::tensor({std::nanf(""), inf, -inf, -0.0F, 0.0F, 1e-40F, -1e-40F}));
+  EXPECT_TRUE(std::isnan(s[0].item<float>()));
+  EXPECT_EQ(s[1].item<float>(), 1.0F);
+  EXPECT_EQ(s[2].item<float>(), -1.0F);
+  EXPECT_TRUE(std::signbit(s[3].item<float>()) && s[3].item<float>() == 0.0F);
+  EXPECT_EQ(s[4].item<float>(), 0.0F);
+  EXPECT_GT(s[5].item<float>(), 0.0F);
+  EXPECT_LT(s[6].item<float>(), 0.0F);
+
+  // The same values at another offset and in a short tensor (the padded tail block).
+  at::Tensor shifted = erf_node(at::cat({at::zeros({5}), x.slice(0, 0, 1000)}));
+  EXPECT_TRUE(at::equal(shifted.slice(0, 5), y.slice(0, 0, 1000)));
+  EXPECT_TRUE(at::equal(erf_node(x.slice(0, 990, 1003).clone()), y.slice(0, 990, 1003)));
 }
 }  // namespace
 }  // namespace fg
