@@ -263,18 +263,12 @@ class UnitRunner {
     }
     return out;
   }
-  int workers() {
-    if (workers_ <= 0) {
-      if (!golden_)
-        golden_.emplace(exec_.run_cached({inputs_.images[0].unsqueeze(0)}, inputs_.ids[0])),
-            input_ = 0;
-      workers_ = o_.workers > 0 ? o_.workers : default_workers(golden_->forward_flops());
-    }
-    return workers_;
-  }
+  int workers() const { return o_.workers > 0 ? o_.workers : default_workers(); }
   size_t batch() const { return batch_; }
   double forward_flops() {
-    workers();
+    if (!golden_)
+      golden_.emplace(exec_.run_cached({inputs_.images[0].unsqueeze(0)}, inputs_.ids[0])),
+          input_ = 0;
     return golden_->forward_flops();
   }
 
@@ -284,7 +278,6 @@ class UnitRunner {
   const CampaignInputs& inputs_;
   const RunnerOptions& o_;
   size_t batch_;
-  int workers_ = 0;
   std::optional<GoldenCache> golden_;
   int64_t input_ = -1;
 };

@@ -11,9 +11,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <ctime>
 #include <exception>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -279,6 +281,75 @@ std::vector<TrialRecord> run_trial_batch(const Executor& exec, const GoldenCache
 // whole layers from the start, the stacking copies cost more than batching saves: 1).
 constexpr int kDefaultBatch = 8;
 
+// Trial threads that live as long as the process, each running its kernels single-threaded.
+// Threads made per chunk were why two trial threads ran slower than one (ResNet-20: 940 vs
+// 2370 trials/s): a new thread's first ATen parallel call runs at::init_num_threads, which
+// re-applies the process's thread count to that thread's OpenMP teams (overriding its
+// omp_set_num_threads(1) if that came first) and re-creates caffe2's pthreadpool, whose
+// new threads each spin a million pauses before they sleep.
+class TrialThreads {
+ public:
+  // job(w) on workers 0..n-1; returns when all are done, rethrowing the first exception.
+  void run(int n, const std::function<void(int)>& job) {
+    std::lock_guard<std::mutex> one_job(run_mutex_);
+    std::unique_lock<std::mutex> lock(m_);
+    while (static_cast<int>(threads_.size()) < n) {
+      int w = static_cast<int>(threads_.size());
+      threads_.emplace_back([this, w] { loop(w); });
+    }
+    job_ = &job;
+    active_ = n;
+    running_ = n;
+    errors_.assign(static_cast<size_t>(n), nullptr);
+    ++generation_;
+    wake_.notify_all();
+    done_.wait(lock, [this] { return running_ == 0; });
+    job_ = nullptr;
+    for (auto& e : errors_) {
+      if (e) std::rethrow_exception(e);
+    }
+  }
+
+ private:
+  void loop(int w) {
+    at::internal::lazy_init_num_threads();  // first, so that what follows sticks
+    omp_set_num_threads(1);                 // this thread's OpenMP teams: itself only
+    at::NoGradGuard no_grad;                // thread-local
+    uint64_t seen = 0;
+    std::unique_lock<std::mutex> lock(m_);
+    for (;;) {
+      wake_.wait(lock, [&] { return generation_ != seen; });
+      seen = generation_;
+      if (w >= active_) continue;
+      const std::function<void(int)>* job = job_;
+      lock.unlock();
+      std::exception_ptr error;
+      try {
+        (*job)(w);
+      } catch (...) {
+        error = std::current_exception();
+      }
+      lock.lock();
+      errors_[static_cast<size_t>(w)] = error;
+      if (--running_ == 0) done_.notify_one();
+    }
+  }
+
+  std::mutex run_mutex_, m_;
+  std::condition_variable wake_, done_;
+  std::vector<std::thread> threads_;
+  const std::function<void(int)>* job_ = nullptr;
+  int active_ = 0, running_ = 0;
+  uint64_t generation_ = 0;
+  std::vector<std::exception_ptr> errors_;
+};
+
+// Never destroyed: its threads wait for work until the process exits.
+TrialThreads& trial_threads() {
+  static auto* threads = new TrialThreads;
+  return *threads;
+}
+
 // Trials [begin, end) of `trials`, all on one golden run, on `workers` threads that each run
 // their kernels single-threaded: a trial's small windows gain nothing from intra-op threads,
 // which only add synchronisation, while trials are independent (rerun is const). Results
@@ -300,35 +371,21 @@ std::vector<TrialRecord> run_trials_on(const Executor& exec, const GoldenCache& 
     return out;
   }
   std::atomic<size_t> next{begin};
-  std::vector<std::exception_ptr> errors(static_cast<size_t>(workers));
-  std::vector<std::thread> pool;
-  for (int w = 0; w < workers; ++w) {
-    pool.emplace_back([&, w] {
-      omp_set_num_threads(1);   // this thread's OpenMP teams: itself only
-      at::NoGradGuard no_grad;  // thread-local
-      try {
-        for (size_t i = next.fetch_add(batch); i < end && interrupt_signal() == 0;
-             i = next.fetch_add(batch))
-          run_from(i);
-      } catch (...) {
-        errors[static_cast<size_t>(w)] = std::current_exception();
-      }
-    });
-  }
-  for (auto& t : pool) t.join();
-  for (auto& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
+  trial_threads().run(workers, [&](int) {
+    for (size_t i = next.fetch_add(batch); i < end && interrupt_signal() == 0; i = next.fetch_add(batch))
+      run_from(i);
+  });
   check_interrupt();  // a Ctrl-C during the chunk: its unfinished trials are not recorded
   return out;
 }
 
-// One trial at a time, every compute thread on its kernels. Measured at 2 threads once
-// OpenBLAS ran on one thread (bench/campaign_vs_pytorch.py --workers 1, README
-// "Performance"): ResNet-50 66.7 vs 51.3 trials/s side by side, MobileNetV2 222 vs 154,
-// InceptionV3 64.5 vs 52.6, ResNet-20 2568 vs 976. (Side by side won on the large models
-// only while OpenBLAS's own threads competed with ATen's.)
-int default_workers(double /*forward_flops*/) { return 1; }
+// One trial thread per compute thread. Measured at 2 threads (bench/campaign_vs_pytorch.py
+// --workers, README "Performance"), side by side vs one at a time with both threads on its
+// kernels: ResNet-50 69.0 vs 66.7 trials/s (downstream), 71.4 vs 58.8 (cone); MobileNetV2
+// 333 vs 286, 200 vs 125; InceptionV3 69.0 vs 69.0, 55.6 vs 52.6; ResNet-20 3546 vs 2868;
+// the seed model 2732 vs 2817. (Side by side lost everywhere while each new trial thread
+// re-created ATen's thread pools: see TrialThreads.)
+int default_workers() { return std::max(1, at::get_num_threads()); }
 
 size_t default_batch(const RunnerOptions& o) {
   return static_cast<size_t>(o.batch > 0 ? o.batch
@@ -385,7 +442,7 @@ RunSummary run_trials(Executor& exec, const TrialPlan& plan, const CampaignInput
   // Blocks of consecutive ids, grouped by input inside a block: a few golden runs per input
   // and bounded memory (one golden cache at a time).
   const int64_t block = trial_block(plan);
-  int workers = o.workers;  // 0: chosen at the first golden run, by the model's size
+  int workers = o.workers;  // 0: default_workers()
   const size_t batch = default_batch(o);
   at::NoGradGuard no_grad;
   int64_t sdc = 0;
@@ -403,10 +460,7 @@ RunSummary run_trials(Executor& exec, const TrialPlan& plan, const CampaignInput
         check_interrupt();
         GoldenCache golden = exec.run_cached({inputs.images[input].unsqueeze(0)},
                                              inputs.ids[static_cast<size_t>(input)]);
-        // Measured (README "Performance"): trials of a large model run side by side on
-        // single-threaded workers (their windows and small layers gain little from intra-op
-        // threads); a small model's trials are too short to pay for the hand-over.
-        if (workers <= 0) workers = default_workers(golden.forward_flops());
+        if (workers <= 0) workers = default_workers();
         // Trials of this input in chunks, each chunk's trials side by side on the workers.
         const size_t here = static_cast<size_t>(
             std::min<int64_t>(static_cast<int64_t>(trials.size()), todo - sum.ran));

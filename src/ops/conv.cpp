@@ -87,7 +87,7 @@ Kernel prepare(const OpContext& ctx) {
     std::vector<int64_t> padding =
         symmetric ? w.pad_begin : std::vector<int64_t>(w.kernel.size(), 0);
     const at::Tensor& bias = a.in.size() > 2 ? a.in[2] : at::Tensor();
-    a.out[0] = convolve(x, a.in[1], bias, w, padding, p.group);
+    a.out[0] = window_convolve(x, a.in[1], bias, w, padding, p.group);
   };
 }
 

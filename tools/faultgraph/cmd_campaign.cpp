@@ -221,8 +221,8 @@ Command add_campaign(CLI::App& app) {
   run->add_option("--limit", a->limit, "stop after this many new trials (resume later)")
       ->check(kNonNegative);
   run->add_option("--workers", a->workers,
-                  "trials run side by side, each on one thread (0, the default: 1, one at a "
-                  "time with every thread on its kernels; faster as measured)")
+                  "trials run side by side, each on one thread (0, the default: one per "
+                  "--threads; 1: one at a time with every thread on its kernels)")
       ->check(CLI::Range(0, 256));
   run->add_option("--batch", a->batch,
                   "batched fault variants: trials of one input rerun together, stacked along "

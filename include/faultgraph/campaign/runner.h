@@ -88,8 +88,8 @@ std::vector<TrialRecord> run_trials_on(const Executor& exec, const GoldenCache& 
                                        const TrialPlan& plan, const CampaignInputs& inputs,
                                        Recompute recompute, const std::vector<Trial>& trials,
                                        size_t begin, size_t end, int workers, size_t batch);
-// Worker threads for a model of this many FLOPs a forward when not given; the batch.
-int default_workers(double forward_flops);
+// Trial threads when not given (one per compute thread); the batch.
+int default_workers();
 size_t default_batch(const RunnerOptions& o);
 // Per trial id: true when it is not to run (stored already, or not in `only`); counts the
 // stored ones and how many are to run (`max_trials` applied).
