@@ -185,8 +185,19 @@ def main():
             for f in faults:
                 f["pos"] = int(f["input"])  # the split's index: the images are the test split
             images = load_images(os.path.join(work, "imgs"))
-            for threads in [int(t) for t in a.threads.split(",")]:
-                secs, pt_outcomes, gaps = pytorch_campaign(name, state, onnx_path, images, faults, threads)
+            thread_counts = [int(t) for t in a.threads.split(",")]
+            # PyTorch at every thread count first: its outcomes differ between thread counts
+            # where ATen picks another convolution algorithm (1x1 layers at 1 thread), and a
+            # disagreement with faultgraph is shown next to PyTorch's own at the other counts.
+            pt = {t: pytorch_campaign(name, state, onnx_path, images, faults, t) for t in thread_counts}
+            for t1 in thread_counts:
+                for t2 in thread_counts:
+                    if t1 < t2:
+                        differ = sum(x != y for x, y in zip(pt[t1][1], pt[t2][1]))
+                        print(f"  {name}: PyTorch's own outcomes at {t1} and {t2} threads differ on "
+                              f"{differ}/{len(faults)} trials", flush=True)
+            for threads in thread_counts:
+                secs, pt_outcomes, gaps = pt[threads]
                 pt_rate = len(faults) / secs
                 for mode in a.recompute.split(","):
                     db = f"{work}/run{threads}{mode}.db"
@@ -206,7 +217,9 @@ def main():
                             f = faults[i]
                             print(f"    {mode}: trial {i} ({f['node']} element {f['element']} bit {f['bit']}, "
                                   f"input {f['input']}, golden top-2 gap {gaps[f['pos']]:.3g}): "
-                                  f"faultgraph {x}, PyTorch {y}", flush=True)
+                                  f"faultgraph {x}, PyTorch {y}"
+                                  + "".join(f", PyTorch at {t} threads {pt[t][1][i]}" for t in thread_counts
+                                            if t != threads), flush=True)
                     rows.append((name, mode, threads, len(faults), fg_rate, pt_rate, fg_rate / pt_rate, agree, frac))
                     print(f"  {name} {mode} threads={threads}: faultgraph {fg_rate:.1f} trials/s, PyTorch "
                           f"{pt_rate:.1f} trials/s, outcomes agree {agree}/{len(faults)}", flush=True)

@@ -147,7 +147,7 @@ Agreement check_against_full_forward(const std::string& model_name, const std::s
     }
   }
   // Windowed convolutions sum in another order: the stated bound.
-  EXPECT_LE(a.cone_error, 1e-5) << model_name;
+  EXPECT_EQ(a.cone_error, 0.0) << model_name;  // windows only where they give the kernel's bits
   std::cout << model_name << ": " << a.trials << " trials, cone vs full forward max relative logit "
             << "error " << a.cone_error << ", cone recomputes "
             << 100 * a.cone_flops / std::max(a.downstream_flops, 1.0) << "% of downstream's FLOPs; "
@@ -281,6 +281,44 @@ void expect_same_trials_at_one_and_two_threads(const std::string& model_name) {
 TEST(Runner, SameTrialsAtOneAndTwoThreads) {
   expect_same_trials_at_one_and_two_threads("resnet20");
   expect_same_trials_at_one_and_two_threads("mobilenet_v2");
+}
+
+// cone computes a window only where the node's windows give the whole kernel's bits, so
+// its trials equal downstream's bit for bit, low mantissa bits included (inexact MatMul and
+// Softmax windows made 19 of 2,000 ViT trials masked in one mode and tolerable in the other).
+TEST(Runner, ConeEqualsDownstreamBitForBitAtEveryBit) {
+  for (const char* model_name : {"vit", "mobilenet_v2"}) {
+    SCOPED_TRACE(model_name);
+    Graph model = small_model(model_name);
+    CampaignSpec spec = parse_campaign_spec(
+        "model: m\ntargets: [{node: '*'}]\nfault: {bits: 0-31}\nsampling: {trials: 400}\n"
+        "seed: 9\n",
+        "cone.yml");
+    Executor exec(model);
+    CampaignInputs inputs = random_inputs(exec, 3);
+    TrialPlan plan(spec, resolve_sites(model, spec, {1, 28, 28}), 3);
+    auto run_as = [&](Recompute recompute) {
+      std::vector<TrialRecord> out;
+      RunnerOptions o;
+      o.progress = false;
+      o.recompute = recompute;
+      run_trials(exec, plan, inputs, nullptr, o, [&](const TrialRecord& r) { out.push_back(r); });
+      std::sort(out.begin(), out.end(), [](auto& x, auto& y) { return x.id < y.id; });
+      return out;
+    };
+    auto down = run_as(Recompute::kDownstream), cone = run_as(Recompute::kCone);
+    ASSERT_EQ(down.size(), 400u);
+    ASSERT_EQ(cone.size(), 400u);
+    int tolerable = 0;
+    for (size_t i = 0; i < down.size(); ++i) {
+      EXPECT_EQ(down[i].outcome, cone[i].outcome) << "trial " << down[i].id << " bit " << down[i].bit;
+      EXPECT_TRUE(down[i].max_abs_diff == cone[i].max_abs_diff ||
+                  (std::isnan(down[i].max_abs_diff) && std::isnan(cone[i].max_abs_diff)))
+          << "trial " << down[i].id << ": " << down[i].max_abs_diff << " vs " << cone[i].max_abs_diff;
+      tolerable += down[i].outcome == "tolerable";
+    }
+    EXPECT_GT(tolerable, 20);
+  }
 }
 
 TEST(Runner, StoreResumesWithoutLossOrDuplicates) {
