@@ -2,6 +2,11 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <unistd.h>
+
+#include <limits>
+
+#include "faultgraph/core/sizes.h"
 
 namespace fg::ops {
 
@@ -65,6 +70,31 @@ std::vector<int64_t> tensor_to_ints(const at::Tensor& t) {
   at::Tensor c = t.to(at::kLong).contiguous().reshape({-1});
   const int64_t* p = c.data_ptr<int64_t>();
   return {p, p + c.numel()};
+}
+
+namespace {
+int64_t physical_memory_bytes() {
+  static const int64_t bytes = [] {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page
+                                 : std::numeric_limits<int64_t>::max();
+  }();
+  return bytes;
+}
+}  // namespace
+
+void check_fits_in_memory(const std::string& where, std::span<const int64_t> shape,
+                          int64_t item_size) {
+  std::optional<int64_t> bytes = claimed_nbytes(shape, item_size);
+  const int64_t memory = physical_memory_bytes();
+  if (bytes && *bytes <= memory) return;
+  constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+  FG_FAIL(ShapeError, where, ": the output would be [", fmt::format("{}", fmt::join(shape, ", ")),
+          "] (",
+          bytes ? fmt::format("{:.1f} GiB", static_cast<double>(*bytes) / kGiB)
+                : std::string("more bytes than 64 bits count"),
+          "), more than this machine's ", fmt::format("{:.1f}", static_cast<double>(memory) / kGiB),
+          " GiB of memory; check the shape, pads or range the model gives it");
 }
 
 std::optional<std::vector<int64_t>> const_ints(const OpContext& ctx, size_t i) {

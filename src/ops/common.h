@@ -5,6 +5,8 @@
 #include <ATen/ATen.h>
 
 #include <optional>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "faultgraph/core/error.h"
@@ -30,6 +32,13 @@ int64_t normalize_axis(const OpContext& ctx, int64_t axis, int64_t rank, const c
 std::optional<std::vector<int64_t>> const_ints(const OpContext& ctx, size_t i);
 std::optional<double> const_scalar(const OpContext& ctx, size_t i);
 std::vector<int64_t> tensor_to_ints(const at::Tensor& t);
+
+// A tensor of `shape` with `item_size`-byte elements must fit in this machine's memory:
+// checked before a kernel allocates a size that a model's values chose (Range, Expand,
+// ConstantOfShape, Pad) and for every inferred shape, so that a hostile or broken model
+// gets an error naming its node instead of ATen's "can't allocate N bytes".
+void check_fits_in_memory(const std::string& where, std::span<const int64_t> shape,
+                          int64_t item_size);
 
 // Integer list that comes from attribute `attr` before opset `input_since`, and from
 // constant input `input` from then on; nullopt when neither is present.

@@ -12,7 +12,12 @@ at::Tensor fill_of(const OpContext& ctx) {
 
 std::vector<TensorInfo> infer(const OpContext& ctx) {
   DType dt = from_scalar_type(fill_of(ctx).scalar_type());
-  if (auto s = const_ints(ctx, 0)) return {make_info(dt, *s)};
+  if (auto s = const_ints(ctx, 0)) {
+    for (int64_t d : *s) {
+      FG_CHECK(d >= 0, ShapeError, ctx.where(), ": shape has a negative dim (", d, ")");
+    }
+    return {make_info(dt, *s)};
+  }
   const TensorInfo& s = input_with_rank(ctx, 0, 1);
   if (!s.shape_known()) return {unknown_rank(dt)};
   return {make_info(dt, Shape(static_cast<size_t>(s.shape[0]), kUnknownDim))};
@@ -20,7 +25,13 @@ std::vector<TensorInfo> infer(const OpContext& ctx) {
 
 Kernel prepare(const OpContext& ctx) {
   at::Tensor fill = fill_of(ctx);
-  return [fill](KernelArgs& a) { a.out[0] = fill.expand(tensor_to_ints(a.in[0])).clone(); };
+  std::string where = ctx.where();
+  return [fill, where](KernelArgs& a) {
+    std::vector<int64_t> shape = tensor_to_ints(a.in[0]);
+    for (int64_t d : shape) FG_CHECK(d >= 0, ShapeError, where, ": shape has a negative dim (", d, ")");
+    check_fits_in_memory(where, shape, fill.element_size());
+    a.out[0] = fill.expand(shape).clone();
+  };
 }
 }  // namespace
 

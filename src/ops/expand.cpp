@@ -33,10 +33,12 @@ Kernel prepare(const OpContext& ctx) {
     for (size_t i = 0; i < rank; ++i) {
       int64_t dx = i < rank - x.dim() ? 1 : x.size(static_cast<int64_t>(i - (rank - x.dim())));
       int64_t ds = i < rank - shape.size() ? 1 : shape[i - (rank - shape.size())];
+      FG_CHECK(ds >= 0, ShapeError, where, ": shape has a negative dim (", ds, ")");
       FG_CHECK(dx == ds || dx == 1 || ds == 1, ShapeError, where, ": cannot expand dim ", dx,
                " to ", ds);
       out[i] = dx == 1 ? ds : dx;
     }
+    check_fits_in_memory(where, out, x.element_size());
     a.out[0] = x.expand(out).contiguous();
   };
 }

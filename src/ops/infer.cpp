@@ -4,6 +4,7 @@
 
 #include "faultgraph/core/error.h"
 #include "faultgraph/ir/topo.h"
+#include "ops/common.h"
 
 namespace fg {
 
@@ -98,6 +99,12 @@ std::vector<TensorInfo> infer_types(const Graph& g, const std::vector<TensorInfo
       FG_FAIL(ShapeError, ctx.where(), ": ", e.what_without_backtrace());
     }
     FG_ASSERT(outs.size() == n.outputs.size(), ctx.where(), " inferred ", outs.size(), " outputs");
+    for (const TensorInfo& o : outs) {
+      if (o.shape_known() && o.dtype != DType::kUndefined) {
+        ops::check_fits_in_memory(ctx.where(), o.shape,
+                             static_cast<int64_t>(c10::elementSize(to_scalar_type(o.dtype))));
+      }
+    }
     try_fold(n, ctx, d, outs);
     for (size_t i = 0; i < outs.size(); ++i) info[n.outputs[i]] = std::move(outs[i]);
   }

@@ -55,8 +55,17 @@ std::vector<TensorInfo> infer(const OpContext& ctx) {
 
 Kernel prepare(const OpContext& ctx) {
   PadParams p = parse(ctx);
-  return [p](KernelArgs& a) {
+  std::string where = ctx.where();
+  return [p, where](KernelArgs& a) {
     const at::Tensor& x = a.in[0];
+    std::vector<int64_t> out = x.sizes().vec();
+    for (size_t k = 0; k < p.aten_pads.size() / 2 && k < out.size(); ++k) {
+      int64_t& d = out[out.size() - 1 - k];
+      FG_CHECK(!__builtin_add_overflow(d, p.aten_pads[2 * k], &d) &&
+                   !__builtin_add_overflow(d, p.aten_pads[2 * k + 1], &d) && d >= 0,
+               ShapeError, where, ": pads make dim ", out.size() - 1 - k, " negative or too large");
+    }
+    check_fits_in_memory(where, out, x.element_size());
     if (p.aten_pads.empty()) {
       a.out[0] = x;
     } else if (p.mode == "constant") {

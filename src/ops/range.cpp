@@ -6,8 +6,18 @@
 
 namespace fg::ops {
 namespace {
-int64_t count(double start, double limit, double delta) {
-  return std::max<int64_t>(0, static_cast<int64_t>(std::ceil((limit - start) / delta)));
+// The element count, refused when it is not a finite count that fits in memory.
+int64_t count(const std::string& where, double start, double limit, double delta,
+              int64_t item_size) {
+  double n = std::ceil((limit - start) / delta);
+  FG_CHECK(!std::isnan(n), ShapeError, where, ": start, limit and delta (", start, ", ", limit,
+           ", ", delta, ") give no element count");
+  if (n <= 0) return 0;
+  FG_CHECK(n < 9.0e18, ShapeError, where, ": start, limit and delta (", start, ", ", limit, ", ",
+           delta, ") give ", n, " elements");
+  auto c = static_cast<int64_t>(n);
+  check_fits_in_memory(where, std::vector<int64_t>{c}, item_size);
+  return c;
 }
 
 std::vector<TensorInfo> infer(const OpContext& ctx) {
@@ -20,7 +30,11 @@ std::vector<TensorInfo> infer(const OpContext& ctx) {
   }
   auto start = const_scalar(ctx, 0), limit = const_scalar(ctx, 1), delta = const_scalar(ctx, 2);
   if (delta) FG_CHECK(*delta != 0, ModelFormatError, ctx.where(), ": delta is 0");
-  if (start && limit && delta) return {make_info(t, {count(*start, *limit, *delta)})};
+  if (start && limit && delta) {
+    return {make_info(
+        t, {count(ctx.where(), *start, *limit, *delta,
+                  static_cast<int64_t>(c10::elementSize(to_scalar_type(t))))})};
+  }
   return {make_info(t, {kUnknownDim})};
 }
 
@@ -32,7 +46,7 @@ Kernel prepare(const OpContext& ctx) {
     double limit = a.in[1].to(at::kDouble).item<double>();
     double delta = a.in[2].to(at::kDouble).item<double>();
     FG_CHECK(delta != 0, ModelFormatError, where, ": delta is 0");
-    int64_t n = count(start, limit, delta);
+    int64_t n = count(where, start, limit, delta, static_cast<int64_t>(c10::elementSize(t)));
     // start + i * delta (in double for floats, as torch.arange accumulates; exact integers
     // otherwise), then the inputs' type.
     if (at::isFloatingType(t)) {

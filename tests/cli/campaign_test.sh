@@ -22,27 +22,34 @@ targets:
   - {op: Conv}
   - {op: Conv, site: weight}
 fault: {model: bit_flip, bits: 20-31}
-sampling: {trials: 4000}
+sampling: {trials: 6000}
 seed: 3
 YML
 
 check plan 0 "" -- "$fg" campaign plan spec.yml --estimate 10
-grep -q "^total .* 4000$" out && grep -q "measured .* ms per trial" out || { echo "FAIL plan:"; cat out; fail=1; }
+grep -q "^total .* 6000$" out && grep -q "measured .* ms per trial" out || { echo "FAIL plan:"; cat out; fail=1; }
 
-# An uninterrupted run, then the same campaign killed with SIGKILL at random moments and
-# resumed each time: the same table, every trial exactly once.
-check run_straight 0 "" -- "$fg" campaign run spec.yml --db straight.db
-grep -q "4000 of 4000 stored" out || { echo "FAIL run:"; cat out; fail=1; }
+# An uninterrupted run, then the same campaign killed with SIGKILL mid-run and resumed each
+# time: the same table, every trial exactly once. Full recompute on one thread, so that a
+# run spans several commits (one per second or 2,000 trials); each kill comes right after
+# the killed run's first commit, whatever the machine's speed.
+stored() { sqlite3 "$1" "select count(*) from trials" 2>/dev/null || echo 0; }
+check run_straight 0 "" -- "$fg" --threads 1 campaign run spec.yml --db straight.db --recompute full
+grep -q "6000 of 6000 stored" out || { echo "FAIL run:"; cat out; fail=1; }
 kills=0
-for delay in 0.9 1.7 1.3 2.2; do
-  "$fg" campaign run spec.yml --db killed.db >/dev/null 2>&1 &
+for _ in 1 2 3 4; do
+  before=$(stored killed.db)
+  "$fg" --threads 1 campaign run spec.yml --db killed.db --recompute full >/dev/null 2>&1 &
   pid=$!
-  sleep "$delay"
+  for _ in $(seq 1200); do
+    [ "$(stored killed.db)" -gt "$before" ] || ! kill -0 "$pid" 2>/dev/null && break
+    sleep 0.05
+  done
   if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
   wait "$pid" 2>/dev/null
 done
-echo "     killed $kills runs"
-check run_resumed 0 "" -- "$fg" campaign run spec.yml --db killed.db
+echo "     killed $kills runs, $(stored killed.db) of 6000 trials stored"
+check run_resumed 0 "" -- "$fg" --threads 1 campaign run spec.yml --db killed.db --recompute full
 check export_straight 0 "" -- "$fg" campaign export straight.db --format csv -o straight.csv
 check export_killed 0 "" -- "$fg" campaign export killed.db --format csv -o killed.csv
 "$py" - straight.csv killed.csv <<'PY' || fail=1
@@ -50,7 +57,7 @@ import csv, sys
 a = list(csv.DictReader(open(sys.argv[1])))
 b = list(csv.DictReader(open(sys.argv[2])))
 ids = [int(r["id"]) for r in b]
-assert ids == list(range(4000)), "each trial id exactly once"
+assert ids == list(range(6000)), "each trial id exactly once"
 assert a == b, "resumed table differs from the uninterrupted one"
 outcomes = {r["outcome"] for r in a}
 assert {"masked", "tolerable"} <= outcomes, outcomes
@@ -68,17 +75,17 @@ check export_jsonl 0 "" -- "$fg" campaign export straight.db --format jsonl
 import json, sys
 r = json.load(open(sys.argv[1]))
 rows = [json.loads(l) for l in open(sys.argv[2])]
-assert r["total"]["trials"] == len(rows) == 4000
+assert r["total"]["trials"] == len(rows) == 6000
 for k in ("masked", "tolerable", "sdc1", "sdc5", "due"):
     assert r["total"][k] == sum(1 for x in rows if x["outcome"] == k), k
-assert sum(x["trials"] for x in r["rows"]) == 4000
+assert sum(x["trials"] for x in r["rows"]) == 6000
 lo, hi = r["total"]["sdc_interval"]
 assert lo <= r["total"]["sdc_rate"] <= hi
 print("ok   report --json agrees with the exported trials")
 PY
 
 # A reader while a campaign writes (WAL): report works mid-run.
-sed 's/trials: 4000/trials: 20000/' spec.yml >long.yml
+sed 's/trials: 6000/trials: 20000/' spec.yml >long.yml
 "$fg" campaign run long.yml --db live.db >/dev/null 2>&1 &
 pid=$!
 sleep 2.5
@@ -231,10 +238,19 @@ def save(path, shape):
     open(path, "wb").write(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString())
 save("negdim.onnx", [1, -3, 4])
 save("norank.onnx", None)
+# Range(0, 1e18, 1): a size beyond any machine's memory, chosen by the model's constants.
+x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+consts = [helper.make_node("Constant", [], [n], value=helper.make_tensor(n, TensorProto.FLOAT, [], [v]))
+          for n, v in (("a", 0.0), ("b", 1e18), ("c", 1.0))]
+g = helper.make_graph(consts + [helper.make_node("Range", ["a", "b", "c"], ["r"], name="huge_range"),
+                                helper.make_node("Add", ["x", "r"], ["y"])], "g", [x], [y])
+open("range.onnx", "wb").write(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString())
 PY
 check onnx_negative_dim 2 "negdim.onnx: graph input 'x': dim 1 is -3" -- "$fg" inspect negdim.onnx
 check onnx_no_shape 0 "" -- "$fg" inspect norank.onnx
 grep -q "^input  x: ?$" out || { echo "FAIL input without a shape:"; cat out; fail=1; }
+check onnx_huge_range 2 "node 'huge_range' \\(Range\\): the output would be \\[999999984306749440\\].*memory" -- "$fg" inspect range.onnx
 
 # A model with a dynamic height and width: inspect shows the unknown dims as "?".
 "$py" - <<'PY'

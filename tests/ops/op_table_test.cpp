@@ -2,8 +2,10 @@
 
 #include <bit>
 #include <cmath>
+#include <functional>
 #include <limits>
 
+#include "faultgraph/core/error.h"
 #include "faultgraph/exec/executor.h"
 #include "faultgraph/ops/infer.h"
 #include "faultgraph/ops/op.h"
@@ -95,6 +97,72 @@ TEST(ErfKernel, FaithfulOverTheWholeRangeAndPositionIndependent) {
   at::Tensor shifted = erf_node(at::cat({at::zeros({5}), x.slice(0, 0, 1000)}));
   EXPECT_TRUE(at::equal(shifted.slice(0, 5), y.slice(0, 0, 1000)));
   EXPECT_TRUE(at::equal(erf_node(x.slice(0, 990, 1003).clone()), y.slice(0, 990, 1003)));
+}
+}  // namespace
+}  // namespace fg
+
+namespace fg {
+namespace {
+// Ops whose output size a model's values choose refuse sizes beyond this machine's memory
+// with an error naming the node (a hostile ONNX used to get ATen's "can't allocate"): at
+// load when the values are constants, at run time otherwise.
+TEST(HostileSizes, RangeExpandConstantOfShapeAndPadNameTheNode) {
+  auto expect_error = [](const std::function<void()>& f, const std::string& node) {
+    try {
+      f();
+      ADD_FAILURE() << node << ": no error";
+    } catch (const ShapeError& e) {
+      std::string msg = e.what();
+      EXPECT_NE(msg.find(node), std::string::npos) << msg;
+      EXPECT_NE(msg.find("memory"), std::string::npos) << msg;
+    }
+  };
+  {  // Range(0, 1e18, 1) from constants: at load (shape inference).
+    Graph g;
+    g.opset = 13;
+    ValueId a = g.add_initializer("a", at::tensor(0.0F));
+    ValueId b = g.add_initializer("b", at::tensor(1e18F));
+    ValueId c = g.add_initializer("c", at::tensor(1.0F));
+    NodeId n = g.add_node("huge_range", OpKind::kRange, {a, b, c}, {"y"});
+    g.add_output(g.node(n).outputs[0]);
+    expect_error([&] { infer_types(g); }, "huge_range");
+  }
+  {  // ConstantOfShape and Expand of a shape given at run time.
+    Graph g;
+    g.opset = 13;
+    ValueId s = g.add_input("s", DType::kInt64, {3});
+    ValueId x = g.add_input("x", DType::kFloat32, {1});
+    NodeId c = g.add_node("fill", OpKind::kConstantOfShape, {s}, {"f"});
+    NodeId e = g.add_node("grow", OpKind::kExpand, {x, s}, {"e"});
+    g.add_output(g.node(c).outputs[0]);
+    g.add_output(g.node(e).outputs[0]);
+    Executor ex(g);
+    auto small = ex.run({at::tensor(std::vector<int64_t>{2, 3, 4}), at::ones({1})});
+    EXPECT_EQ(small.at(0).sizes(), (at::IntArrayRef{2, 3, 4}));
+    EXPECT_EQ(small.at(1).sizes(), (at::IntArrayRef{2, 3, 4}));
+    const int64_t big = int64_t{1} << 30;
+    expect_error([&] { ex.run({at::tensor(std::vector<int64_t>{big, big, 4}), at::ones({1})}); },
+                 "fill");
+  }
+  {  // Expand alone, and Pad, on an input of unknown batch (checked at run time).
+    Graph g;
+    g.opset = 13;
+    ValueId x = g.add_input("x", DType::kFloat32, {kUnknownDim, 4});
+    ValueId s = g.add_initializer("s", at::tensor(std::vector<int64_t>{int64_t{1} << 40, 1}));
+    NodeId e = g.add_node("grow", OpKind::kExpand, {x, s}, {"e"});
+    g.add_output(g.node(e).outputs[0]);
+    expect_error([&] { Executor(g).run({at::ones({1, 4})}); }, "grow");
+  }
+  {
+    Graph g;
+    g.opset = 10;  // pads as an attribute
+    ValueId x = g.add_input("x", DType::kFloat32, {kUnknownDim, 4});
+    Attrs attrs;
+    attrs.set("pads", std::vector<int64_t>{0, 0, int64_t{1} << 40, 0});
+    NodeId p = g.add_node("wide", OpKind::kPad, {x}, {"y"}, attrs);
+    g.add_output(g.node(p).outputs[0]);
+    expect_error([&] { Executor(g).run({at::ones({1, 4})}); }, "wide");
+  }
 }
 }  // namespace
 }  // namespace fg
