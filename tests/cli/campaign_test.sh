@@ -182,6 +182,23 @@ check config_dev_zero 2 "/dev/zero: larger than 16 MiB" -- "$fg" inject -m seed_
 check config_folder 2 "adir: is a folder" -- "$fg" inject -m seed_inception -c adir -d "$fmnist" -o z
 check train_out_unwritable 2 "/proc/x.onnx|/proc: cannot" -- "$fg" train -m resnet20 --width 0.25 --limit 64 -e 1 -o /proc/x.onnx
 ! grep -qi "epoch" "$tmp/out" "$tmp/err" || { echo "FAIL train checked its output only after training:"; cat "$tmp/out"; fail=1; }
+# Saving fails after training (its folder removed meanwhile): the trained model is saved
+# in the temporary folder instead, and the one-line error names that file.
+mkdir -p gone
+(TMPDIR="$tmp" "$fg" --threads 1 train -m resnet20 --width 0.25 -e 2 --limit 512 -o gone/m.onnx \
+  >tr.out 2>tr.err; echo $? >tr.rc) &
+trainer=$!
+for _ in $(seq 2400); do grep -q '^training ' tr.out 2>/dev/null && break; sleep 0.05; done
+rm -rf gone
+wait "$trainer"
+rescued=$(ls "$tmp"/faultgraph-trained-resnet20-*.onnx 2>/dev/null | head -1)
+if [ "$(cat tr.rc)" = 2 ] && [ -n "$rescued" ] && [ "$(wc -l <tr.err | tr -d ' ')" -le 3 ] &&
+  grep -q "gone/m.onnx: cannot open for writing; the trained model was saved to $rescued instead" tr.err &&
+  "$fg" inspect "$rescued" >/dev/null; then
+  echo "ok   train_save_fails_model_kept"
+else
+  echo "FAIL train_save_fails_model_kept: exit $(cat tr.rc)"; cat tr.err; fail=1
+fi
 check train_checkpoint_is_file 2 "afile: exists and is not a folder" -- "$fg" train -m resnet20 --limit 8 --checkpoint afile
 check export_to_folder 2 "adir: is a folder" -- "$fg" campaign export straight.db -o adir
 check faults_to_device 2 "/dev/null: is not a regular file" -- "$fg" campaign faults spec.yml -o /dev/null

@@ -57,7 +57,7 @@ int run_demo(DemoArgs a) {
                     write_training_curves(history, stem);
                     std::fflush(stdout);
                   });
-    export_onnx(model, a.model);
+    save_trained(model, a.model, "seed_inception");
     fmt::print("saved {} (delete it to train again); training curves in {}.curves.png\n", a.model,
                stem);
   }

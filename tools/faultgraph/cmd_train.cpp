@@ -2,6 +2,8 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "commands.h"
@@ -20,6 +22,16 @@ std::string curves_stem(const std::string& model_path) {
 }
 
 void write_training_curves(const std::vector<EpochStats>& history, const std::string& stem) {
+  try {
+    write_training_curves_or_throw(history, stem);
+  } catch (const Error& e) {
+    // Pictures are not worth the training: say so once per epoch and go on.
+    fmt::print(stderr, "faultgraph: warning: {}; training goes on\n", e.what());
+  }
+}
+
+void write_training_curves_or_throw(const std::vector<EpochStats>& history,
+                                    const std::string& stem) {
   std::string csv =
       "epoch,learning_rate,train_loss,train_accuracy,test_loss,test_accuracy,seconds,"
       "images_per_second\n";
@@ -88,6 +100,27 @@ const LabelledImages& chosen_split(const DatasetSplits& s, const DatasetArgs& a)
   return a.split == "train" ? s.train : s.test;
 }
 
+// The trained model to `out`; when that fails after training (the folder removed, the
+// disk full), to a file in the temporary folder, named in the error, so that hours of
+// training are not lost.
+void save_trained(const Graph& trained, const std::string& out, const std::string& model) {
+  try {
+    export_onnx(trained, out);
+  } catch (const Error& e) {
+    std::error_code ec;
+    std::filesystem::path dir = std::filesystem::temp_directory_path(ec);
+    std::string rescue =
+        (dir / fmt::format("faultgraph-trained-{}-{}.onnx", model, getpid())).string();
+    try {
+      export_onnx(trained, rescue);
+    } catch (const Error&) {
+      FG_FAIL(UsageError, e.what(), "; the trained model could not be saved in ", dir.string(),
+              " either");
+    }
+    FG_FAIL(UsageError, e.what(), "; the trained model was saved to ", rescue, " instead");
+  }
+}
+
 namespace {
 struct TrainArgs {
   std::string model = "seed_inception";
@@ -119,7 +152,7 @@ int run_train(TrainArgs a) {
     std::fflush(stdout);
   };
   Graph trained = train(model, data.train, data.test, a.options, &history, report);
-  export_onnx(trained, a.out);
+  save_trained(trained, a.out, a.model);
   fmt::print("wrote {} (training curves: {}.curves.png, {}.history.csv)\n", a.out, stem, stem);
   return 0;
 }

@@ -68,7 +68,14 @@ Graph model_for(const std::string& name, const LabelledImages& data, double widt
 // `stem`.curves.png / .svg (accuracy and loss per epoch, train and test), rewritten after
 // every epoch. The stem of model.onnx is model.
 std::string curves_stem(const std::string& model_path);
+// The history CSV and accuracy/loss charts beside the model; a failure is a warning
+// (training goes on). The _or_throw form throws it.
 void write_training_curves(const std::vector<EpochStats>& history, const std::string& stem);
+void write_training_curves_or_throw(const std::vector<EpochStats>& history,
+                                    const std::string& stem);
+// Saves a freshly trained model; if `out` cannot be written, saves it in the temporary
+// folder and throws an error that names both.
+void save_trained(const Graph& trained, const std::string& out, const std::string& model);
 
 // The inject workflow's report (table, report.json, confusion matrices, pictures in
 // out_dir); returns how many entries did not run.
