@@ -1,6 +1,7 @@
 #include "faultgraph/store/trial_store.h"
 
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -71,7 +72,13 @@ TrialStore::TrialStore(const std::string& path, bool read_only) : path_(path) {
              ": is a folder; name the database file (campaign.db, say)");
   }
   sqlite3* raw = nullptr;
-  int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  // A reader opens a file it may write read-write all the same (and never writes: query_only
+  // below): the last connection to close a WAL database removes its -wal and -shm files only
+  // if it can write, and a read-only one left them beside every database it had read.
+  const bool writable_file = ::access(path.c_str(), W_OK) == 0;
+  int flags = !read_only        ? (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+              : writable_file   ? SQLITE_OPEN_READWRITE
+                                : SQLITE_OPEN_READONLY;
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   db_.reset(raw);
   FG_CHECK(rc == SQLITE_OK, UsageError, path, ": cannot open the database (",
@@ -89,6 +96,7 @@ TrialStore::TrialStore(const std::string& path, bool read_only) : path_(path) {
     exec(kSchema);
     exec("PRAGMA user_version=" + std::to_string(kTrialStoreSchema));
   } else {
+    exec("PRAGMA query_only=1");
     Statement st;
     sqlite3_stmt* raw_st = nullptr;
     sqlite3_prepare_v2(db_.get(), "SELECT count(*) FROM sqlite_master WHERE name='trials'", -1,

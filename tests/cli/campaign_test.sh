@@ -70,6 +70,9 @@ check report 0 "" -- "$fg" campaign report straight.db --by bit
 grep -q "^SDC rate" out && grep -q "margin achieved" out && grep -qE "^31 " out || { echo "FAIL report:"; cat out; fail=1; }
 check report_json 0 "" -- "$fg" campaign report straight.db --by layer --json
 cp out report.json
+# Runs and readers leave the database alone: no -wal or -shm files beside it once they end.
+[ ! -e straight.db-wal ] && [ ! -e straight.db-shm ] && echo "ok   no WAL files left" ||
+  { echo "FAIL: WAL files left beside the database:"; ls straight.db*; fail=1; }
 check export_jsonl 0 "" -- "$fg" campaign export straight.db --format jsonl
 "$py" - report.json out <<'PY' || fail=1
 import json, sys
