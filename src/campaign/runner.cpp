@@ -372,7 +372,8 @@ std::vector<TrialRecord> run_trials_on(const Executor& exec, const GoldenCache& 
   }
   std::atomic<size_t> next{begin};
   trial_threads().run(workers, [&](int) {
-    for (size_t i = next.fetch_add(batch); i < end && interrupt_signal() == 0; i = next.fetch_add(batch))
+    for (size_t i = next.fetch_add(batch); i < end && interrupt_signal() == 0;
+         i = next.fetch_add(batch))
       run_from(i);
   });
   check_interrupt();  // a Ctrl-C during the chunk: its unfinished trials are not recorded

@@ -28,7 +28,8 @@ Kernel prepare(const OpContext& ctx) {
   std::string where = ctx.where();
   return [fill, where](KernelArgs& a) {
     std::vector<int64_t> shape = tensor_to_ints(a.in[0]);
-    for (int64_t d : shape) FG_CHECK(d >= 0, ShapeError, where, ": shape has a negative dim (", d, ")");
+    for (int64_t d : shape)
+      FG_CHECK(d >= 0, ShapeError, where, ": shape has a negative dim (", d, ")");
     check_fits_in_memory(where, shape, fill.element_size());
     a.out[0] = fill.expand(shape).clone();
   };

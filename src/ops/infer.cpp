@@ -102,7 +102,7 @@ std::vector<TensorInfo> infer_types(const Graph& g, const std::vector<TensorInfo
     for (const TensorInfo& o : outs) {
       if (o.shape_known() && o.dtype != DType::kUndefined) {
         ops::check_fits_in_memory(ctx.where(), o.shape,
-                             static_cast<int64_t>(c10::elementSize(to_scalar_type(o.dtype))));
+                                  static_cast<int64_t>(c10::elementSize(to_scalar_type(o.dtype))));
       }
     }
     try_fold(n, ctx, d, outs);

@@ -31,9 +31,8 @@ std::vector<TensorInfo> infer(const OpContext& ctx) {
   auto start = const_scalar(ctx, 0), limit = const_scalar(ctx, 1), delta = const_scalar(ctx, 2);
   if (delta) FG_CHECK(*delta != 0, ModelFormatError, ctx.where(), ": delta is 0");
   if (start && limit && delta) {
-    return {make_info(
-        t, {count(ctx.where(), *start, *limit, *delta,
-                  static_cast<int64_t>(c10::elementSize(to_scalar_type(t))))})};
+    return {make_info(t, {count(ctx.where(), *start, *limit, *delta,
+                                static_cast<int64_t>(c10::elementSize(to_scalar_type(t))))})};
   }
   return {make_info(t, {kUnknownDim})};
 }

@@ -76,9 +76,9 @@ TrialStore::TrialStore(const std::string& path, bool read_only) : path_(path) {
   // below): the last connection to close a WAL database removes its -wal and -shm files only
   // if it can write, and a read-only one left them beside every database it had read.
   const bool writable_file = ::access(path.c_str(), W_OK) == 0;
-  int flags = !read_only        ? (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
-              : writable_file   ? SQLITE_OPEN_READWRITE
-                                : SQLITE_OPEN_READONLY;
+  int flags = !read_only      ? (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+              : writable_file ? SQLITE_OPEN_READWRITE
+                              : SQLITE_OPEN_READONLY;
   int rc = sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   db_.reset(raw);
   FG_CHECK(rc == SQLITE_OK, UsageError, path, ": cannot open the database (",

@@ -311,10 +311,12 @@ TEST(Runner, ConeEqualsDownstreamBitForBitAtEveryBit) {
     ASSERT_EQ(cone.size(), 400u);
     int tolerable = 0;
     for (size_t i = 0; i < down.size(); ++i) {
-      EXPECT_EQ(down[i].outcome, cone[i].outcome) << "trial " << down[i].id << " bit " << down[i].bit;
+      EXPECT_EQ(down[i].outcome, cone[i].outcome)
+          << "trial " << down[i].id << " bit " << down[i].bit;
       EXPECT_TRUE(down[i].max_abs_diff == cone[i].max_abs_diff ||
                   (std::isnan(down[i].max_abs_diff) && std::isnan(cone[i].max_abs_diff)))
-          << "trial " << down[i].id << ": " << down[i].max_abs_diff << " vs " << cone[i].max_abs_diff;
+          << "trial " << down[i].id << ": " << down[i].max_abs_diff << " vs "
+          << cone[i].max_abs_diff;
       tolerable += down[i].outcome == "tolerable";
     }
     EXPECT_GT(tolerable, 20);

@@ -1,9 +1,8 @@
 // faultgraph train --model NAME --dataset D --epochs E --out model.onnx
 #include <fmt/format.h>
-
-#include <cstdio>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 
 #include "commands.h"
