@@ -201,10 +201,15 @@ FaultConfig parse_fault_config(const std::string& text, const std::string& sourc
   FaultConfig config;
   YAML::Node list = root;
   if (root.IsMap()) {
+    std::set<std::string> seen;
     for (const auto& kv : root) {
+      FG_CHECK(kv.first.IsScalar(), ConfigError, source, ":", kv.first.Mark().line + 1,
+               ": top-level keys must be plain words (seed, faults), not lists or maps");
       auto key = kv.first.as<std::string>();
       FG_CHECK(key == "seed" || key == "faults", ConfigError, source, ":", kv.first.Mark().line + 1,
                ": unknown top-level key '", key, "' (expected seed and faults)");
+      FG_CHECK(seen.insert(key).second, ConfigError, source, ":", kv.first.Mark().line + 1, ": ",
+               key, " is given twice; keep one");
     }
     if (root["seed"]) {
       try {

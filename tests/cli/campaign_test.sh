@@ -171,6 +171,8 @@ bad_entry() {  # bad_entry NAME PATTERN YAML
 }
 bad_entry name_list "name: expected a word" '- name: [1]\n  node: conv2d_1\n  bit: 3\n'
 bad_entry key_list "keys must be plain words" '- ? [a, b]\n  : 1\n  node: conv2d_1\n'
+bad_entry top_key_list "top-level keys must be plain words" '? [a, b]\n: 1\nfaults:\n  - node: conv2d_1\n'
+bad_entry top_key_twice "faults is given twice" 'faults:\n  - node: conv2d_1\nfaults:\n  - node: conv2d_2\n'
 bad_entry huge_value "outside the float32 range" '- node: conv2d_1\n  fault: set_value\n  value: 1e300\n'
 bad_entry twice "bit: given twice" '- node: conv2d_1\n  bit: 3\n  bit: 4\n'
 bad_entry random_and_bit "exclude each other" '- node: conv2d_1\n  bit: 3\n  random_bit: true\n'
