@@ -13,6 +13,7 @@
 #include <tuple>
 
 #include "faultgraph/core/error.h"
+#include "faultgraph/core/files.h"
 #include "faultgraph/data/idx.h"
 
 namespace fg {
@@ -26,20 +27,20 @@ const std::vector<std::string> kFashionMnistClasses{
     "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
 
 bool has_idx_split(const fs::path& dir, const std::string& prefix) {
-  return fs::exists(dir / (prefix + "-images-idx3-ubyte.gz")) ||
-         fs::exists(dir / (prefix + "-images-idx3-ubyte"));
+  return path_exists(dir / (prefix + "-images-idx3-ubyte.gz")) ||
+         path_exists(dir / (prefix + "-images-idx3-ubyte"));
 }
 bool has_idx(const fs::path& dir) {
   return has_idx_split(dir, "train") || has_idx_split(dir, "t10k");
 }
-bool has_cifar10(const fs::path& dir) { return fs::exists(dir / "data_batch_1.bin"); }
+bool has_cifar10(const fs::path& dir) { return path_exists(dir / "data_batch_1.bin"); }
 bool has_gtsrb(const fs::path& dir) {
-  return fs::exists(dir / "Final_Training" / "Images") ||
-         fs::exists(dir / "GTSRB" / "Final_Training") || fs::exists(dir / "Train.csv");
+  return path_exists(dir / "Final_Training" / "Images") ||
+         path_exists(dir / "GTSRB" / "Final_Training") || path_exists(dir / "Train.csv");
 }
 
 bool has_subfolders(const fs::path& dir) {
-  if (!fs::is_directory(dir)) return false;
+  if (!is_folder(dir)) return false;
   for (const auto& e : fs::directory_iterator(dir))
     if (e.is_directory()) return true;
   return false;
@@ -103,8 +104,7 @@ std::vector<std::string> cifar_class_names(const fs::path& dir) {
 
 DatasetSplits load_cifar10(const std::string& dir) {
   fs::path d(dir);
-  FG_CHECK(fs::is_directory(d), DatasetError, dir,
-           ": not a folder (expected CIFAR-10's binary batches)");
+  FG_CHECK(is_folder(d), DatasetError, dir, ": not a folder (expected CIFAR-10's binary batches)");
   DatasetSplits s;
   std::vector<at::Tensor> images, labels;
   for (int i = 1; i <= 5; ++i)
@@ -137,7 +137,7 @@ DatasetSplits load_dataset(const std::string& spec, const DatasetOptions& option
     format = spec.substr(0, colon);
     path = spec.substr(colon + 1);
   }
-  FG_CHECK(fs::exists(path), DatasetError, path, ": no such file or folder");
+  FG_CHECK(path_exists(path), DatasetError, path, ": no such file or folder");
   if (format.empty()) {
     if (has_idx(path))
       format = "idx";

@@ -17,6 +17,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "faultgraph/core/error.h"
+#include "faultgraph/core/files.h"
 #include "faultgraph/data/dataset.h"
 
 namespace fg {
@@ -166,7 +167,7 @@ void read_gtsrb_csv(const fs::path& csv, const fs::path& base, int64_t expected,
     FG_CHECK(expected < 0 || label == expected, DatasetError, csv.string(), ":", line_no,
              ": ClassId ", label, " in the folder of class ", expected, " (mislabelled file)");
     fs::path p = base / cells[file_col];
-    FG_CHECK(fs::exists(p), DatasetError, csv.string(), ":", line_no, ": image ", p.string(),
+    FG_CHECK(path_exists(p), DatasetError, csv.string(), ":", line_no, ": image ", p.string(),
              " does not exist");
     files.push_back({p, label});
   }
@@ -211,10 +212,10 @@ std::vector<ImageFile> class_folder_files(const fs::path& dir,
 
 DatasetSplits load_gtsrb(const std::string& dir, const DatasetOptions& o) {
   fs::path root(dir);
-  if (fs::exists(root / "GTSRB" / "Final_Training")) root /= "GTSRB";
+  if (path_exists(root / "GTSRB" / "Final_Training")) root /= "GTSRB";
   std::vector<ImageFile> files;
   fs::path official = root / "Final_Training" / "Images";
-  if (fs::is_directory(official)) {
+  if (is_folder(official)) {
     auto folders = sorted_subfolders(official);
     FG_CHECK(!folders.empty(), DatasetError, official.string(), ": no class folders (00000 ...)");
     for (const auto& name : folders) {
@@ -226,7 +227,7 @@ DatasetSplits load_gtsrb(const std::string& dir, const DatasetOptions& o) {
       FG_CHECK(cls >= 0, DatasetError, (official / name).string(),
                ": class folders are named by number (00000 ... 00042)");
       fs::path csv = official / name / ("GT-" + name + ".csv");
-      FG_CHECK(fs::exists(csv), DatasetError, csv.string(),
+      FG_CHECK(path_exists(csv), DatasetError, csv.string(),
                ": missing (each class folder has its "
                "GT-000NN.csv annotation file)");
       read_gtsrb_csv(csv, official / name, cls, files);
@@ -234,7 +235,7 @@ DatasetSplits load_gtsrb(const std::string& dir, const DatasetOptions& o) {
   } else {
     fs::path csv = root / "Train.csv";
     FG_CHECK(
-        fs::exists(csv), DatasetError, dir,
+        path_exists(csv), DatasetError, dir,
         ": not a GTSRB folder (expected Final_Training/Images/000NN/GT-000NN.csv or Train.csv)");
     read_gtsrb_csv(csv, root, -1, files);
   }
@@ -247,8 +248,8 @@ DatasetSplits load_gtsrb(const std::string& dir, const DatasetOptions& o) {
 
 DatasetSplits load_image_folder(const std::string& dir, const DatasetOptions& o) {
   fs::path root(dir);
-  FG_CHECK(fs::is_directory(root), DatasetError, dir, ": not a folder");
-  bool has_splits = fs::is_directory(root / "train") && fs::is_directory(root / "test");
+  FG_CHECK(is_folder(root), DatasetError, dir, ": not a folder");
+  bool has_splits = is_folder(root / "train") && is_folder(root / "test");
   fs::path train_dir = has_splits ? root / "train" : root;
   auto classes = sorted_subfolders(train_dir);
   FG_CHECK(!classes.empty(), DatasetError, train_dir.string(),

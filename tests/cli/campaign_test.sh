@@ -204,6 +204,12 @@ if [ "$(cat tr.rc)" = 2 ] && [ -n "$rescued" ] && [ "$(wc -l <tr.err | tr -d ' '
 else
   echo "FAIL train_save_fails_model_kept: exit $(cat tr.rc)"; cat tr.err; fail=1
 fi
+# Paths with a name longer than the file system allows: one line, exit 2, never "internal
+# error" (std::filesystem's throwing calls used to escape as exit 3).
+long=$(printf 'a%.0s' $(seq 300))
+check dataset_name_too_long 2 "$long: no such file or folder" -- "$fg" eval -m resnet20 -d "$long" -o ev
+check gtsrb_name_too_long 2 "no such file or folder|not a folder" -- "$fg" eval -m resnet20 -d "gtsrb:$long" -o ev
+check model_folder_too_long 2 "File name too long" -- "$fg" demo -m "$tmp/$long/m.onnx"
 check train_checkpoint_is_file 2 "afile: exists and is not a folder" -- "$fg" train -m resnet20 --limit 8 --checkpoint afile
 check export_to_folder 2 "adir: is a folder" -- "$fg" campaign export straight.db -o adir
 check faults_to_device 2 "/dev/null: is not a regular file" -- "$fg" campaign faults spec.yml -o /dev/null

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 
 #include "commands.h"
 #include "faultgraph/campaign/mpi.h"
@@ -83,6 +84,11 @@ int run(int argc, char** argv) {
     return 2;
   } catch (const c10::Error& e) {
     fmt::print(stderr, "{}error: {}\n", error_prefix(), e.what_without_backtrace());
+    return 2;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A path the user gave that the file system refuses (a name too long, no permission).
+    fmt::print(stderr, "{}error: {}: {}\n", error_prefix(),
+               e.path1().empty() ? std::string("a path") : e.path1().string(), e.code().message());
     return 2;
   } catch (const std::exception& e) {
     fmt::print(stderr, "{}internal error (please report): {}\n", error_prefix(), e.what());

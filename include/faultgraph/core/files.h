@@ -1,8 +1,10 @@
 // Writing result files so that a failure never leaves a half-written one.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 namespace fg {
 
@@ -18,5 +20,17 @@ void prepare_output_dir(const std::string& dir);
 // Checks, before any work, that `path` can be written later: not a folder, not a device,
 // its folder exists (created if needed) and is writable. UsageError naming it otherwise.
 void check_output_file(const std::string& path);
+
+// Whether `p` exists / is a folder, false when that cannot be told (a name component longer
+// than the file system allows, no permission to look): std::filesystem's throwing forms
+// turned user-given paths into "internal error" exits.
+inline bool path_exists(const std::filesystem::path& p) {
+  std::error_code ec;
+  return std::filesystem::exists(p, ec) && !ec;
+}
+inline bool is_folder(const std::filesystem::path& p) {
+  std::error_code ec;
+  return std::filesystem::is_directory(p, ec) && !ec;
+}
 
 }  // namespace fg
