@@ -89,9 +89,12 @@ PY
 
 # A reader while a campaign writes (WAL): report works mid-run.
 sed 's/trials: 6000/trials: 20000/' spec.yml >long.yml
-"$fg" campaign run long.yml --db live.db >/dev/null 2>&1 &
+# Full recompute on one thread: long enough to be mid-run on any machine; the report comes
+# once the run has stored trials (not after a fixed delay: under ASan on a loaded machine
+# the run had not stored its campaign yet).
+"$fg" --threads 1 campaign run long.yml --db live.db --recompute full >/dev/null 2>&1 &
 pid=$!
-sleep 2.5
+for _ in $(seq 2400); do [ "$(stored live.db)" -gt 0 ] && break; sleep 0.05; done
 check report_while_running 0 "" -- "$fg" campaign report live.db
 grep -q "not finished" out || { echo "FAIL live report:"; cat out; fail=1; }
 # Ctrl-C: the campaign stops at once with 130 and keeps what it finished.
