@@ -2,8 +2,9 @@
 //
 // float32 runs through erf_float below, not ATen's erf: ATen 1.13 calls SLEEF's erff8_u10,
 // which was a fifth of ConvNeXt-T's forward pass (five GELU nodes per block). erf_float is
-// faithful (at most 1 ulp from the correctly rounded value, 94% exactly rounded; measured
-// over every 7th float in [0, 4] against double erf) and branch-free, so the compiler vectorises
+// faithful (at most 1 ulp from the correctly rounded value; 98.6% exactly rounded on an
+// AVX-512 machine, 94% without fused multiply-adds; measured over every 61st float in
+// [0, 4.5] against double erf) and branch-free, so the compiler vectorises
 // it for the CPU at hand (target clones). Every element goes through the same vector code,
 // tails included, so an element's bits never depend on where it sits in the tensor: a
 // campaign's window of a node computes the same values as the whole node.
