@@ -276,10 +276,13 @@ std::vector<TrialRecord> run_trial_batch(const Executor& exec, const GoldenCache
   return records;
 }
 
-// Batched fault variants per rerun with kCone, when not given (measured, README
-// "Performance": up to 1.3x at 2 threads, even at 1; with kDownstream, whose trials reach
-// whole layers from the start, the stacking copies cost more than batching saves: 1).
-constexpr int kDefaultBatch = 8;
+// Batched fault variants per rerun, when not given: 1. Measured (release build, 2 cores,
+// 200-trial campaigns at full size, trials/s at 1 / 2 threads, cone): ResNet-50 batch 1
+// 45.9 / 78.4 vs batch 8 43.6 / 70.3; MobileNetV2 222.7 / 285.3 vs 172.7 / 229.9; the seed
+// model 3230 / 3389 vs 3028 / 3370; only ResNet-20's small layers gain (2444 / 3466 vs
+// 2327 / 3216). Once windows stopped scanning for tight boxes, stacking variants copied more
+// than it saved; downstream, whose trials reach whole layers from the start, never gained.
+constexpr int kDefaultBatch = 1;
 
 // Trial threads that live as long as the process, each running its kernels single-threaded.
 // Threads made per chunk were why two trial threads ran slower than one (ResNet-20: 940 vs
@@ -389,8 +392,7 @@ std::vector<TrialRecord> run_trials_on(const Executor& exec, const GoldenCache& 
 int default_workers() { return std::max(1, at::get_num_threads()); }
 
 size_t default_batch(const RunnerOptions& o) {
-  return static_cast<size_t>(o.batch > 0 ? o.batch
-                                         : (o.recompute == Recompute::kCone ? kDefaultBatch : 1));
+  return static_cast<size_t>(o.batch > 0 ? o.batch : kDefaultBatch);
 }
 
 std::vector<bool> trials_to_skip(const TrialPlan& plan, const TrialStore* store,

@@ -91,6 +91,36 @@ Kernel prepare(const OpContext& ctx) {
   };
 }
 
+// A window's size rounded up to one of a few per octave (1 to 8, then 10, 12, 14, 16, 20,
+// 24, ...: at most 25% more), kept inside the output: oneDNN builds and JIT-compiles a kernel
+// for every new shape, and windows of every size made that a tenth of a MobileNetV2 campaign.
+// The extra rows and columns are computed and cut off; the groups a window reads (grouped and
+// depthwise convolutions) are rounded the same way.
+int64_t rounded_length(int64_t len) {
+  if (len <= 8) return len;
+  const int64_t step = int64_t{1} << (63 - __builtin_clzll(static_cast<uint64_t>(len)) - 2);
+  return (len + step - 1) / step * step;
+}
+
+std::pair<int64_t, int64_t> rounded_range(int64_t lo, int64_t hi, int64_t n) {
+  const int64_t len = std::min(rounded_length(hi - lo), n);
+  const int64_t end = std::min(n, lo + len);
+  return {end - len, end};
+}
+
+Box rounded_box(const Box& want, const Shape& out, int64_t groups, int64_t cout_per_group) {
+  Box b = want;
+  if (groups > 1) {
+    int64_t g0 = want.lo[1] / cout_per_group, g1 = (want.hi[1] - 1) / cout_per_group + 1;
+    std::tie(g0, g1) = rounded_range(g0, g1, groups);
+    b.lo[1] = std::min(b.lo[1], g0 * cout_per_group);
+    b.hi[1] = std::max(b.hi[1], g1 * cout_per_group);
+  }
+  for (size_t d = 2; d < want.lo.size(); ++d)
+    std::tie(b.lo[d], b.hi[d]) = rounded_range(want.lo[d], want.hi[d], out[d]);
+  return b;
+}
+
 // A change in a box of the input reaches the output positions whose windows read it, in the
 // output channels of the groups it belongs to; a weight or bias change reaches everything.
 std::optional<Region> region(const OpContext& ctx) {
@@ -115,8 +145,10 @@ std::optional<Region> region(const OpContext& ctx) {
     }
     return o;
   };
-  r.compute = [p, cin_per_group, cout_per_group](const std::vector<WindowInput>& in,
-                                                 const Box& ob) {
+  r.compute = [p, out, cin_per_group, cout_per_group](const std::vector<WindowInput>& in,
+                                                      const Box& want) {
+    // The window is computed at a rounded size (see rounded_box) and cut to `want` after.
+    const Box ob = rounded_box(want, out, p.group, cout_per_group);
     // Whole groups: their input channels, their weights; the wanted channels cut after.
     int64_t g0 = ob.lo[1] / cout_per_group, g1 = (ob.hi[1] - 1) / cout_per_group + 1;
     at::Tensor x = window_input(in[0], p.window, ob, g0 * cin_per_group, g1 * cin_per_group, 0.0);
@@ -127,7 +159,12 @@ std::optional<Region> region(const OpContext& ctx) {
                           : at::Tensor();
     std::vector<int64_t> zero(p.window.kernel.size(), 0);
     at::Tensor y = window_convolve(x, w, bias, p.window, zero, g1 - g0);
-    return y.narrow(1, ob.lo[1] - g0 * cout_per_group, ob.hi[1] - ob.lo[1]);
+    y = y.narrow(1, want.lo[1] - g0 * cout_per_group, want.hi[1] - want.lo[1]);
+    for (size_t j = 0; j < p.window.kernel.size(); ++j) {
+      auto d = static_cast<int64_t>(2 + j);
+      y = y.narrow(d, want.lo[2 + j] - ob.lo[2 + j], want.hi[2 + j] - want.lo[2 + j]);
+    }
+    return y;
   };
   // A window may be summed in another order than the whole convolution (another backend or
   // blocking; even oneDNN called directly differs for some 1x1 shapes).

@@ -227,7 +227,7 @@ Command add_campaign(CLI::App& app) {
   run->add_option("--batch", a->batch,
                   "batched fault variants: trials of one input rerun together, stacked along "
                   "the batch dim where their changes reach a layer whole; the same results at "
-                  "any batch (1: one at a time; 0: the default, 8 with cone, else 1)")
+                  "any batch (1: one at a time; 0: the default, 1)")
       ->check(CLI::Range(0, 1024));
   CLI::App* plan = cmd->add_subcommand(
       "plan", "Population, trials per stratum (Leveugle) and the estimated run time");
