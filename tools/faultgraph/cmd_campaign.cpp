@@ -24,7 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct CampaignArgs {
-  std::string spec, db, out, by = "layer", format = "csv", recompute = "downstream";
+  std::string spec, db, out, by = "layer", format = "csv", recompute = "cone";
   bool json = false;
   int64_t limit = -1, estimate = 20;
   int workers = 0;

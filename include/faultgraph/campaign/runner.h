@@ -47,13 +47,15 @@ CampaignInputs inputs_by_id(Executor& exec, const LabelledImages& data,
 bool recompute_from_name(const std::string& name, Recompute& out);
 
 struct RunnerOptions {
-  Recompute recompute = Recompute::kDownstream;
+  // kCone by default: measured ahead of kDownstream on ResNet-50, InceptionV3 and the seed
+  // model, behind on MobileNetV2 and ResNet-20 (README "Performance"); the same bits in both.
+  Recompute recompute = Recompute::kCone;
   // Trials run side by side on this many threads, each single-threaded (1: one trial at a
   // time with every compute thread on its kernels; 0: the measured default, 1).
   int workers = 0;
   // Batched fault variants: each worker reruns up to this many trials of one input together
   // (Executor::rerun_batch); 1: one at a time. 0: the measured default (README
-  // "Performance"): 8 with kCone, else 1. Results are the same bits at any batch.
+  // "Performance"): 1. Results are the same bits at any batch.
   int batch = 0;
   int64_t max_trials = -1;       // stop after this many new trials (-1: all)
   std::vector<int64_t> only;     // run just these trial ids (e.g. a spread-out sample)
