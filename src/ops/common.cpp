@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <limits>
 
 #include "faultgraph/core/sizes.h"
@@ -81,19 +82,34 @@ int64_t physical_memory_bytes() {
   }();
   return bytes;
 }
+std::atomic<int64_t> memory_cap{0};
 }  // namespace
+}  // namespace fg::ops
+
+namespace fg {
+int64_t tensor_memory_limit() {
+  const int64_t cap = ops::memory_cap.load(std::memory_order_relaxed);
+  return cap > 0 ? std::min(cap, ops::physical_memory_bytes()) : ops::physical_memory_bytes();
+}
+void set_tensor_memory_limit(int64_t bytes) {
+  ops::memory_cap.store(bytes, std::memory_order_relaxed);
+}
+}  // namespace fg
+
+namespace fg::ops {
 
 void check_fits_in_memory(const std::string& where, std::span<const int64_t> shape,
                           int64_t item_size) {
   std::optional<int64_t> bytes = claimed_nbytes(shape, item_size);
-  const int64_t memory = physical_memory_bytes();
+  const int64_t memory = tensor_memory_limit();
   if (bytes && *bytes <= memory) return;
   constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
   FG_FAIL(ShapeError, where, ": the output would be [", fmt::format("{}", fmt::join(shape, ", ")),
           "] (",
           bytes ? fmt::format("{:.1f} GiB", static_cast<double>(*bytes) / kGiB)
                 : std::string("more bytes than 64 bits count"),
-          "), more than this machine's ", fmt::format("{:.1f}", static_cast<double>(memory) / kGiB),
+          "), more than ", memory == physical_memory_bytes() ? "this machine's " : "the limit of ",
+          fmt::format("{:.1f}", static_cast<double>(memory) / kGiB),
           " GiB of memory; check the shape, pads or range the model gives it");
 }
 

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "faultgraph/core/error.h"
+#include "faultgraph/core/sizes.h"
 #include "faultgraph/exec/executor.h"
 #include "faultgraph/ops/infer.h"
 #include "faultgraph/ops/op.h"
@@ -168,6 +169,32 @@ TEST(HostileSizes, RangeExpandConstantOfShapeAndPadNameTheNode) {
     g.add_output(g.node(p).outputs[0]);
     expect_error([&] { Executor(g).run({at::ones({1, 4})}); }, "wide");
   }
+}
+
+// A lower limit than physical memory (the fuzz target that runs models sets one): a size
+// under it runs, one over it is refused with the limit named, and 0 restores the default.
+TEST(HostileSizes, TensorMemoryLimitCanBeLowered) {
+  Graph g;
+  g.opset = 13;
+  ValueId s = g.add_input("s", DType::kInt64, {1});
+  NodeId c = g.add_node("fill", OpKind::kConstantOfShape, {s}, {"f"});
+  g.add_output(g.node(c).outputs[0]);
+  Executor ex(g);
+  const int64_t one_mib_floats = int64_t{1} << 18;
+  set_tensor_memory_limit(int64_t{1} << 20);
+  EXPECT_EQ(tensor_memory_limit(), int64_t{1} << 20);
+  EXPECT_EQ(ex.run({at::tensor(std::vector<int64_t>{one_mib_floats})}).at(0).numel(),
+            one_mib_floats);
+  try {
+    ex.run({at::tensor(std::vector<int64_t>{one_mib_floats + 1})});
+    ADD_FAILURE() << "no error over the limit";
+  } catch (const ShapeError& e) {
+    EXPECT_NE(std::string(e.what()).find("the limit of"), std::string::npos) << e.what();
+  }
+  set_tensor_memory_limit(0);
+  EXPECT_GT(tensor_memory_limit(), int64_t{1} << 20);
+  EXPECT_EQ(ex.run({at::tensor(std::vector<int64_t>{one_mib_floats + 1})}).at(0).numel(),
+            one_mib_floats + 1);
 }
 }  // namespace
 }  // namespace fg

@@ -27,4 +27,10 @@ inline std::optional<int64_t> claimed_nbytes(std::span<const int64_t> dims, int6
   return empty ? 0 : product;
 }
 
+// The most bytes one tensor whose size a model chooses may take (Range, Expand, Pad, every
+// inferred shape: ops::check_fits_in_memory): this machine's physical memory, or less when
+// set (the fuzz target that runs imported models caps it below libFuzzer's RSS limit).
+int64_t tensor_memory_limit();
+void set_tensor_memory_limit(int64_t bytes);  // <= 0: physical memory again
+
 }  // namespace fg
