@@ -99,12 +99,12 @@ void set_tensor_memory_limit(int64_t bytes) {
 namespace fg::ops {
 
 void check_fits_in_memory(const std::string& where, std::span<const int64_t> shape,
-                          int64_t item_size) {
+                          int64_t item_size, const char* what) {
   std::optional<int64_t> bytes = claimed_nbytes(shape, item_size);
   const int64_t memory = tensor_memory_limit();
   if (bytes && *bytes <= memory) return;
   constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
-  FG_FAIL(ShapeError, where, ": the output would be [", fmt::format("{}", fmt::join(shape, ", ")),
+  FG_FAIL(ShapeError, where, ": ", what, " [", fmt::format("{}", fmt::join(shape, ", ")),
           "] (",
           bytes ? fmt::format("{:.1f} GiB", static_cast<double>(*bytes) / kGiB)
                 : std::string("more bytes than 64 bits count"),

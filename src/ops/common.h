@@ -37,8 +37,9 @@ std::vector<int64_t> tensor_to_ints(const at::Tensor& t);
 // checked before a kernel allocates a size that a model's values chose (Range, Expand,
 // ConstantOfShape, Pad) and for every inferred shape, so that a hostile or broken model
 // gets an error naming its node instead of ATen's "can't allocate N bytes".
+// `what` says whose shape it is in the message ("the output would be", "declares").
 void check_fits_in_memory(const std::string& where, std::span<const int64_t> shape,
-                          int64_t item_size);
+                          int64_t item_size, const char* what = "the output would be");
 
 // Integer list that comes from attribute `attr` before opset `input_since`, and from
 // constant input `input` from then on; nullopt when neither is present.

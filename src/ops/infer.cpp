@@ -76,6 +76,16 @@ std::vector<TensorInfo> infer_types(const Graph& g, const std::vector<TensorInfo
              " inputs, got ", inputs.size());
     for (size_t i = 0; i < runtime.size(); ++i) info[runtime[i]] = inputs[i];
   }
+  // Declared input shapes are claims like any other: one whose element count passes memory
+  // (or 64 bits) is refused here, so that every known shape a node sees can be multiplied out.
+  for (ValueId v : runtime) {
+    const TensorInfo& t = info[v];
+    if (t.shape_known() && t.dtype != DType::kUndefined) {
+      ops::check_fits_in_memory("graph input '" + g.value(v).name + "'", t.shape,
+                                static_cast<int64_t>(c10::elementSize(to_scalar_type(t.dtype))),
+                                "declares");
+    }
+  }
   for (NodeId id : topological_order(g)) {
     const Node& n = g.node(id);
     check_arity(g, n);

@@ -30,12 +30,15 @@ Shape resolve(const OpContext& ctx, const Shape& in, bool in_known, std::vector<
     } else if (target[i] < 0) {
       known = -1;
     } else if (known >= 0) {
-      known *= target[i];
+      FG_CHECK(!__builtin_mul_overflow(known, target[i], &known), ShapeError, ctx.where(),
+               ": the target shape [", fmt::format("{}", fmt::join(target, ",")),
+               "] has more elements than 64 bits count");
     }
   }
   int64_t total = 1;
   for (size_t i = 0; i < in.size(); ++i) {
-    if (!copied_unknown[i]) total = (in[i] < 0 || total < 0) ? -1 : total * in[i];
+    if (copied_unknown[i]) continue;
+    if (in[i] < 0 || total < 0 || __builtin_mul_overflow(total, in[i], &total)) total = -1;
   }
   if (!in_known) total = -1;
   if (infer_at >= 0) {

@@ -269,6 +269,7 @@ def save(path, shape):
     open(path, "wb").write(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString())
 save("negdim.onnx", [1, -3, 4])
 save("norank.onnx", None)
+save("hugeinput.onnx", [1 << 40, 1 << 40])  # 2^80 elements declared
 # Range(0, 1e18, 1): a size beyond any machine's memory, chosen by the model's constants.
 x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
 y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
@@ -281,6 +282,19 @@ PY
 check onnx_negative_dim 2 "negdim.onnx: graph input 'x': dim 1 is -3" -- "$fg" inspect negdim.onnx
 check onnx_no_shape 0 "" -- "$fg" inspect norank.onnx
 grep -q "^input  x: ?$" out || { echo "FAIL input without a shape:"; cat out; fail=1; }
+check onnx_huge_input 2 "graph input 'x': declares \\[1099511627776, 1099511627776\\] \\(more bytes than 64 bits count\\)" -- "$fg" inspect hugeinput.onnx
+# A Reshape target whose element count passes 64 bits (found by fuzzing onnx_run: UBSan).
+"$py" - <<'PY'
+from onnx import helper, TensorProto, numpy_helper
+import numpy as np
+x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8])
+y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+shape = numpy_helper.from_array(np.array([32, (1 << 62) + 1], np.int64), "shape")
+g = helper.make_graph([helper.make_node("Reshape", ["x", "shape"], ["y"], name="r")], "g", [x], [y],
+                      initializer=[shape])
+open("reshape.onnx", "wb").write(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString())
+PY
+check onnx_reshape_overflow 2 "node 'r' \\(Reshape\\): the target shape \\[32,4611686018427387905\\] has more elements than 64 bits count" -- "$fg" inspect reshape.onnx
 check onnx_huge_range 2 "node 'huge_range' \\(Range\\): the output would be \\[999999984306749440\\].*memory" -- "$fg" inspect range.onnx
 
 # A model with a dynamic height and width: inspect shows the unknown dims as "?".
