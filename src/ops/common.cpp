@@ -151,9 +151,15 @@ Window parse_window(const OpContext& ctx, const Shape& spatial,
   FG_CHECK(
       static_cast<int64_t>(w.strides.size()) == n && static_cast<int64_t>(w.dilations.size()) == n,
       ModelFormatError, ctx.where(), ": strides and dilations need ", n, " values");
+  // Bounded so that the window arithmetic below ((kernel - 1) x dilation, input + pads) stays
+  // far inside 64 bits whatever a model claims.
+  constexpr int64_t kMax = int64_t{1} << 31;
   for (int64_t i = 0; i < n; ++i) {
     FG_CHECK(w.kernel[i] > 0 && w.strides[i] > 0 && w.dilations[i] > 0, ModelFormatError,
              ctx.where(), ": kernel_shape, strides and dilations must be positive");
+    FG_CHECK(w.kernel[i] <= kMax && w.strides[i] <= kMax && w.dilations[i] <= kMax,
+             ModelFormatError, ctx.where(), ": kernel_shape, strides and dilations must be at most ",
+             kMax);
   }
   std::string auto_pad = ctx.attrs().get_string("auto_pad", "NOTSET");
   w.pad_begin.assign(n, 0);
@@ -167,6 +173,8 @@ Window parse_window(const OpContext& ctx, const Shape& spatial,
       w.pad_begin[i] = pads[i];
       w.pad_end[i] = pads[n + i];
       FG_CHECK(pads[i] >= 0 && pads[n + i] >= 0, ModelFormatError, ctx.where(), ": negative pads");
+      FG_CHECK(pads[i] <= kMax && pads[n + i] <= kMax, ModelFormatError, ctx.where(),
+               ": pads must be at most ", kMax);
     }
   } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
     for (int64_t i = 0; i < n; ++i) {

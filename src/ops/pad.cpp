@@ -19,6 +19,11 @@ PadParams parse(const OpContext& ctx) {
   FG_CHECK(static_cast<int64_t>(pads->size()) == 2 * x.rank(), ModelFormatError, ctx.where(),
            ": pads needs ", 2 * x.rank(), " values, got ", pads->size());
   FG_CHECK(!ctx.has_input(3), ModelFormatError, ctx.where(), ": the axes input is not supported");
+  constexpr int64_t kMax = int64_t{1} << 40;  // dims plus pads stay far inside 64 bits
+  for (int64_t v : *pads) {
+    FG_CHECK(v >= -kMax && v <= kMax, ModelFormatError, ctx.where(), ": pad ", v,
+             " is outside +/-", kMax);
+  }
   PadParams p;
   p.mode = ctx.attrs().get_string("mode", "constant");
   p.value =

@@ -29,7 +29,10 @@ SplitParams parse(const OpContext& ctx) {
     FG_CHECK(p.sizes.size() == n, ModelFormatError, ctx.where(), ": ", p.sizes.size(),
              " split sizes for ", n, " outputs");
     int64_t total = 0;
-    for (int64_t s : p.sizes) total += s;
+    for (int64_t s : p.sizes) {
+      FG_CHECK(s >= 0 && !__builtin_add_overflow(total, s, &total), ShapeError, ctx.where(),
+               ": split sizes must be non-negative and add up to the input dim");
+    }
     FG_CHECK(x.shape[p.axis] < 0 || total == x.shape[p.axis], ShapeError, ctx.where(),
              ": split sizes add up to ", total, " but the input dim is ", x.shape[p.axis]);
   }

@@ -142,8 +142,9 @@ Agreement check_against_full_forward(const std::string& model_name, const std::s
               << recs[j].elements << " bit " << recs[j].bit;
           // Bit for bit what the trial gives alone, whatever the batch it shared.
           const TrialRecord& alone = single.at({part[j].id, mode == Recompute::kCone});
-          if (!std::isnan(alone.max_abs_diff))
+          if (!std::isnan(alone.max_abs_diff)) {
             EXPECT_EQ(recs[j].max_abs_diff, alone.max_abs_diff) << "trial " << part[j].id;
+          }
           EXPECT_EQ(std::isnan(recs[j].max_abs_diff), std::isnan(alone.max_abs_diff));
           EXPECT_EQ(recs[j].faulty_class, alone.faulty_class) << "trial " << part[j].id;
           EXPECT_EQ(recs[j].flops, alone.flops) << "trial " << part[j].id;

@@ -293,7 +293,18 @@ shape = numpy_helper.from_array(np.array([32, (1 << 62) + 1], np.int64), "shape"
 g = helper.make_graph([helper.make_node("Reshape", ["x", "shape"], ["y"], name="r")], "g", [x], [y],
                       initializer=[shape])
 open("reshape.onnx", "wb").write(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString())
+# Pads and window sizes near 2^63 (fuzzing: a Pad whose dim + pads overflowed at import).
+pads = numpy_helper.from_array(np.array([0, 0, 1 << 62, 0, 0, 1 << 62], np.int64), "pads")
+g = helper.make_graph([helper.make_node("Pad", ["x", "pads"], ["y"], name="p")], "g", [x], [y],
+                      initializer=[pads])
+open("pad.onnx", "wb").write(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString())
+x4 = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 4, 4])
+g = helper.make_graph([helper.make_node("MaxPool", ["x"], ["y"], name="m", kernel_shape=[2, 2],
+                                        dilations=[1 << 62, 1])], "g", [x4], [y])
+open("pool.onnx", "wb").write(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString())
 PY
+check onnx_pad_overflow 2 "node 'p' \\(Pad\\): pad 4611686018427387904 is outside" -- "$fg" inspect pad.onnx
+check onnx_window_overflow 2 "node 'm' \\(MaxPool\\): kernel_shape, strides and dilations must be at most 2147483648" -- "$fg" inspect pool.onnx
 check onnx_reshape_overflow 2 "node 'r' \\(Reshape\\): the target shape \\[32,4611686018427387905\\] has more elements than 64 bits count" -- "$fg" inspect reshape.onnx
 check onnx_huge_range 2 "node 'huge_range' \\(Range\\): the output would be \\[999999984306749440\\].*memory" -- "$fg" inspect range.onnx
 
