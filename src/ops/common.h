@@ -4,6 +4,7 @@
 
 #include <ATen/ATen.h>
 
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -37,6 +38,17 @@ std::vector<int64_t> tensor_to_ints(const at::Tensor& t);
 // checked before a kernel allocates a size that a model's values chose (Range, Expand,
 // ConstantOfShape, Pad) and for every inferred shape, so that a hostile or broken model
 // gets an error naming its node instead of ATen's "can't allocate N bytes".
+// a x b for FLOP counts of sizes a model claims, INT64_MAX where that passes 64 bits
+// (a, b >= 0): a count too large to matter, never an overflow.
+inline int64_t saturating_mul(int64_t a, int64_t b) {
+  int64_t r = 0;
+  return __builtin_mul_overflow(a, b, &r) ? std::numeric_limits<int64_t>::max() : r;
+}
+inline int64_t saturating_add(int64_t a, int64_t b) {
+  int64_t r = 0;
+  return __builtin_add_overflow(a, b, &r) ? std::numeric_limits<int64_t>::max() : r;
+}
+
 // `what` says whose shape it is in the message ("the output would be", "declares").
 void check_fits_in_memory(const std::string& where, std::span<const int64_t> shape,
                           int64_t item_size, const char* what = "the output would be");

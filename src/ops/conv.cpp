@@ -176,8 +176,9 @@ int64_t flops(const OpContext& ctx, std::span<const TensorInfo> out) {
   const TensorInfo& w = ctx.in[1];
   if (!w.shape_known() || out[0].numel() < 0) return -1;
   int64_t per_output = 1;  // multiply-adds per output element: (C/g) x kernel
-  for (size_t i = 1; i < w.shape.size(); ++i) per_output *= w.shape[i];
-  return out[0].numel() * (2 * per_output + (ctx.has_input(2) ? 1 : 0));
+  for (size_t i = 1; i < w.shape.size(); ++i) per_output = saturating_mul(per_output, w.shape[i]);
+  const int64_t per = saturating_add(saturating_mul(2, per_output), ctx.has_input(2) ? 1 : 0);
+  return saturating_mul(out[0].numel(), per);
 }
 }  // namespace
 

@@ -57,7 +57,8 @@ int64_t flops(const OpContext& ctx, std::span<const TensorInfo> out) {
   const TensorInfo& a = ctx.in[0];
   if (!a.shape_known() || out[0].numel() < 0) return -1;
   int64_t k = a.shape[ctx.attrs().get_int("transA", 0) != 0 ? 0 : 1];
-  return out[0].numel() * (2 * k + (ctx.has_input(2) ? 1 : 0));
+  return saturating_mul(out[0].numel(),
+                        saturating_add(saturating_mul(2, k), ctx.has_input(2) ? 1 : 0));
 }
 }  // namespace
 

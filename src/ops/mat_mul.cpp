@@ -30,7 +30,7 @@ Kernel prepare(const OpContext&) {
 int64_t flops(const OpContext& ctx, std::span<const TensorInfo> out) {
   const TensorInfo& a = ctx.in[0];
   if (!a.shape_known() || out[0].numel() < 0) return -1;
-  return 2 * out[0].numel() * a.shape.back();
+  return saturating_mul(saturating_mul(2, out[0].numel()), a.shape.back());
 }
 // Operands of rank >= 2: a change in rows of A reaches those rows of the output (every
 // column), a change in columns of B those columns (every row); batch dims map to

@@ -76,8 +76,9 @@ std::optional<Region> region(const OpContext& ctx) {
 
 int64_t flops(const OpContext& ctx, std::span<const TensorInfo> out) {
   int64_t k = 1;
-  for (int64_t d : ctx.attrs().get_ints("kernel_shape")) k *= d;
-  return out[0].numel() < 0 ? -1 : out[0].numel() * k;
+  for (int64_t d : ctx.attrs().get_ints("kernel_shape"))
+    k = saturating_mul(k, std::max<int64_t>(d, 0));
+  return out[0].numel() < 0 ? -1 : saturating_mul(out[0].numel(), k);
 }
 }  // namespace
 

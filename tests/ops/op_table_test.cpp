@@ -171,6 +171,26 @@ TEST(HostileSizes, RangeExpandConstantOfShapeAndPadNameTheNode) {
   }
 }
 
+// FLOP counts of claimed sizes saturate instead of overflowing: a pool whose kernel (2^31 x
+// 2^31, reachable through pads) times its outputs passes 64 bits.
+TEST(HostileSizes, FlopCountsSaturate) {
+  Graph g;
+  g.opset = 13;
+  ValueId x = g.add_input("x", DType::kFloat32, {1, 1, 2, 2});
+  Attrs a;
+  const int64_t big = int64_t{1} << 31;
+  a.set("kernel_shape", std::vector<int64_t>{big, big});
+  a.set("pads", std::vector<int64_t>{big, big, big, big});
+  NodeId n = g.add_node("pool", OpKind::kMaxPool, {x}, {"y"}, a);
+  std::vector<TensorInfo> ins(1), outs(1);
+  ins[0].dtype = outs[0].dtype = DType::kFloat32;
+  ins[0].rank_known = outs[0].rank_known = true;
+  ins[0].shape = {1, 1, 2, 2};
+  outs[0].shape = {1, 1, 3, 3};
+  OpContext ctx{g.node(n), ins, g.opset};
+  EXPECT_EQ(op_def(OpKind::kMaxPool).flops(ctx, outs), std::numeric_limits<int64_t>::max());
+}
+
 // A lower limit than physical memory (the fuzz target that runs models sets one): a size
 // under it runs, one over it is refused with the limit named, and 0 restores the default.
 TEST(HostileSizes, TensorMemoryLimitCanBeLowered) {
