@@ -604,8 +604,6 @@ struct Executor::Slot {
       r.first_non_finite = n.id;
   }
 
-  // Computes only the box of the output that the changed input boxes can reach, when the op
-  // declares a Region and that box is small; false: the outputs are to be computed whole.
   // kCone: the box of the (single) output that the changed inputs can reach, by the op's
   // Region; nullopt: the whole output (no Region, or an input whose change reaches it all).
   std::optional<Box> reach_of(const Plan::Step& step) const {
@@ -632,6 +630,8 @@ struct Executor::Slot {
            static_cast<double>(std::max<int64_t>(1, cache.values_[v].numel()));
   }
 
+  // Computes only the box of the output that the changed input boxes can reach, when the op
+  // declares a Region and that box is small; false: the outputs are to be computed whole.
   bool window(const Plan::Step& step) {
     std::optional<Box> reach = reach_of(step);
     if (!reach) return false;
@@ -639,6 +639,10 @@ struct Executor::Slot {
     const ValueId v = n.outputs[0];
     const at::Tensor& golden_out = cache.values_[v];
     const double share = share_of(*reach, v);
+    if (reach->volume() == 0) {
+      ++r.nodes_masked;
+      return true;
+    }
     // Most of the output: the full kernel costs no more than a window and its bookkeeping.
     if (share > kMaxWindowShare) return false;
     // Nor does a window that saves fewer FLOPs than ExecOptions::min_window_saving (1e6, tens
@@ -648,10 +652,6 @@ struct Executor::Slot {
     // FLOPs).
     if (static_cast<double>(step.flops) * (1.0 - share) < ex.options_.min_window_saving)
       return false;
-    if (reach->volume() == 0) {
-      ++r.nodes_masked;
-      return true;
-    }
     // A window that may sum in another order than the whole kernel (not shown otherwise on
     // the first golden run) could round a change differently: the node is computed whole,
     // so that cone gives every value a full recompute gives.
@@ -837,8 +837,8 @@ Executor::FaultStart Executor::apply(const GoldenCache& cache, const ValueFault&
         rest /= extent;
         offset += coords[d] * golden.stride(static_cast<int64_t>(d));
       }
-      if (std::memcmp(a + pos[k] * static_cast<int64_t>(size), g + offset * static_cast<int64_t>(size),
-                      size) == 0)
+      if (std::memcmp(a + pos[k] * static_cast<int64_t>(size),
+                      g + offset * static_cast<int64_t>(size), size) == 0)
         continue;
       changed.push_back(pos[k]);
       if (!f.box) {
@@ -871,8 +871,7 @@ void Executor::describe(const GoldenCache& cache, const ValueFault& fault, const
                         RerunResult& r) const {
   const at::Tensor& golden = cache.values_[fault.value];
   // Only the changed positions can have turned non-finite.
-  r.fault_non_finite = f.changed &&
-                       !all_finite(f.applied.view(-1).index_select(0, f.positions)) &&
+  r.fault_non_finite = f.changed && !all_finite(f.applied.view(-1).index_select(0, f.positions)) &&
                        all_finite(golden);
   r.faulty_value = f.applied;
   at::Tensor flat_golden = golden.contiguous().view(-1), flat_faulty = f.applied.view(-1);

@@ -104,8 +104,7 @@ void check_fits_in_memory(const std::string& where, std::span<const int64_t> sha
   const int64_t memory = tensor_memory_limit();
   if (bytes && *bytes <= memory) return;
   constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
-  FG_FAIL(ShapeError, where, ": ", what, " [", fmt::format("{}", fmt::join(shape, ", ")),
-          "] (",
+  FG_FAIL(ShapeError, where, ": ", what, " [", fmt::format("{}", fmt::join(shape, ", ")), "] (",
           bytes ? fmt::format("{:.1f} GiB", static_cast<double>(*bytes) / kGiB)
                 : std::string("more bytes than 64 bits count"),
           "), more than ", memory == physical_memory_bytes() ? "this machine's " : "the limit of ",
@@ -158,8 +157,8 @@ Window parse_window(const OpContext& ctx, const Shape& spatial,
     FG_CHECK(w.kernel[i] > 0 && w.strides[i] > 0 && w.dilations[i] > 0, ModelFormatError,
              ctx.where(), ": kernel_shape, strides and dilations must be positive");
     FG_CHECK(w.kernel[i] <= kMax && w.strides[i] <= kMax && w.dilations[i] <= kMax,
-             ModelFormatError, ctx.where(), ": kernel_shape, strides and dilations must be at most ",
-             kMax);
+             ModelFormatError, ctx.where(),
+             ": kernel_shape, strides and dilations must be at most ", kMax);
   }
   std::string auto_pad = ctx.attrs().get_string("auto_pad", "NOTSET");
   w.pad_begin.assign(n, 0);

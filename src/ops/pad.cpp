@@ -21,8 +21,8 @@ PadParams parse(const OpContext& ctx) {
   FG_CHECK(!ctx.has_input(3), ModelFormatError, ctx.where(), ": the axes input is not supported");
   constexpr int64_t kMax = int64_t{1} << 40;  // dims plus pads stay far inside 64 bits
   for (int64_t v : *pads) {
-    FG_CHECK(v >= -kMax && v <= kMax, ModelFormatError, ctx.where(), ": pad ", v,
-             " is outside +/-", kMax);
+    FG_CHECK(v >= -kMax && v <= kMax, ModelFormatError, ctx.where(), ": pad ", v, " is outside +/-",
+             kMax);
   }
   PadParams p;
   p.mode = ctx.attrs().get_string("mode", "constant");
