@@ -431,6 +431,14 @@ int64_t trial_block(const TrialPlan& plan) {
   return std::clamp<int64_t>(50 * plan.inputs(), 2000, 200000);
 }
 
+int64_t planned_golden_runs(const TrialPlan& plan) {
+  const int64_t block = trial_block(plan);
+  int64_t runs = 0;
+  for (int64_t b0 = 0; b0 < plan.trials(); b0 += block)
+    runs += std::min(plan.inputs(), std::min(block, plan.trials() - b0));
+  return runs;
+}
+
 RunSummary run_trials(Executor& exec, const TrialPlan& plan, const CampaignInputs& inputs,
                       TrialStore* store, const RunnerOptions& o,
                       const std::function<void(const TrialRecord&)>& on_trial) {
@@ -461,8 +469,12 @@ RunSummary run_trials(Executor& exec, const TrialPlan& plan, const CampaignInput
       for (auto& [input, trials] : by_input) {
         if (sum.ran >= todo) break;
         check_interrupt();
+        const auto golden_start = std::chrono::steady_clock::now();
         GoldenCache golden = exec.run_cached({inputs.images[input].unsqueeze(0)},
                                              inputs.ids[static_cast<size_t>(input)]);
+        ++sum.golden_runs;
+        sum.golden_seconds +=
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - golden_start).count();
         if (workers <= 0) workers = default_workers();
         // Trials of this input in chunks, each chunk's trials side by side on the workers.
         const size_t here = static_cast<size_t>(

@@ -69,6 +69,9 @@ struct RunSummary {
   int64_t outcomes[kOutcomeCount] = {};
   double seconds = 0;
   double flops = 0;  // recomputed, summed over the trials run
+  // The golden runs among `seconds` (one per input and block; campaign plan's estimate).
+  int64_t golden_runs = 0;
+  double golden_seconds = 0;
   // Under MPI (campaign/mpi.h): ranks, and over all ranks the seconds spent computing
   // trials and in coordination (waiting for messages, encoding and decoding records).
   int ranks = 1;
@@ -99,6 +102,9 @@ std::vector<bool> trials_to_skip(const TrialPlan& plan, const TrialStore* store,
                                  const RunnerOptions& o, int64_t& already_done, int64_t& todo);
 // Trials are taken in blocks of this many consecutive ids, grouped by input inside a block.
 int64_t trial_block(const TrialPlan& plan);
+// About how many golden runs the whole plan costs: one per input and block (a block's trials
+// spread over all inputs; fewer when a block holds fewer trials than there are inputs).
+int64_t planned_golden_runs(const TrialPlan& plan);
 
 // What the executor applies for a trial: its site's value (and consumer), elements and bit.
 ValueFault trial_fault(const TrialPlan& plan, const Trial& t);
