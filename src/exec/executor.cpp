@@ -9,6 +9,8 @@
 #include <atomic>
 #include <cstring>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <random>
 
 #include "faultgraph/core/error.h"
@@ -44,6 +46,13 @@ struct Executor::Plan {
   // the step's kernel sums in another order at other batch sizes; it runs unbatched since.
   // Set by const reruns on any thread, hence atomic.
   std::unique_ptr<std::atomic<bool>[]> batch_inexact;
+  // Nodes with inexact regions whose windows were not all shown exact: whether windows of
+  // one computed shape (Region::computed_shape) give the whole kernel's bits, found on the
+  // first window of that shape over the golden inputs. Looked up by const reruns on any
+  // thread; a kernel's summation order depends on shapes, not data, so whichever trial
+  // finds a verdict, it is the same.
+  mutable std::mutex verdict_mutex;
+  mutable std::map<std::pair<NodeId, std::vector<int64_t>>, bool> window_verdicts;
 };
 
 // An input edge's corrupted value: only `node`'s input `index` sees it.
@@ -630,6 +639,30 @@ struct Executor::Slot {
            static_cast<double>(std::max<int64_t>(1, cache.values_[v].numel()));
   }
 
+  // Whether windows of `want`'s computed shape give the whole kernel's bits on `step`: on
+  // the first window of that shape, its golden window is computed and compared with the
+  // golden output (Plan::window_verdicts).
+  bool shape_exact(const Plan::Step& step, const Box& want) const {
+    if (!step.region->computed_shape) return false;
+    const Plan& plan = *static_cast<const Plan*>(cache.plan_);
+    std::pair<NodeId, std::vector<int64_t>> key{step.node, step.region->computed_shape(want)};
+    {
+      std::lock_guard<std::mutex> lock(plan.verdict_mutex);
+      auto it = plan.window_verdicts.find(key);
+      if (it != plan.window_verdicts.end()) return it->second;
+    }
+    const Node& n = ex.graph_.node(step.node);
+    std::vector<WindowInput> golden(n.inputs.size());
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      if (n.inputs[i] != kNoValue) golden[i].base = cache.values_[n.inputs[i]];
+    }
+    const bool exact = bitwise_equal(step.region->compute(golden, want).contiguous(),
+                                     want.of(cache.values_[n.outputs[0]]).contiguous());
+    std::lock_guard<std::mutex> lock(plan.verdict_mutex);
+    plan.window_verdicts.emplace(std::move(key), exact);
+    return exact;
+  }
+
   // Computes only the box of the output that the changed input boxes can reach, when the op
   // declares a Region and that box is small; false: the outputs are to be computed whole.
   bool window(const Plan::Step& step) {
@@ -638,32 +671,48 @@ struct Executor::Slot {
     const Node& n = ex.graph_.node(step.node);
     const ValueId v = n.outputs[0];
     const at::Tensor& golden_out = cache.values_[v];
-    const double share = share_of(*reach, v);
     if (reach->volume() == 0) {
       ++r.nodes_masked;
       return true;
     }
-    // Most of the output: the full kernel costs no more than a window and its bookkeeping.
-    if (share > kMaxWindowShare) return false;
-    // Nor does a window that saves fewer FLOPs than ExecOptions::min_window_saving (1e6, tens
-    // of microseconds of one core: its slicing, padding and allocations cost more). Measured,
-    // 1 thread: ResNet-20 campaign 2321 -> 2591 trials/s, MobileNetV2 231 -> 243, ResNet-50
-    // 47.0 -> 48.1, FLOPs per trial +0.3% at most (4e6: ResNet-20 only gained, a third more
-    // FLOPs).
-    if (static_cast<double>(step.flops) * (1.0 - share) < ex.options_.min_window_saving)
-      return false;
-    // A window that may sum in another order than the whole kernel (not shown otherwise on
-    // the first golden run) could round a change differently: the node is computed whole,
-    // so that cone gives every value a full recompute gives.
-    if (!step.region->exact && !step.window_exact) return false;
+    // The box computed: the reach, or (a window that may sum in another order than the
+    // whole kernel) the first of the reach and the reach stretched over one whole spatial
+    // dim whose shape was shown to give the whole kernel's bits (oneDNN's 1x1 kernel sums
+    // some layers' windows alike only at full height). Else the node is computed whole, so
+    // that cone gives every value a full recompute gives.
+    const bool exact = step.region->exact || step.window_exact;
+    std::optional<Box> computed;
+    for (size_t d = 1; d < (exact ? 2 : reach->lo.size()) && !computed; ++d) {
+      Box b = *reach;
+      if (d > 1) {
+        if (b.lo[d] == 0 && b.hi[d] == golden_out.size(static_cast<int64_t>(d))) continue;
+        b.lo[d] = 0;
+        b.hi[d] = golden_out.size(static_cast<int64_t>(d));
+      }
+      const double share = share_of(b, v);
+      // Most of the output: the full kernel costs no more than a window and its bookkeeping.
+      if (share > kMaxWindowShare) continue;
+      // Nor does a window that saves fewer FLOPs than ExecOptions::min_window_saving (1e6,
+      // tens of microseconds of one core: its slicing, padding and allocations cost more).
+      // Measured, 1 thread: ResNet-20 campaign 2321 -> 2591 trials/s, MobileNetV2 231 ->
+      // 243, ResNet-50 47.0 -> 48.1, FLOPs per trial +0.3% at most (4e6: ResNet-20 only
+      // gained, a third more FLOPs).
+      if (static_cast<double>(step.flops) * (1.0 - share) < ex.options_.min_window_saving) continue;
+      if (exact || shape_exact(step, b)) computed = b;
+    }
+    if (!computed) return false;
     std::vector<WindowInput> ins(n.inputs.size());
     for (size_t i = 0; i < n.inputs.size(); ++i) {
       ValueId in = n.inputs[i];
       if (in != kNoValue) ins[i] = {values[in], patches[in].box, patches[in].data};
       if (edge_at(n, i)) ins[i] = {edge->value, {}, {}};
     }
-    at::Tensor faulty = step.region->compute(ins, *reach);
-    r.flops += step.flops * share;
+    at::Tensor faulty = step.region->compute(ins, *computed);
+    r.flops += step.flops * share_of(*computed, v);
+    for (size_t d = 2; d < reach->lo.size(); ++d) {
+      const auto dim = static_cast<int64_t>(d);
+      faulty = faulty.narrow(dim, reach->lo[d] - computed->lo[d], reach->hi[d] - reach->lo[d]);
+    }
     // The first difference ends the scan and the whole window is the changed box: scanning
     // for a tighter one cost more than it saved (measured: no smaller windows downstream).
     if (!changed_box_of(faulty, reach->of(golden_out), nullptr, false)) {

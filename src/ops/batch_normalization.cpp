@@ -36,7 +36,11 @@ Kernel prepare(const OpContext& ctx) {
   bool training = ctx.training;
   size_t extra = ctx.node.outputs.size() - 1;
   return [eps, momentum, training, extra](KernelArgs& a) {
-    a.out[0] = at::batch_norm(a.in[0], a.in[1], a.in[2], a.in[3], a.in[4], training, momentum, eps,
+    // Always a contiguous input: ATen's contiguous path computes x * alpha + beta, its
+    // strided one ((x - mean) * invstd) * weight + bias, so a strided window's bits would
+    // differ from the whole layer's.
+    a.out[0] = at::batch_norm(a.in[0].contiguous(), a.in[1], a.in[2], a.in[3], a.in[4], training,
+                              momentum, eps,
                               /*cudnn_enabled=*/false);
     for (size_t i = 1; i <= extra; ++i) a.out[i] = a.in[i % 2 == 1 ? 3 : 4];
   };
@@ -61,7 +65,9 @@ std::optional<Region> region(const OpContext& ctx) {
     kernel(a);
     return outs[0];
   };
-  r.exact = false;  // x * alpha + beta may be fused in the vector loop and not in its tail
+  // The contiguous path gives every window the whole layer's bits in ATen 1.13 (its vector
+  // loop loads the tail partially); checked once per layer (Executor::check_windows).
+  r.exact = false;
   return r;
 }
 

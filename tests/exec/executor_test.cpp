@@ -191,6 +191,37 @@ TEST(Executor, RerunRecomputesFoldedNodesFedByAChangedWeight) {
   EXPECT_EQ(r.golden_values[0], w[1][2].item<double>());
 }
 
+// Convolutions keep oneDNN's blocked copy of a constant weight; a weight changed in place
+// (a trainer's optimiser step) is used as it now is, and a weight fault reaches the output.
+TEST(Executor, ConvWeightChangedInPlaceIsUsedAsItNowIs) {
+  at::manual_seed(3);
+  Block b = block();
+  Executor exec(b.g);
+  at::Tensor x = at::randn({1, 3, 9, 7});
+  std::vector<at::Tensor> before = exec.run({x});
+  EXPECT_TRUE(at::allclose(before[0], reference(b, x)[0], 1e-4, 1e-4));
+  {
+    at::NoGradGuard no_grad;
+    b.w2.mul_(-2.0);
+    b.w3.add_(0.5);
+  }
+  std::vector<at::Tensor> after = exec.run({x});
+  EXPECT_TRUE(at::allclose(after[0], reference(b, x)[0], 1e-4, 1e-4));
+  EXPECT_FALSE(at::allclose(after[0], before[0]));
+  // A fault in a weight: a corrupted copy, not the packed original.
+  GoldenCache golden = exec.run_cached({x});
+  ValueFault f;
+  f.value = *b.g.find_value("w3");
+  f.elements = {7};
+  f.spec.bits = {22};  // the top mantissa bit: a finite change
+  RerunResult r = exec.rerun(golden, f);
+  at::Tensor w3 = b.w3.clone();
+  w3.view(-1)[7] = r.faulty_values[0];
+  Block faulty = b;
+  faulty.w3 = w3;
+  EXPECT_TRUE(at::allclose(r.outputs[0], reference(faulty, x)[0], 1e-4, 1e-4));
+}
+
 // An input-edge fault is seen by that consumer only; an activation fault by every one.
 TEST(Executor, InputEdgeFaultReachesOneConsumer) {
   Block b = block();

@@ -89,9 +89,16 @@ struct Region {
   // The output's values inside `out` from the inputs `in`: a tensor of the box's shape.
   std::function<at::Tensor(const std::vector<WindowInput>& in, const Box& out)> compute;
   // `compute` gives exactly the values of the full kernel (element-wise arithmetic, max);
-  // false when its summation order may differ (a convolution over a smaller window), so
-  // the executor also computes the golden window to tell a change from rounding.
+  // false when its summation order may differ (a convolution over a smaller window: the
+  // backend picks its blocking by shape). The executor then windows such a node only where
+  // it was shown to give the whole kernel's bits: on every window (checked once per layer)
+  // or on windows of the shape at hand (checked on first use of that shape).
   bool exact = true;
+  // For an inexact region whose windows are computed by one kernel call on contiguous
+  // operands whose shapes depend only on the window's: that call's shape for window `out`
+  // (windows of one shape sum alike, so the executor checks each shape once). Unset: only
+  // the once-per-layer check.
+  std::function<std::vector<int64_t>(const Box& out)> computed_shape;
 };
 
 struct OpDef {
