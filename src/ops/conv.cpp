@@ -109,8 +109,12 @@ std::shared_ptr<const PackedWeight> packed_weight(const OpContext& ctx, const Wi
   p->plain = *w;
   p->version = w->_version();
   std::vector<int64_t> zero(win.kernel.size(), 0);
-  p->packed = at::mkldnn_reorder_conv2d_weight(w->contiguous().to_mkldnn(), zero, win.strides,
-                                               win.dilations, groups);
+  try {
+    p->packed = at::mkldnn_reorder_conv2d_weight(w->contiguous().to_mkldnn(), zero, win.strides,
+                                                 win.dilations, groups);
+  } catch (const c10::Error&) {
+    return nullptr;  // a geometry oneDNN refuses: the plain weight (and ATen's own error)
+  }
   cache[key] = p;
   return p;
 }
