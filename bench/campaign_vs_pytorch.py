@@ -13,9 +13,10 @@ on the same input images, at the same thread count.
 - PyTorch (what PyTorchFI and its peers do): for every trial of that same list, one full
   forward with a forward hook on the convolution that flips the bit, under
   torch.inference_mode(), eval mode, the same thread count; one golden forward per input.
-  Its best configuration on the development machine: glibc malloc tuned as faultgraph
-  tunes its own (bench/malloc_env.py; --pytorch-malloc default to compare) and OpenBLAS on
-  one thread (OPENBLAS_NUM_THREADS=1, as faultgraph runs it; --pytorch-blas-threads default
+  Its configuration: tcmalloc preloaded, the allocator faultgraph links (--pytorch-malloc
+  tuned for glibc's malloc tuned as faultgraph tunes it where it runs on glibc,
+  bench/malloc_env.py: within +/-5% of tcmalloc here, faster in one of four cells; default
+  for glibc's defaults), and OpenBLAS on one thread (OPENBLAS_NUM_THREADS=1, as faultgraph runs it; --pytorch-blas-threads default
   to compare).
 
 Trials whose outcomes differ are listed with the golden top-2 logit gap (a gap within
@@ -26,7 +27,7 @@ same outcome (masked, tolerable, sdc1, sdc5, due) on both sides.
 
   bench/campaign_vs_pytorch.py [--faultgraph build/release/faultgraph] [--threads 1,2]
       [--models resnet50,mobilenet_v2,inception_v3] [--trials 200] [--inputs 4]
-      [--recompute cone,downstream] [--pytorch-malloc tuned|default]
+      [--recompute cone,downstream] [--pytorch-malloc tcmalloc|tuned|default]
       [--pytorch-blas-threads 1|default]
       [--refdata ~/.cache/faultgraph/refdata/models]
 """
@@ -55,7 +56,7 @@ def parse_args():
     ap.add_argument("--trials", type=int, default=200)
     ap.add_argument("--inputs", type=int, default=4)
     ap.add_argument("--recompute", default="cone")
-    ap.add_argument("--pytorch-malloc", choices=("tuned", "default"), default="tuned")
+    ap.add_argument("--pytorch-malloc", choices=("tuned", "tcmalloc", "default"), default="tcmalloc")
     ap.add_argument("--workers", type=int, default=0,
                     help="faultgraph's --workers (default: its own choice by model size)")
     # OpenBLAS's own threads fight the intra-op threads for the cores: PyTorch's MobileNetV2
@@ -153,9 +154,11 @@ def pytorch_campaign(name, state, onnx_path, images, faults, threads):
 def main():
     a = parse_args()
     blas = {} if a.pytorch_blas_threads == "default" else {"OPENBLAS_NUM_THREADS": a.pytorch_blas_threads}
-    if a.pytorch_malloc == "tuned" or blas:
+    if a.pytorch_malloc != "default" or blas:
         if a.pytorch_malloc == "tuned":
             malloc_env.use_tuned_malloc(blas)
+        elif a.pytorch_malloc == "tcmalloc":
+            malloc_env.use_tcmalloc(blas)
         elif any(os.environ.get(k) != v for k, v in blas.items()):
             os.execve(sys.executable, [sys.executable] + sys.argv, dict(os.environ, **blas))
     import torch
@@ -204,7 +207,8 @@ def main():
                     out = subprocess.run([a.faultgraph, "--threads", str(threads), "campaign", "run", spec,
                                           "--db", db, "--recompute", mode]
                                          + (["--workers", str(a.workers)] if a.workers else []),
-                                         check=True, capture_output=True, text=True).stdout
+                                         check=True, capture_output=True, text=True,
+                                         env=malloc_env.without_malloc_settings(os.environ)).stdout
                     # The rate faultgraph prints is timed to the microsecond; "in 0.9 s" is rounded.
                     fg_rate = float(re.search(r"ran \d+ trials in [0-9.]+ s \(([0-9.]+) trials/s\)", out).group(1))
                     frac = re.search(r"recomputed per trial: ([0-9.]+)%", out).group(1)

@@ -7,13 +7,14 @@ round by round, so that load from elsewhere on a shared machine hits both alike;
 cell is the median over the rounds. Prints the ratio faultgraph / PyTorch (lower is
 better; the target is <= 1.1).
 
-faultgraph raises glibc's mmap and trim thresholds at start-up (DESIGN.md). --tuned-malloc
-gives PyTorch the same settings (bench/malloc_env.py), so that the comparison does not rest
-on that alone.
+faultgraph links tcmalloc (where glibc's malloc is used, it raises its mmap and trim
+thresholds at start-up, DESIGN.md). --tcmalloc gives PyTorch the same allocator (preloaded),
+--tuned-malloc glibc's tuned as faultgraph tunes it (bench/malloc_env.py), so that the
+comparison does not rest on the allocator.
 
   bench/forward_vs_pytorch.py [--bench build/release/bench/forward_bench] [--threads N]
       [--batches 1,16] [--models resnet50,mobilenet_v2,inception_v3] [--rounds 3]
-      [--tuned-malloc]
+      [--tuned-malloc | --tcmalloc]
 """
 import argparse
 import json
@@ -38,15 +39,20 @@ def parse_args():
     ap.add_argument("--models", default="resnet50,mobilenet_v2,inception_v3,vit_b_16,convnext_tiny")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=1.0, help="time per cell and round")
-    ap.add_argument("--tuned-malloc", action="store_true")
+    ap.add_argument("--tuned-malloc", action="store_true", help="PyTorch on glibc malloc tuned as faultgraph tunes it")
+    ap.add_argument("--tcmalloc", action="store_true", help="PyTorch on tcmalloc (preloaded), as faultgraph links it")
     ap.add_argument("--refdata", default=os.path.join(os.path.expanduser("~"), ".cache", "faultgraph", "refdata", "models"))
     return ap.parse_args()
 
 
 def main():
     args = parse_args()
+    if args.tuned_malloc and args.tcmalloc:
+        sys.exit("forward_vs_pytorch: --tuned-malloc or --tcmalloc, not both")
     if args.tuned_malloc:
         malloc_env.use_tuned_malloc()
+    if args.tcmalloc:
+        malloc_env.use_tcmalloc()
     if not args.bench:
         sys.exit("forward_vs_pytorch: build faultgraph first (scripts/setup release)")
 
@@ -67,7 +73,7 @@ def main():
     def faultgraph_ms(m, b):
         cmd = [args.bench, "--threads", str(args.threads), "--model", f"{m}={os.path.join(args.refdata, files[m])}",
                "--batch", str(b), "--benchmark_format=json", f"--benchmark_min_time={args.seconds}"]
-        res = subprocess.run(cmd, check=True, capture_output=True, text=True, env={k: v for k, v in os.environ.items() if k not in malloc_env.TUNED})
+        res = subprocess.run(cmd, check=True, capture_output=True, text=True, env=malloc_env.without_malloc_settings(os.environ))
         return json.loads(res.stdout)["benchmarks"][0]["real_time"], res.stderr.strip()
 
     torch_models = {}

@@ -13,7 +13,7 @@ per second (higher is better; the target is >= 1).
 
   bench/train_vs_pytorch.py [--faultgraph build/release/faultgraph] [--threads N]
       [--batch 64] [--images 1024] [--models seed_inception,resnet20] [--rounds 3]
-      [--tuned-malloc]
+      [--tuned-malloc | --tcmalloc]
 """
 import argparse
 import gzip
@@ -45,7 +45,8 @@ def parse_args():
     ap.add_argument("--images", type=int, default=1024, help="training images per epoch")
     ap.add_argument("--models", default="seed_inception,resnet20")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--tuned-malloc", action="store_true")
+    ap.add_argument("--tuned-malloc", action="store_true", help="PyTorch on glibc malloc tuned as faultgraph tunes it")
+    ap.add_argument("--tcmalloc", action="store_true", help="PyTorch on tcmalloc (preloaded), as faultgraph links it")
     return ap.parse_args()
 
 
@@ -134,7 +135,8 @@ def run_faultgraph(fg, model, data, args):
     cmd = [fg, "--threads", str(args.threads), "train", "-m", model, "-d", data, "-e", "2",
            "-b", str(args.batch), "--optimizer", o["optimizer"], "--lr", str(o["lr"]),
            "--weight-decay", str(o["weight_decay"]), "-o", os.path.join(data, "model.onnx")]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True,
+                         env=malloc_env.without_malloc_settings(os.environ)).stdout
     rates = re.findall(r"^epoch \d+: .* (\d+) img/s", out, re.M)
     return float(rates[-1])
 
@@ -167,8 +169,12 @@ def run_pytorch(torch, net_class, model, images, labels, args):
 
 def main():
     args = parse_args()
+    if args.tuned_malloc and args.tcmalloc:
+        sys.exit("train_vs_pytorch: --tuned-malloc or --tcmalloc, not both")
     if args.tuned_malloc:
         malloc_env.use_tuned_malloc()
+    if args.tcmalloc:
+        malloc_env.use_tcmalloc()
     if not args.faultgraph:
         sys.exit("train_vs_pytorch: build faultgraph first (scripts/setup release)")
     import numpy as np

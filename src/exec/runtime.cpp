@@ -47,16 +47,18 @@ void configure_runtime(int threads) {
 }
 
 RuntimeInfo runtime_info() {
-  RuntimeInfo info{at::get_num_threads(), "none loaded"};
+  RuntimeInfo info{at::get_num_threads(), "none loaded", "glibc"};
   std::ifstream maps("/proc/self/maps");
   std::string line;
+  bool openblas = false;
   while (std::getline(maps, line)) {
     auto pos = line.find('/');
     if (pos == std::string::npos) continue;
     std::string path = line.substr(pos);
-    if (path.find("blas") != std::string::npos) {
+    if (path.find("tcmalloc") != std::string::npos) info.malloc = "tcmalloc";
+    if (!openblas && path.find("blas") != std::string::npos) {
       info.blas = path;
-      if (path.find("openblas") != std::string::npos) break;
+      openblas = path.find("openblas") != std::string::npos;
     }
   }
   return info;
@@ -64,7 +66,7 @@ RuntimeInfo runtime_info() {
 
 std::string describe_runtime() {
   RuntimeInfo info = runtime_info();
-  return fmt::format("threads={} blas={}", info.threads, info.blas);
+  return fmt::format("threads={} blas={} malloc={}", info.threads, info.blas, info.malloc);
 }
 
 }  // namespace fg
