@@ -1,6 +1,13 @@
 // AveragePool: kernel_shape, strides, pads or auto_pad, ceil_mode, count_include_pad;
 // 1-d to 3-d. Asymmetric pads are applied beforehand; with count_include_pad = 0 the sum
 // is then divided by the number of real (unpadded) elements in each window.
+// Float 2-d pools (InceptionV3's branch pools) run on faultgraph's own kernel: ATen's NCHW
+// loop is scalar (15% of an InceptionV3 campaign), and the same kernel computes windows
+// (Region) with the whole op's bits.
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+
 #include "ops/common.h"
 
 namespace fg::ops {
@@ -42,8 +49,120 @@ at::Tensor avg(const at::Tensor& x, const Window& w, const std::vector<int64_t>&
   }
 }
 
+// ATen's cpu_avg_pool divisor along one spatial dim for output position o: the window's
+// extent clipped to the padded input (count_include_pad) or to the input itself.
+int64_t window_extent(const Window& w, size_t j, int64_t o, int64_t len, bool cip) {
+  int64_t i0 = o * w.strides[j] - w.pad_begin[j];
+  int64_t i1 = std::min(i0 + w.kernel[j], len + w.pad_end[j]);
+  int64_t valid = std::min(i1, len) - std::max<int64_t>(i0, 0);
+  if (valid <= 0) return 0;
+  return cip ? i1 - i0 : valid;
+}
+
+constexpr int64_t kBlock = 16;
+
+// One block of up to kBlock outputs of a row: each sums its kh x kw window of the zero-padded
+// rows in row-major order from +0, as ATen's cpu_avg_pool sums the unpadded part (adding +0 to
+// a float sum that started at +0 changes nothing), then divides by its divisor and adds the
+// quotient to +0, as ATen does. Local arrays and fixed trip counts: the loops vectorise across
+// outputs, each output's sum in the same order.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void avg_block(
+    const float* rows, int64_t row_stride, int64_t kh, int64_t kw, int64_t sw, const float* div,
+    float* y, int64_t len) {
+  float acc[kBlock] = {};
+  if (sw == 1 && len == kBlock) {
+    for (int64_t a = 0; a < kh; ++a) {
+      const float* row = rows + a * row_stride;
+      for (int64_t b = 0; b < kw; ++b) {
+        for (int64_t j = 0; j < kBlock; ++j) acc[j] += row[b + j];
+      }
+    }
+  } else {
+    float in[kBlock] = {};
+    for (int64_t a = 0; a < kh; ++a) {
+      const float* row = rows + a * row_stride;
+      for (int64_t b = 0; b < kw; ++b) {
+        for (int64_t j = 0; j < len; ++j) in[j] = row[b + j * sw];
+        for (int64_t j = 0; j < kBlock; ++j) acc[j] += in[j];
+      }
+    }
+  }
+  float d[kBlock];
+  for (int64_t j = 0; j < kBlock; ++j) d[j] = 1.0F;
+  std::copy(div, div + len, d);
+  float q[kBlock];
+  for (int64_t j = 0; j < kBlock; ++j) q[j] = 0.0F + acc[j] / d[j];
+  std::copy(q, q + len, y);
+}
+
+// Output box `ob` (N x C x H x W) of a 2-d float pool from `xp`, the zero-padded input that
+// its windows read (window_input): ATen's avg_pool2d bits at any box.
+at::Tensor avg_2d(const at::Tensor& padded, const Window& w, const Box& ob, const Shape& in_hw,
+                  bool cip) {
+  at::Tensor xp = padded.contiguous();
+  const int64_t oh = ob.hi[2] - ob.lo[2], ow = ob.hi[3] - ob.lo[3];
+  const int64_t planes = xp.size(0) * xp.size(1), hp = xp.size(2), wp = xp.size(3);
+  at::Tensor y = at::empty({xp.size(0), xp.size(1), oh, ow}, xp.options());
+  // Divisors per output position; 1 where no input is read (ATen leaves those outputs 0,
+  // and their sum of padding is 0).
+  std::vector<float> div(static_cast<size_t>(oh * ow));
+  for (int64_t i = 0; i < oh; ++i) {
+    int64_t eh = window_extent(w, 0, ob.lo[2] + i, in_hw[0], cip);
+    for (int64_t j = 0; j < ow; ++j) {
+      int64_t ew = window_extent(w, 1, ob.lo[3] + j, in_hw[1], cip);
+      div[static_cast<size_t>(i * ow + j)] = eh * ew == 0 ? 1.0F : static_cast<float>(eh * ew);
+    }
+  }
+  const float* src = xp.data_ptr<float>();
+  float* dst = y.data_ptr<float>();
+  const int64_t kh = w.kernel[0], kw = w.kernel[1], sh = w.strides[0], sw = w.strides[1];
+  // About 32k additions per task (in doubles: a hostile kernel size must not overflow).
+  const double per_plane = static_cast<double>(oh) * static_cast<double>(ow) *
+                           static_cast<double>(kh) * static_cast<double>(kw);
+  const auto grain = static_cast<int64_t>(std::clamp(32768.0 / std::max(per_plane, 1.0), 1.0, 1e9));
+  at::parallel_for(0, planes, grain, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const float* plane = src + p * hp * wp;
+      for (int64_t i = 0; i < oh; ++i) {
+        for (int64_t j0 = 0; j0 < ow; j0 += kBlock) {
+          avg_block(plane + i * sh * wp + j0 * sw, wp, kh, kw, sw, div.data() + i * ow + j0,
+                    dst + (p * oh + i) * ow + j0, std::min(kBlock, ow - j0));
+        }
+      }
+    }
+  });
+  return y;
+}
+
+// A float N x C x H x W input of known shape: faultgraph's kernel (and Region) apply.
+bool own_kernel(const OpContext& ctx) {
+  const TensorInfo& x = ctx.in[0];
+  return x.dtype == DType::kFloat32 && x.shape_known() && x.rank() == 4;
+}
+
+Kernel ate_kernel(const AvgParams& p);
+
 Kernel prepare(const OpContext& ctx) {
   AvgParams p = parse(ctx);
+  if (own_kernel(ctx)) {
+    const Shape out = infer(ctx)[0].shape;
+    const Shape in = ctx.in[0].shape;
+    return [p, in, out, fallback = ate_kernel(p)](KernelArgs& a) {
+      const at::Tensor& x = a.in[0];
+      if (x.scalar_type() != at::kFloat || x.sizes() != at::IntArrayRef(in)) {
+        fallback(a);  // not the prepared signature
+        return;
+      }
+      const Box ob = Box::whole(out);
+      a.out[0] = avg_2d(window_input(WindowInput{x, {}, {}}, p.window, ob, 0, in[1], 0.0), p.window,
+                        ob, {in[2], in[3]}, p.count_include_pad);
+    };
+  }
+  return ate_kernel(p);
+}
+
+// ATen's pools: other ranks and types.
+Kernel ate_kernel(const AvgParams& p) {
   bool native = p.window.symmetric();
   for (size_t i = 0; i < p.window.kernel.size(); ++i) {
     native = native && 2 * p.window.pad_begin[i] <= p.window.kernel[i];
@@ -70,6 +189,30 @@ Kernel prepare(const OpContext& ctx) {
   };
 }
 
+// Per channel: a change reaches the outputs whose windows read it; a window is computed by
+// the whole op's kernel, each output from its own inputs in a fixed order (exact).
+std::optional<Region> region(const OpContext& ctx) {
+  if (!own_kernel(ctx)) return std::nullopt;
+  AvgParams p = parse(ctx);
+  const Shape out = infer(ctx)[0].shape;
+  const Shape in = ctx.in[0].shape;
+  Region r;
+  r.reach = [w = p.window, out](size_t, const Box& b) -> std::optional<Box> {
+    Box o = b;
+    for (size_t j = 0; j < 2; ++j) {
+      auto [lo, hi] = window_reach(w, j, b.lo[2 + j], b.hi[2 + j], out[2 + j]);
+      o.lo[2 + j] = lo;
+      o.hi[2 + j] = hi;
+    }
+    return o;
+  };
+  r.compute = [p, in](const std::vector<WindowInput>& x, const Box& ob) {
+    return avg_2d(window_input(x[0], p.window, ob, ob.lo[1], ob.hi[1], 0.0), p.window, ob,
+                  {in[2], in[3]}, p.count_include_pad);
+  };
+  return r;
+}
+
 int64_t flops(const OpContext& ctx, std::span<const TensorInfo> out) {
   int64_t k = 1;
   for (int64_t d : ctx.attrs().get_ints("kernel_shape"))
@@ -79,5 +222,5 @@ int64_t flops(const OpContext& ctx, std::span<const TensorInfo> out) {
 }  // namespace
 
 extern const OpDef kAveragePool{
-    OpKind::kAveragePool, "AveragePool", 1, 1, 1, 1, infer, prepare, flops, false};
+    OpKind::kAveragePool, "AveragePool", 1, 1, 1, 1, infer, prepare, flops, false, region};
 }  // namespace fg::ops

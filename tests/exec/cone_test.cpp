@@ -85,6 +85,26 @@ TEST(Cone, DepthwiseConvAndPools) {
   expect_cone_matches(g, in, "d", 60);
 }
 
+// AveragePool windows (its own kernel: the whole op's bits) through strides, asymmetric pads,
+// ceil mode and padding left out of the divisor, and a fault in the pool's output.
+TEST(Cone, AveragePoolWindows) {
+  Graph g;
+  ValueId x = g.add_input("x", DType::kFloat32, {1, 4, 17, 15});
+  ValueId w = g.add_initializer("w", at::randn({4, 4, 3, 3}));
+  NodeId c = g.add_node("c", OpKind::kConv, {x, w}, {"a"}, ints("pads", {1, 1, 1, 1}));
+  Attrs ap = ints("kernel_shape", {3, 3}, ints("strides", {2, 1}, ints("pads", {1, 0, 2, 1})));
+  ap.set("ceil_mode", int64_t{1});
+  NodeId p = g.add_node("ap", OpKind::kAveragePool, {g.node(c).outputs[0]}, {"p"}, ap);
+  Attrs ap2 = ints("kernel_shape", {3, 3}, ints("pads", {1, 1, 1, 1}));
+  ap2.set("count_include_pad", int64_t{1});
+  NodeId p2 = g.add_node("ap2", OpKind::kAveragePool, {g.node(p).outputs[0]}, {"q"}, ap2);
+  NodeId gp = g.add_node("gap", OpKind::kGlobalAveragePool, {g.node(p2).outputs[0]}, {"r"});
+  g.add_output(g.node(gp).outputs[0]);
+  at::Tensor in = at::randn({1, 4, 17, 15});
+  expect_cone_matches(g, in, "a", 60);
+  expect_cone_matches(g, in, "p", 60);
+}
+
 TEST(Cone, ConcatAddBroadcastAndBatchNorm) {
   Graph g;
   ValueId x = g.add_input("x", DType::kFloat32, {1, 4, 9, 9});

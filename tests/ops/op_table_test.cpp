@@ -106,6 +106,44 @@ TEST(ErfKernel, FaithfulOverTheWholeRangeAndPositionIndependent) {
 
 namespace fg {
 namespace {
+// faultgraph's own float 2-d AveragePool (src/ops/average_pool.cpp) gives ATen's avg_pool2d
+// bits, padding counted or not, strides, ceil mode, tiny sums (a quotient that rounds to -0
+// comes out +0 as in ATen), infinities and NaN, at widths past one 64-wide block.
+TEST(AveragePoolKernel, SameBitsAsATen) {
+  struct Geometry {
+    int64_t k, s, pad;
+    bool ceil, cip;
+  };
+  for (Geometry c : {Geometry{3, 1, 1, false, true}, Geometry{3, 1, 1, false, false},
+                     Geometry{3, 2, 1, true, true}, Geometry{3, 2, 1, true, false},
+                     Geometry{2, 2, 0, false, true}, Geometry{5, 3, 2, true, false},
+                     Geometry{4, 1, 2, false, true}}) {
+    at::Tensor x = at::randn({2, 3, 11, 150});
+    x.index_put_({0, 0, 3, 4}, std::numeric_limits<float>::infinity());
+    x.index_put_({1, 2, 7, 100}, std::nanf(""));
+    x.index_put_({0, 1}, x.index({0, 1}) * 1e-44);  // denormal sums
+    Graph g;
+    ValueId in = g.add_input("x", DType::kFloat32, {2, 3, 11, 150});
+    Attrs a;
+    a.set("kernel_shape", std::vector<int64_t>{c.k, c.k});
+    a.set("strides", std::vector<int64_t>{c.s, c.s});
+    a.set("pads", std::vector<int64_t>{c.pad, c.pad, c.pad, c.pad});
+    a.set("ceil_mode", int64_t{c.ceil});
+    a.set("count_include_pad", int64_t{c.cip});
+    NodeId n = g.add_node("pool", OpKind::kAveragePool, {in}, {"y"}, a);
+    g.add_output(g.node(n).outputs[0]);
+    at::Tensor got = Executor(g).run({x}).at(0);
+    at::Tensor want = at::avg_pool2d(x, {c.k, c.k}, {c.s, c.s}, {c.pad, c.pad}, c.ceil, c.cip);
+    ASSERT_EQ(got.sizes(), want.sizes()) << c.k << " " << c.s << " " << c.pad;
+    EXPECT_TRUE(bitwise_equal(got, want))
+        << c.k << " " << c.s << " " << c.pad << " " << c.ceil << " " << c.cip;
+  }
+}
+}  // namespace
+}  // namespace fg
+
+namespace fg {
+namespace {
 // Ops whose output size a model's values choose refuse sizes beyond this machine's memory
 // with an error naming the node (a hostile ONNX used to get ATen's "can't allocate"): at
 // load when the values are constants, at run time otherwise.
