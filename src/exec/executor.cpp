@@ -30,10 +30,6 @@ struct Executor::Plan {
     std::optional<Region> region;  // windowed recompute, when the op declares it
     // Batched fault variants: the inputs indexed by sample (ops/per_sample_inputs).
     std::optional<uint64_t> sample_inputs;
-    // An inexact region whose windows were found to give the whole output's bits (checked
-    // once, on the plan's first golden run): no golden window is computed beside them.
-    bool window_checked = false;
-    bool window_exact = false;
   };
   std::vector<TensorInfo> info;
   // Nodes computed from constants only, evaluated once while planning (topological order).
@@ -53,6 +49,10 @@ struct Executor::Plan {
   // finds a verdict, it is the same.
   mutable std::mutex verdict_mutex;
   mutable std::map<std::pair<NodeId, std::vector<int64_t>>, bool> window_verdicts;
+  // Nodes with inexact regions: whether windows of many shapes all gave the whole output's
+  // bits (Executor::windows_match), found when the node is first to be windowed; such a
+  // node's windows are trusted at every shape. Under verdict_mutex.
+  mutable std::map<NodeId, bool> layer_verdicts;
 };
 
 // An input edge's corrupted value: only `node`'s input `index` sees it.
@@ -321,42 +321,35 @@ GoldenCache Executor::run_cached(const std::vector<at::Tensor>& inputs, int64_t 
   auto runtime = graph_.runtime_inputs();
   for (size_t i = 0; i < inputs.size(); ++i) cache.values_[runtime[i]] = inputs[i];
   execute(plan, cache.values_, /*keep_all=*/true, first_sample);
-  check_windows(plan, cache.values_);
   return cache;
 }
 
 // A kernel's summation order depends on its shapes, not on the data: a node whose windows
 // of many shapes (small ones at the borders and inside, bands, most of the output) give the
 // bits of its whole golden output is taken to sum every window as the whole layer did.
-void Executor::check_windows(Plan& plan, const std::vector<at::Tensor>& values) const {
-  for (auto& step : plan.steps) {
-    if (!step.region || step.region->exact || step.window_checked) continue;
-    step.window_checked = true;
-    const Node& n = graph_.node(step.node);
-    const at::Tensor& out = values[n.outputs[0]];
-    if (n.outputs.size() != 1 || !out.defined() || out.dim() < 2 || out.numel() == 0) continue;
-    std::vector<WindowInput> ins(n.inputs.size());
-    for (size_t i = 0; i < n.inputs.size(); ++i) {
-      if (n.inputs[i] != kNoValue) ins[i].base = values[n.inputs[i]];
-    }
-    std::mt19937_64 rng(static_cast<uint64_t>(step.node));
-    auto below = [&rng](int64_t n) {
-      return static_cast<int64_t>(rng() % static_cast<uint64_t>(n));
-    };
-    bool exact = true;
-    for (int k = 0; k < 16 && exact; ++k) {
-      Box b = Box::whole(out.sizes());
-      for (int64_t d = 1; d < out.dim(); ++d) {
-        const int64_t size = out.size(d);
-        const int64_t len = k < 8 ? 1 + below(std::min<int64_t>(size, 4)) : 1 + below(size);
-        const int64_t lo = k % 4 == 0 ? 0 : k % 4 == 1 ? size - len : below(size - len + 1);
-        b.lo[static_cast<size_t>(d)] = lo;
-        b.hi[static_cast<size_t>(d)] = lo + len;
-      }
-      exact = bitwise_equal(step.region->compute(ins, b).contiguous(), b.of(out).contiguous());
-    }
-    step.window_exact = exact;
+bool Executor::windows_match(NodeId node, const Region& region,
+                             const std::vector<at::Tensor>& values) const {
+  const Node& n = graph_.node(node);
+  const at::Tensor& out = values[n.outputs[0]];
+  if (n.outputs.size() != 1 || !out.defined() || out.dim() < 2 || out.numel() == 0) return false;
+  std::vector<WindowInput> ins(n.inputs.size());
+  for (size_t i = 0; i < n.inputs.size(); ++i) {
+    if (n.inputs[i] != kNoValue) ins[i].base = values[n.inputs[i]];
   }
+  std::mt19937_64 rng(static_cast<uint64_t>(node));
+  auto below = [&rng](int64_t n) { return static_cast<int64_t>(rng() % static_cast<uint64_t>(n)); };
+  for (int k = 0; k < 16; ++k) {
+    Box b = Box::whole(out.sizes());
+    for (int64_t d = 1; d < out.dim(); ++d) {
+      const int64_t size = out.size(d);
+      const int64_t len = k < 8 ? 1 + below(std::min<int64_t>(size, 4)) : 1 + below(size);
+      const int64_t lo = k % 4 == 0 ? 0 : k % 4 == 1 ? size - len : below(size - len + 1);
+      b.lo[static_cast<size_t>(d)] = lo;
+      b.hi[static_cast<size_t>(d)] = lo + len;
+    }
+    if (!bitwise_equal(region.compute(ins, b).contiguous(), b.of(out).contiguous())) return false;
+  }
+  return true;
 }
 
 namespace {
@@ -639,6 +632,22 @@ struct Executor::Slot {
            static_cast<double>(std::max<int64_t>(1, cache.values_[v].numel()));
   }
 
+  // Whether every window of `step` gives the whole kernel's bits: an exact region, or one
+  // whose windows of many shapes matched the golden output, checked on the node's first
+  // window (the plan's first golden run used to check every node, a tenth of a short
+  // MobileNetV2 campaign; downstream and full recompute never window).
+  bool layer_exact(const Plan::Step& step) const {
+    if (step.region->exact) return true;
+    const Plan& plan = *static_cast<const Plan*>(cache.plan_);
+    std::lock_guard<std::mutex> lock(plan.verdict_mutex);
+    auto it = plan.layer_verdicts.find(step.node);
+    if (it == plan.layer_verdicts.end())
+      it = plan.layer_verdicts
+               .emplace(step.node, ex.windows_match(step.node, *step.region, cache.values_))
+               .first;
+    return it->second;
+  }
+
   // Whether windows of `want`'s computed shape give the whole kernel's bits on `step`: on
   // the first window of that shape, its golden window is computed and compared with the
   // golden output (Plan::window_verdicts).
@@ -680,9 +689,8 @@ struct Executor::Slot {
     // dim whose shape was shown to give the whole kernel's bits (oneDNN's 1x1 kernel sums
     // some layers' windows alike only at full height). Else the node is computed whole, so
     // that cone gives every value a full recompute gives.
-    const bool exact = step.region->exact || step.window_exact;
     std::vector<Box> candidates{*reach};
-    for (size_t d = 2; !exact && d < reach->lo.size(); ++d) {
+    for (size_t d = 2; !step.region->exact && d < reach->lo.size(); ++d) {
       const int64_t size = golden_out.size(static_cast<int64_t>(d));
       if (reach->lo[d] == 0 && reach->hi[d] == size) continue;
       Box b = *reach;
@@ -701,7 +709,7 @@ struct Executor::Slot {
       // 243, ResNet-50 47.0 -> 48.1, FLOPs per trial +0.3% at most (4e6: ResNet-20 only
       // gained, a third more FLOPs).
       if (static_cast<double>(step.flops) * (1.0 - share) < ex.options_.min_window_saving) continue;
-      if (exact || shape_exact(step, b)) {
+      if (layer_exact(step) || shape_exact(step, b)) {
         computed = b;
         break;
       }

@@ -164,7 +164,9 @@ class Executor {
   RerunResult propagate(const GoldenCache& cache, std::vector<at::Tensor>& values,
                         std::vector<bool>& dirty, const Override* edge, bool full,
                         bool track_non_finite) const;
-  void check_windows(Plan& plan, const std::vector<at::Tensor>& values) const;
+  // Whether `region`'s windows of many shapes give the bits of `node`'s golden output.
+  bool windows_match(NodeId node, const Region& region,
+                     const std::vector<at::Tensor>& values) const;
   struct Slot;
   struct FaultStart;
   FaultStart apply(const GoldenCache& cache, const ValueFault& fault) const;
