@@ -66,7 +66,7 @@ std::optional<Region> region(const OpContext& ctx) {
     return outs[0];
   };
   // The contiguous path gives every window the whole layer's bits in ATen 1.13 (its vector
-  // loop loads the tail partially); checked once per layer (Executor::check_windows).
+  // loop loads the tail partially); checked once per layer (Executor::windows_match).
   r.exact = false;
   return r;
 }

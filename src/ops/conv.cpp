@@ -122,7 +122,7 @@ std::shared_ptr<const PackedWeight> packed_weight(const OpContext& ctx, const Wi
 // A window's convolution: oneDNN whatever the window's size. ATen picks im2col + GEMM for
 // small inputs, which sums in another order than the whole layer's oneDNN kernel; through
 // oneDNN most layers' windows give the whole layer's bits (the executor checks that, before
-// it relies on it: Executor::check_windows, and per window shape).
+// it relies on it: Executor::windows_match, and per window shape).
 at::Tensor window_convolve(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
                            const Window& win, const std::vector<int64_t>& padding, int64_t groups,
                            const PackedWeight* packed) {
