@@ -639,13 +639,17 @@ struct Executor::Slot {
   bool layer_exact(const Plan::Step& step) const {
     if (step.region->exact) return true;
     const Plan& plan = *static_cast<const Plan*>(cache.plan_);
+    {
+      std::lock_guard<std::mutex> lock(plan.verdict_mutex);
+      auto it = plan.layer_verdicts.find(step.node);
+      if (it != plan.layer_verdicts.end()) return it->second;
+    }
+    // Checked outside the lock, so that other trial threads keep looking verdicts up (two
+    // threads may check one node at once; they find the same).
+    const bool exact = ex.windows_match(step.node, *step.region, cache.values_);
     std::lock_guard<std::mutex> lock(plan.verdict_mutex);
-    auto it = plan.layer_verdicts.find(step.node);
-    if (it == plan.layer_verdicts.end())
-      it = plan.layer_verdicts
-               .emplace(step.node, ex.windows_match(step.node, *step.region, cache.values_))
-               .first;
-    return it->second;
+    plan.layer_verdicts.emplace(step.node, exact);
+    return exact;
   }
 
   // Whether windows of `want`'s computed shape give the whole kernel's bits on `step`: on

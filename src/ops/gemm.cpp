@@ -1,6 +1,12 @@
 // Gemm: Y = alpha * A' * B' + beta * C with A' = transA ? A^T : A (same for B); A and B
 // are 2-d, C broadcasts to M x N. The common Linear form (transB = 1, alpha = beta = 1,
-// 1-d C) runs ATen's linear, the same kernel as PyTorch's nn.Linear.
+// 1-d C) runs faultgraph's own dot products on float inference (below), else ATen's linear,
+// the same kernel as PyTorch's nn.Linear.
+#include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>
+
+#include <algorithm>
+
 #include "ops/common.h"
 
 namespace fg::ops {
@@ -31,6 +37,62 @@ std::vector<TensorInfo> infer(const OpContext& ctx) {
   return {make_info(a.dtype, {m, n})};
 }
 
+constexpr int64_t kLanes = 16;
+
+// Sum of x[i] * w[i]: 16 partial sums (i mod 16), added in a fixed tree; products and sums
+// rounded separately (never contracted to fused multiply-adds), so every CPU, clone, row,
+// batch size and thread count gives the same bits. Zero-padded tails add +0 * +0 to a sum
+// that started at +0, which changes nothing.
+__attribute__((target_clones("avx512f", "avx2", "default"), optimize("fp-contract=off"))) float dot(
+    const float* x, const float* w, int64_t k) {
+  float acc[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= k; i += kLanes) {
+    for (int64_t j = 0; j < kLanes; ++j) acc[j] += x[i + j] * w[i + j];
+  }
+  float xt[kLanes] = {}, wt[kLanes] = {};
+  std::copy(x + i, x + k, xt);
+  std::copy(w + i, w + k, wt);
+  for (int64_t j = 0; j < kLanes; ++j) acc[j] += xt[j] * wt[j];
+  for (int64_t half = kLanes / 2; half > 0; half /= 2) {
+    for (int64_t j = 0; j < half; ++j) acc[j] += acc[j + half];
+  }
+  return acc[0];
+}
+
+// x (M x K) times w (N x K) transposed, plus b (N) when given: a classifier head at batch 1
+// reads each weight once, where OpenBLAS's sgemm first packed the whole matrix (5% of a
+// MobileNetV2 campaign).
+at::Tensor linear_float(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
+  const int64_t m = x.size(0), k = x.size(1), n = w.size(0);
+  at::Tensor xc = x.contiguous();
+  at::Tensor y = at::empty({m, n}, x.options());
+  const float* px = xc.data_ptr<float>();
+  const float* pw = w.data_ptr<float>();
+  const float* pb = b.defined() ? b.data_ptr<float>() : nullptr;
+  float* py = y.data_ptr<float>();
+  at::parallel_for(0, n, std::max<int64_t>(1, 16384 / std::max<int64_t>(k * m, 1)),
+                   [&](int64_t n0, int64_t n1) {
+                     for (int64_t i = 0; i < m; ++i) {
+                       for (int64_t j = n0; j < n1; ++j) {
+                         const float d = dot(px + i * k, pw + j * k, k);
+                         py[i * n + j] = pb ? d + pb[j] : d;
+                       }
+                     }
+                   });
+  return y;
+}
+
+// Float inference on a contiguous weight and bias, no autograd: linear_float applies.
+bool own_linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
+  const bool types = x.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat &&
+                     (!b.defined() || (b.scalar_type() == at::kFloat && b.is_contiguous()));
+  const bool grad = at::GradMode::is_enabled() &&
+                    (x.requires_grad() || w.requires_grad() || (b.defined() && b.requires_grad()));
+  return types && !grad && x.dim() == 2 && w.dim() == 2 && w.is_contiguous() &&
+         x.size(1) == w.size(1) && (!b.defined() || (b.dim() == 1 && b.size(0) == w.size(0)));
+}
+
 Kernel prepare(const OpContext& ctx) {
   GemmParams p = parse(ctx);
   bool has_c = ctx.has_input(2);
@@ -38,7 +100,9 @@ Kernel prepare(const OpContext& ctx) {
                 (!has_c || (ctx.in[2].rank_known && ctx.in[2].rank() == 1));
   if (linear) {
     return [has_c](KernelArgs& a) {
-      a.out[0] = at::linear(a.in[0], a.in[1], has_c ? a.in[2] : at::Tensor());
+      at::Tensor bias = has_c ? a.in[2] : at::Tensor();
+      a.out[0] = own_linear(a.in[0], a.in[1], bias) ? linear_float(a.in[0], a.in[1], bias)
+                                                    : at::linear(a.in[0], a.in[1], bias);
     };
   }
   return [p, has_c](KernelArgs& a) {

@@ -144,6 +144,36 @@ TEST(AveragePoolKernel, SameBitsAsATen) {
 
 namespace fg {
 namespace {
+// The Linear form of Gemm on float inference (faultgraph's own dot products): each row of a
+// batch gets the bits it gets alone, at any width (tails of 16), with or without bias, and
+// the values of a double-precision reference within float rounding.
+TEST(GemmKernel, RowsGetTheirOwnBitsAtAnyBatchSize) {
+  for (int64_t k : {1, 15, 16, 17, 1280}) {
+    Graph g;
+    ValueId in = g.add_input("x", DType::kFloat32, {kUnknownDim, k});
+    ValueId w = g.add_initializer("w", at::randn({37, k}));
+    ValueId b = g.add_initializer("b", at::randn({37}));
+    Attrs a;
+    a.set("transB", int64_t{1});
+    NodeId n = g.add_node("fc", OpKind::kGemm, {in, w, b}, {"y"}, a);
+    g.add_output(g.node(n).outputs[0]);
+    at::Tensor wt = *g.value(w).data, bt = *g.value(b).data;
+    Executor exec(g);
+    at::Tensor x = at::randn({5, k});
+    at::Tensor all = exec.run({x}).at(0);
+    for (int64_t i = 0; i < 5; ++i) {
+      at::Tensor one = exec.run({x.slice(0, i, i + 1).clone()}).at(0);
+      EXPECT_TRUE(bitwise_equal(one, all.slice(0, i, i + 1).contiguous())) << "k " << k;
+    }
+    at::Tensor want = at::linear(x.to(at::kDouble), wt.to(at::kDouble), bt.to(at::kDouble));
+    EXPECT_TRUE(at::allclose(all.to(at::kDouble), want, 1e-5, 1e-5)) << "k " << k;
+  }
+}
+}  // namespace
+}  // namespace fg
+
+namespace fg {
+namespace {
 // Ops whose output size a model's values choose refuse sizes beyond this machine's memory
 // with an error naming the node (a hostile ONNX used to get ATen's "can't allocate"): at
 // load when the values are constants, at run time otherwise.
