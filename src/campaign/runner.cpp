@@ -427,6 +427,9 @@ std::vector<bool> trials_to_skip(const TrialPlan& plan, const TrialStore* store,
   return done;
 }
 
+// Seconds of trials per chunk of one input's trials (run_trials).
+constexpr double kChunkSeconds = 1.0;
+
 int64_t trial_block(const TrialPlan& plan) {
   return std::clamp<int64_t>(50 * plan.inputs(), 2000, 200000);
 }
@@ -479,9 +482,21 @@ RunSummary run_trials(Executor& exec, const TrialPlan& plan, const CampaignInput
         // Trials of this input in chunks, each chunk's trials side by side on the workers.
         const size_t here = static_cast<size_t>(
             std::min<int64_t>(static_cast<int64_t>(trials.size()), todo - sum.ran));
-        const size_t chunk = static_cast<size_t>(16 * workers) * batch;
+        // A chunk ends with the workers waiting for its slowest trial and for the records to
+        // be stored; chunks of about a second of trials (at the rate measured so far) keep
+        // that small and the progress line and Ctrl-C prompt. Measured at 2 threads, chunks
+        // of 32 trials instead: MobileNetV2 485 vs 513 trials/s, ResNet-50 105 vs 108.
+        const size_t min_chunk = static_cast<size_t>(16 * workers) * batch;
+        size_t chunk = min_chunk;
         for (size_t c0 = 0; c0 < here; c0 += chunk) {
           check_interrupt();
+          const double elapsed =
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+          if (sum.ran > 0 && elapsed > 0) {
+            const double rate = static_cast<double>(sum.ran) / elapsed;
+            chunk = std::clamp(static_cast<size_t>(rate * kChunkSeconds), min_chunk,
+                               std::max(min_chunk, size_t{4096}));
+          }
           std::vector<TrialRecord> recs =
               run_trials_on(exec, golden, plan, inputs, o.recompute, trials, c0,
                             std::min(here, c0 + chunk), workers, batch);
