@@ -174,6 +174,41 @@ TEST(GemmKernel, RowsGetTheirOwnBitsAtAnyBatchSize) {
 
 namespace fg {
 namespace {
+// BatchNormalization at inference (faultgraph's own kernel): x * alpha + beta as fused
+// multiply-adds, alpha = scale / sqrt(var + eps), beta = B - mean * alpha fused too (what
+// ATen's vectorised kernel computes), on odd plane sizes; within an ulp of ATen's result.
+TEST(BatchNormKernel, FusedMultiplyAddsPerChannel) {
+  const int64_t c = 19;
+  Graph g;
+  ValueId in = g.add_input("x", DType::kFloat32, {2, c, 7, 9});
+  std::vector<ValueId> ins{in};
+  at::Tensor scale = at::randn({c}), bias = at::randn({c}), mean = at::randn({c}),
+             var = at::rand({c}) + 0.1;
+  for (auto [name, t] : {std::pair{"scale", scale}, {"bias", bias}, {"mean", mean}, {"var", var}})
+    ins.push_back(g.add_initializer(name, t));
+  NodeId n = g.add_node("bn", OpKind::kBatchNormalization, ins, {"y"});
+  g.add_output(g.node(n).outputs[0]);
+  at::Tensor x = at::randn({2, c, 7, 9});
+  at::Tensor y = Executor(g).run({x}).at(0).contiguous();
+  const float* px = x.data_ptr<float>();
+  const float* py = y.data_ptr<float>();
+  const int64_t plane = 7 * 9;
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    const int64_t ch = i / plane % c;
+    const float invstd = 1.0F / std::sqrt(var[ch].item<float>() + 1e-5F);
+    const float alpha = invstd * scale[ch].item<float>();
+    const float beta = std::fma(-mean[ch].item<float>(), alpha, bias[ch].item<float>());
+    ASSERT_EQ(std::bit_cast<uint32_t>(py[i]), std::bit_cast<uint32_t>(std::fma(px[i], alpha, beta)))
+        << "element " << i;
+  }
+  at::Tensor aten = at::batch_norm(x, scale, bias, mean, var, false, 0.1, 1e-5, false);
+  EXPECT_TRUE(at::allclose(y, aten, 1e-6, 1e-6));
+}
+}  // namespace
+}  // namespace fg
+
+namespace fg {
+namespace {
 // Ops whose output size a model's values choose refuse sizes beyond this machine's memory
 // with an error naming the node (a hostile ONNX used to get ATen's "can't allocate"): at
 // load when the values are constants, at run time otherwise.
