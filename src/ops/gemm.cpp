@@ -38,31 +38,39 @@ std::vector<TensorInfo> infer(const OpContext& ctx) {
 }
 
 constexpr int64_t kLanes = 16;
+constexpr int64_t kRows = 4;
 
-// Sum of x[i] * w[i]: 16 partial sums (i mod 16), added in a fixed tree; products and sums
-// rounded separately (never contracted to fused multiply-adds), so every CPU, clone, row,
-// batch size and thread count gives the same bits. Zero-padded tails add +0 * +0 to a sum
-// that started at +0, which changes nothing.
-__attribute__((target_clones("avx512f", "avx2", "default"), optimize("fp-contract=off"))) float dot(
-    const float* x, const float* w, int64_t k) {
-  float acc[kLanes] = {};
+// Sums of x_r[i] * w[i] for up to kRows rows x_r (ldx apart), into out[r]: per row, 16
+// partial sums (i mod 16) added in a fixed tree; products and sums rounded separately (never
+// contracted to fused multiply-adds), so every CPU, clone, row, batch size and thread count
+// gives the same bits. Zero-padded tails add +0 * +0 to sums that started at +0, which
+// changes nothing.
+__attribute__((target_clones("avx512f", "avx2", "default"), optimize("fp-contract=off"))) void
+dot_rows(const float* x, int64_t ldx, int64_t rows, const float* w, int64_t k, float* out) {
+  float acc[kRows][kLanes] = {};
   int64_t i = 0;
   for (; i + kLanes <= k; i += kLanes) {
-    for (int64_t j = 0; j < kLanes; ++j) acc[j] += x[i + j] * w[i + j];
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t j = 0; j < kLanes; ++j) acc[r][j] += x[r * ldx + i + j] * w[i + j];
+    }
   }
-  float xt[kLanes] = {}, wt[kLanes] = {};
-  std::copy(x + i, x + k, xt);
+  float wt[kLanes] = {};
   std::copy(w + i, w + k, wt);
-  for (int64_t j = 0; j < kLanes; ++j) acc[j] += xt[j] * wt[j];
-  for (int64_t half = kLanes / 2; half > 0; half /= 2) {
-    for (int64_t j = 0; j < half; ++j) acc[j] += acc[j + half];
+  for (int64_t r = 0; r < rows; ++r) {
+    float xt[kLanes] = {};
+    std::copy(x + r * ldx + i, x + r * ldx + k, xt);
+    for (int64_t j = 0; j < kLanes; ++j) acc[r][j] += xt[j] * wt[j];
+    for (int64_t half = kLanes / 2; half > 0; half /= 2) {
+      for (int64_t j = 0; j < half; ++j) acc[r][j] += acc[r][j + half];
+    }
+    out[r] = acc[r][0];
   }
-  return acc[0];
 }
 
-// x (M x K) times w (N x K) transposed, plus b (N) when given: a classifier head at batch 1
-// reads each weight once, where OpenBLAS's sgemm first packed the whole matrix (5% of a
-// MobileNetV2 campaign).
+// x (M x K) times w (N x K) transposed, plus b (N) when given. Blocks of weight rows that
+// stay in cache while the rows of x pass over them, kRows at a time: the weight is read
+// from memory once (a classifier head at batch 1, where OpenBLAS's sgemm first packed the
+// whole matrix: 5% of a MobileNetV2 campaign).
 at::Tensor linear_float(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
   const int64_t m = x.size(0), k = x.size(1), n = w.size(0);
   at::Tensor xc = x.contiguous();
@@ -71,26 +79,37 @@ at::Tensor linear_float(const at::Tensor& x, const at::Tensor& w, const at::Tens
   const float* pw = w.data_ptr<float>();
   const float* pb = b.defined() ? b.data_ptr<float>() : nullptr;
   float* py = y.data_ptr<float>();
-  at::parallel_for(0, n, std::max<int64_t>(1, 16384 / std::max<int64_t>(k * m, 1)),
-                   [&](int64_t n0, int64_t n1) {
-                     for (int64_t i = 0; i < m; ++i) {
-                       for (int64_t j = n0; j < n1; ++j) {
-                         const float d = dot(px + i * k, pw + j * k, k);
-                         py[i * n + j] = pb ? d + pb[j] : d;
-                       }
-                     }
-                   });
+  // About 128 KiB of weight rows per block.
+  const int64_t block = std::clamp<int64_t>(32768 / std::max<int64_t>(k, 1), 1, 256);
+  const int64_t blocks = (n + block - 1) / block;
+  at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+    float out[kRows];
+    for (int64_t j0 = b0 * block; j0 < std::min(n, b1 * block); j0 += block) {
+      const int64_t j1 = std::min(n, j0 + block);
+      for (int64_t i = 0; i < m; i += kRows) {
+        const int64_t rows = std::min(kRows, m - i);
+        for (int64_t j = j0; j < j1; ++j) {
+          dot_rows(px + i * k, k, rows, pw + j * k, k, out);
+          for (int64_t r = 0; r < rows; ++r) py[(i + r) * n + j] = pb ? out[r] + pb[j] : out[r];
+        }
+      }
+    }
+  });
   return y;
 }
 
-// Float inference on a contiguous weight and bias, no autograd: linear_float applies.
+// Float inference on a contiguous weight and bias, no autograd, at most 2 x kRows rows (a
+// campaign's trials, one at a time or a few variants batched): linear_float applies. Larger
+// batches (evaluation) run OpenBLAS, faster there; its rows' bits depend on the batch
+// anyway (checked: a row alone and in a batch of 64 differ).
 bool own_linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
   const bool types = x.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat &&
                      (!b.defined() || (b.scalar_type() == at::kFloat && b.is_contiguous()));
   const bool grad = at::GradMode::is_enabled() &&
                     (x.requires_grad() || w.requires_grad() || (b.defined() && b.requires_grad()));
-  return types && !grad && x.dim() == 2 && w.dim() == 2 && w.is_contiguous() &&
-         x.size(1) == w.size(1) && (!b.defined() || (b.dim() == 1 && b.size(0) == w.size(0)));
+  return types && !grad && x.dim() == 2 && x.size(0) <= 2 * kRows && w.dim() == 2 &&
+         w.is_contiguous() && x.size(1) == w.size(1) &&
+         (!b.defined() || (b.dim() == 1 && b.size(0) == w.size(0)));
 }
 
 Kernel prepare(const OpContext& ctx) {
