@@ -144,6 +144,27 @@ TEST(AveragePoolKernel, SameBitsAsATen) {
 
 namespace fg {
 namespace {
+// Pads far wider than the input (a hostile model) keep ATen's pool, which reads only the
+// real elements: no padded copy of 2^21 x 2^21 floats.
+TEST(AveragePoolKernel, HugePadsAreNotCopied) {
+  Graph g;
+  ValueId in = g.add_input("x", DType::kFloat32, {1, 2, 4, 4});
+  const int64_t pad = int64_t{1} << 20;
+  Attrs a;
+  a.set("kernel_shape", std::vector<int64_t>{2 * pad, 2 * pad});
+  a.set("pads", std::vector<int64_t>{pad, pad, pad, pad});
+  NodeId n = g.add_node("pool", OpKind::kAveragePool, {in}, {"y"}, a);
+  g.add_output(g.node(n).outputs[0]);
+  at::Tensor x = at::randn({1, 2, 4, 4});
+  at::Tensor got = Executor(g).run({x}).at(0);
+  at::Tensor want = at::avg_pool2d(x, {2 * pad, 2 * pad}, {1, 1}, {pad, pad}, false, false);
+  EXPECT_TRUE(bitwise_equal(got, want));
+}
+}  // namespace
+}  // namespace fg
+
+namespace fg {
+namespace {
 // The Linear form of Gemm on float inference (faultgraph's own dot products): each row of a
 // batch gets the bits it gets alone, at any width (tails of 16), with or without bias, and
 // the values of a double-precision reference within float rounding.
