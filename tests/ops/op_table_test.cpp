@@ -4,6 +4,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <random>
 
 #include "faultgraph/core/error.h"
 #include "faultgraph/core/sizes.h"
@@ -137,6 +138,42 @@ TEST(AveragePoolKernel, SameBitsAsATen) {
     ASSERT_EQ(got.sizes(), want.sizes()) << c.k << " " << c.s << " " << c.pad;
     EXPECT_TRUE(bitwise_equal(got, want))
         << c.k << " " << c.s << " " << c.pad << " " << c.ceil << " " << c.cip;
+  }
+}
+}  // namespace
+}  // namespace fg
+
+namespace fg {
+namespace {
+// The same over 300 random small geometries (kernel 1-5 per dim, stride 1-3, pads up to half
+// the kernel as ATen takes them, ceil mode, padding counted or not, inputs from 1 x 1).
+TEST(AveragePoolKernel, SameBitsAsATenAtRandomGeometries) {
+  std::mt19937 rng(7);
+  auto pick = [&rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (int t = 0; t < 300; ++t) {
+    const int64_t kh = pick(1, 5), kw = pick(1, 5), sh = pick(1, 3), sw = pick(1, 3);
+    const int64_t ph = pick(0, static_cast<int>(kh / 2)), pw = pick(0, static_cast<int>(kw / 2));
+    const bool ceil = pick(0, 1) == 1, cip = pick(0, 1) == 1;
+    const int64_t h = pick(static_cast<int>(std::max<int64_t>(1, kh - 2 * ph)), 20);
+    const int64_t w = pick(static_cast<int>(std::max<int64_t>(1, kw - 2 * pw)), 40);
+    Graph g;
+    ValueId in = g.add_input("x", DType::kFloat32, {1, 3, h, w});
+    Attrs a;
+    a.set("kernel_shape", std::vector<int64_t>{kh, kw});
+    a.set("strides", std::vector<int64_t>{sh, sw});
+    a.set("pads", std::vector<int64_t>{ph, pw, ph, pw});
+    a.set("ceil_mode", int64_t{ceil});
+    a.set("count_include_pad", int64_t{cip});
+    NodeId n = g.add_node("pool", OpKind::kAveragePool, {in}, {"y"}, a);
+    g.add_output(g.node(n).outputs[0]);
+    at::Tensor x = at::randn({1, 3, h, w});
+    at::Tensor got = Executor(g).run({x}).at(0);
+    at::Tensor want = at::avg_pool2d(x, {kh, kw}, {sh, sw}, {ph, pw}, ceil, cip);
+    ASSERT_EQ(got.sizes(), want.sizes()) << "case " << t;
+    ASSERT_TRUE(bitwise_equal(got, want))
+        << "case " << t << ": kernel " << kh << "x" << kw << " stride " << sh << "x" << sw
+        << " pads " << ph << "," << pw << " ceil " << ceil << " cip " << cip << " input " << h
+        << "x" << w;
   }
 }
 }  // namespace
