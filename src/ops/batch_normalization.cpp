@@ -36,8 +36,8 @@ std::vector<TensorInfo> infer(const OpContext& ctx) {
 }
 
 // Per channel c: alpha = 1 / sqrt(var + eps) * scale and beta = B - mean * alpha, then
-// y = x * alpha + beta, the multiply-adds fused (std::fma): ATen's bits where it runs its
-// AVX2 or AVX-512 kernels (its compiler contracts both; checked against PyTorch 1.13 here),
+// y = x * alpha + beta, the multiply-adds fused (std::fma): ATen's bits on this machine's
+// AVX-512 (its compiler contracts both; compared bit for bit with Debian's PyTorch 1.13),
 // and on every CPU the same (a CPU without FMA gets the same correctly rounded fma, slower).
 // Each element's arithmetic is the same wherever it sits, so a window gives the whole
 // layer's bits. ATen's batch_norm computed alpha and beta on every call through several
