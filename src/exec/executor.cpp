@@ -361,6 +361,14 @@ bool all_finite(const at::Tensor& t) {
 namespace {
 // A window larger than this share of the output is recomputed whole.
 constexpr double kMaxWindowShare = 0.5;
+// The work, in FLOPs, that a node computed whole spends per output element beyond its FLOPs
+// (copying its input whole, allocating and passing over its output): chosen by measurement
+// (ResNet-20 and MobileNetV2 campaigns; 16 to 128 gave the same within noise).
+constexpr double kElementWork = 32;
+// Output heights where oneDNN 2.x's 1x1 convolution kernel changes how it blocks its sums
+// (jit_avx512_common_1x1 init_conf: SMALL_SPATIAL 10, BIG_SPATIAL 28); windows of other
+// heights are tried raised to them. Only an optimisation: every window shape is checked.
+constexpr std::array<int64_t, 2> kBlockingHeights{11, 28};
 
 // Element-wise "the stored bits differ" (so -0 vs 0 and NaN payloads count as changes).
 at::Tensor bits_differ(const at::Tensor& a, const at::Tensor& b) {
@@ -694,6 +702,18 @@ struct Executor::Slot {
     // some layers' windows alike only at full height). Else the node is computed whole, so
     // that cone gives every value a full recompute gives.
     std::vector<Box> candidates{*reach};
+    // oneDNN's 1x1 kernel blocks its sums by output height, in classes (measured: up to 10
+    // rows, 11 to 27, 28 and more; a window's bits never depended on its width): a window
+    // raised to the first height of the whole layer's class sums like it.
+    for (const int64_t rows : kBlockingHeights) {
+      if (step.region->exact || reach->lo.size() < 3) break;
+      const int64_t size = golden_out.size(2), height = reach->hi[2] - reach->lo[2];
+      if (height >= rows || size < rows) continue;
+      Box b = *reach;
+      b.hi[2] = std::min(size, b.lo[2] + rows);
+      b.lo[2] = b.hi[2] - rows;
+      candidates.push_back(std::move(b));
+    }
     for (size_t d = 2; !step.region->exact && d < reach->lo.size(); ++d) {
       const int64_t size = golden_out.size(static_cast<int64_t>(d));
       if (reach->lo[d] == 0 && reach->hi[d] == size) continue;
@@ -707,12 +727,18 @@ struct Executor::Slot {
       const double share = share_of(b, v);
       // Most of the output: the full kernel costs no more than a window and its bookkeeping.
       if (share > kMaxWindowShare) continue;
-      // Nor does a window that saves fewer FLOPs than ExecOptions::min_window_saving (1e6,
+      // Nor does a window that saves less work than ExecOptions::min_window_saving (1e6,
       // tens of microseconds of one core: its slicing, padding and allocations cost more).
       // Measured, 1 thread: ResNet-20 campaign 2321 -> 2591 trials/s, MobileNetV2 231 ->
       // 243, ResNet-50 47.0 -> 48.1, FLOPs per trial +0.3% at most (4e6: ResNet-20 only
-      // gained, a third more FLOPs).
-      if (static_cast<double>(step.flops) * (1.0 - share) < ex.options_.min_window_saving) continue;
+      // gained, a third more FLOPs). Work is FLOPs and kElementWork per output element: a
+      // node computed whole also copies its whole input (the producer's window applied) and
+      // passes over all of it, which the one or two FLOPs per element of BatchNormalization,
+      // Clip or Add do not show (counting FLOPs only, MobileNetV2 computed them whole after
+      // nearly every convolution window; +25% trials/s with, ResNet-20 unchanged).
+      const double work =
+          static_cast<double>(step.flops) + kElementWork * static_cast<double>(golden_out.numel());
+      if (work * (1.0 - share) < ex.options_.min_window_saving) continue;
       if (layer_exact(step) || shape_exact(step, b)) {
         computed = b;
         break;

@@ -129,7 +129,9 @@ std::pair<int64_t, int64_t> window_reach(const Window& w, size_t dim, int64_t in
 // What of the input `x` (N x C x spatial) the output positions of `out` read: the batch of
 // `out`, channels [c0, c1), the spatial windows (dims from 2), padded with `pad_value` where
 // the window passes the edges: a window op with no padding over it gives exactly those
-// outputs.
+// outputs. `slack`: per spatial dim, rows or columns read after the window's last one that
+// the op does not use (the whole input's own slack: a stride-2 1x1 convolution over 56 rows
+// reads 55; oneDNN sums a window like the whole layer only when they agree).
 at::Tensor window_input(const WindowInput& x, const Window& w, const Box& out, int64_t c0,
-                        int64_t c1, double pad_value);
+                        int64_t c1, double pad_value, std::span<const int64_t> slack = {});
 }  // namespace fg::ops

@@ -187,6 +187,16 @@ std::optional<Region> region(const OpContext& ctx) {
   ConvParams p = parse(ctx);
   Shape out = infer(ctx)[0].shape;
   const int64_t cin_per_group = x.shape[1] / p.group, cout_per_group = wt.shape[0] / p.group;
+  // The input positions after the last one the whole layer reads (its slack, less than a
+  // stride), read by every window too: oneDNN's 1x1 kernel summed stride-2 windows like the
+  // whole layer only so (ResNet-50's downsampling layers: none of their windows did before).
+  std::vector<int64_t> slack;
+  for (size_t j = 0; j < p.window.kernel.size(); ++j) {
+    const int64_t span = (p.window.kernel[j] - 1) * p.window.dilations[j] + 1;
+    const int64_t read = (out[2 + j] - 1) * p.window.strides[j] + span;
+    slack.push_back(
+        std::max<int64_t>(0, x.shape[2 + j] + p.window.pad_begin[j] + p.window.pad_end[j] - read));
+  }
   Region r;
   r.reach = [p, out, cin_per_group, cout_per_group](size_t i, const Box& b) -> std::optional<Box> {
     if (i != 0) return std::nullopt;
@@ -203,13 +213,14 @@ std::optional<Region> region(const OpContext& ctx) {
     return o;
   };
   std::shared_ptr<const PackedWeight> packed = packed_weight(ctx, p.window, p.group);
-  r.compute = [p, out, cin_per_group, cout_per_group, packed](const std::vector<WindowInput>& in,
-                                                              const Box& want) {
+  r.compute = [p, out, cin_per_group, cout_per_group, packed, slack](
+                  const std::vector<WindowInput>& in, const Box& want) {
     // The window is computed at a rounded size (see rounded_box) and cut to `want` after.
     const Box ob = rounded_box(want, out, p.group, cout_per_group);
     // Whole groups: their input channels, their weights; the wanted channels cut after.
     int64_t g0 = ob.lo[1] / cout_per_group, g1 = (ob.hi[1] - 1) / cout_per_group + 1;
-    at::Tensor x = window_input(in[0], p.window, ob, g0 * cin_per_group, g1 * cin_per_group, 0.0);
+    at::Tensor x =
+        window_input(in[0], p.window, ob, g0 * cin_per_group, g1 * cin_per_group, 0.0, slack);
     // Weights and biases are never patched: a change there reaches the whole output.
     at::Tensor w = in[1].base.narrow(0, g0 * cout_per_group, (g1 - g0) * cout_per_group);
     at::Tensor bias = in.size() > 2 && in[2].defined()

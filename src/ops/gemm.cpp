@@ -67,6 +67,31 @@ dot_rows(const float* x, int64_t ldx, int64_t rows, const float* w, int64_t k, f
   }
 }
 
+// The sums of dot_rows for one row x and kRows weight rows (ldw apart), into out[c]: the
+// same order per output, bit for bit, in kRows independent chains of additions instead of
+// one (the classifier head at batch 1, where one chain's add latency bound the sums).
+__attribute__((target_clones("avx512f", "avx2", "default"), optimize("fp-contract=off"))) void
+dot_cols(const float* x, const float* w, int64_t ldw, int64_t k, float* out) {
+  float acc[kRows][kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= k; i += kLanes) {
+    for (int64_t c = 0; c < kRows; ++c) {
+      for (int64_t j = 0; j < kLanes; ++j) acc[c][j] += x[i + j] * w[c * ldw + i + j];
+    }
+  }
+  float xt[kLanes] = {};
+  std::copy(x + i, x + k, xt);
+  for (int64_t c = 0; c < kRows; ++c) {
+    float wt[kLanes] = {};
+    std::copy(w + c * ldw + i, w + c * ldw + k, wt);
+    for (int64_t j = 0; j < kLanes; ++j) acc[c][j] += xt[j] * wt[j];
+    for (int64_t half = kLanes / 2; half > 0; half /= 2) {
+      for (int64_t j = 0; j < half; ++j) acc[c][j] += acc[c][j + half];
+    }
+    out[c] = acc[c][0];
+  }
+}
+
 // x (M x K) times w (N x K) transposed, plus b (N) when given. Blocks of weight rows that
 // stay in cache while the rows of x pass over them, kRows at a time: the weight is read
 // from memory once (a classifier head at batch 1, where OpenBLAS's sgemm first packed the
@@ -88,7 +113,12 @@ at::Tensor linear_float(const at::Tensor& x, const at::Tensor& w, const at::Tens
       const int64_t j1 = std::min(n, j0 + block);
       for (int64_t i = 0; i < m; i += kRows) {
         const int64_t rows = std::min(kRows, m - i);
-        for (int64_t j = j0; j < j1; ++j) {
+        int64_t j = j0;
+        for (; rows == 1 && j + kRows <= j1; j += kRows) {
+          dot_cols(px + i * k, pw + j * k, k, k, out);
+          for (int64_t c = 0; c < kRows; ++c) py[i * n + j + c] = pb ? out[c] + pb[j + c] : out[c];
+        }
+        for (; j < j1; ++j) {
           dot_rows(px + i * k, k, rows, pw + j * k, k, out);
           for (int64_t r = 0; r < rows; ++r) py[(i + r) * n + j] = pb ? out[r] + pb[j] : out[r];
         }

@@ -28,33 +28,51 @@ void Box::unite(const Box& o) {
 at::Tensor Box::of(const at::Tensor& t) const {
   FG_ASSERT(static_cast<size_t>(t.dim()) == lo.size(), "box of rank ", lo.size(),
             " on a tensor of rank ", t.dim());
-  at::Tensor out = t;
+  // One view made for all dims (a narrow per dim cost a dispatch each, on the hot path of
+  // windowed recompute).
+  bool whole = true;
+  int64_t offset = t.storage_offset();
+  std::vector<int64_t> sizes(lo.size());
   for (size_t d = 0; d < lo.size(); ++d) {
-    if (lo[d] != 0 || hi[d] != t.size(static_cast<int64_t>(d)))
-      out = out.narrow(static_cast<int64_t>(d), lo[d], hi[d] - lo[d]);
+    const auto dim = static_cast<int64_t>(d);
+    FG_ASSERT(0 <= lo[d] && lo[d] <= hi[d] && hi[d] <= t.size(dim), "box [", lo[d], ", ", hi[d],
+              ") outside dim ", d, " of size ", t.size(dim));
+    whole = whole && lo[d] == 0 && hi[d] == t.size(dim);
+    sizes[d] = hi[d] - lo[d];
+    offset += lo[d] * t.stride(dim);
   }
-  return out;
+  return whole ? t : t.as_strided(sizes, t.strides(), offset);
+}
+
+// The part of the patch inside `b`, and where it lies in `b` and in the patch; nullopt when
+// there is no patch or it does not overlap `b`.
+std::optional<std::pair<Box, Box>> WindowInput::overlap(const Box& b) const {
+  if (!box) return std::nullopt;
+  Box in_b = b, in_patch = b;
+  for (size_t d = 0; d < b.lo.size(); ++d) {
+    const int64_t lo = std::max(b.lo[d], box->lo[d]), hi = std::min(b.hi[d], box->hi[d]);
+    if (lo >= hi) return std::nullopt;
+    in_b.lo[d] = lo - b.lo[d];
+    in_b.hi[d] = hi - b.lo[d];
+    in_patch.lo[d] = lo - box->lo[d];
+    in_patch.hi[d] = hi - box->lo[d];
+  }
+  return std::make_pair(std::move(in_b), std::move(in_patch));
 }
 
 at::Tensor WindowInput::part(const Box& b) const {
-  at::Tensor view = b.of(base);
-  if (!box) return view;
-  Box overlap = b;
-  for (size_t d = 0; d < b.lo.size(); ++d) {
-    overlap.lo[d] = std::max(b.lo[d], box->lo[d]);
-    overlap.hi[d] = std::min(b.hi[d], box->hi[d]);
-    if (overlap.lo[d] >= overlap.hi[d]) return view;
-  }
-  at::Tensor out = view.clone();
-  Box in_out = overlap, in_patch = overlap;
-  for (size_t d = 0; d < b.lo.size(); ++d) {
-    in_out.lo[d] -= b.lo[d];
-    in_out.hi[d] -= b.lo[d];
-    in_patch.lo[d] -= box->lo[d];
-    in_patch.hi[d] -= box->lo[d];
-  }
-  in_out.of(out).copy_(in_patch.of(patch));
+  std::optional<std::pair<Box, Box>> o = overlap(b);
+  if (!o) return b.of(base);
+  if (o->first.volume() == b.volume()) return o->second.of(patch);  // b lies in the patch
+  at::Tensor out = b.of(base).clone();
+  o->first.of(out).copy_(o->second.of(patch));
   return out;
+}
+
+void WindowInput::copy_part(const Box& b, const at::Tensor& dst) const {
+  std::optional<std::pair<Box, Box>> o = overlap(b);
+  if (!o || o->first.volume() != b.volume()) dst.copy_(b.of(base));
+  if (o) o->first.of(dst).copy_(o->second.of(patch));
 }
 
 namespace ops {
@@ -132,7 +150,7 @@ std::pair<int64_t, int64_t> window_reach(const Window& w, size_t j, int64_t in_l
 }
 
 at::Tensor window_input(const WindowInput& x, const Window& w, const Box& out, int64_t c0,
-                        int64_t c1, double pad_value) {
+                        int64_t c1, double pad_value, std::span<const int64_t> slack) {
   Box read;
   read.lo = {out.lo[0], c0};
   read.hi = {out.hi[0], c1};
@@ -143,7 +161,8 @@ at::Tensor window_input(const WindowInput& x, const Window& w, const Box& out, i
     int64_t len = x.size(dim);
     int64_t span = (w.kernel[j] - 1) * w.dilations[j] + 1;
     int64_t i0 = out.lo[2 + j] * w.strides[j] - w.pad_begin[j];
-    int64_t i1 = (out.hi[2 + j] - 1) * w.strides[j] - w.pad_begin[j] + span;
+    int64_t i1 =
+        (out.hi[2 + j] - 1) * w.strides[j] - w.pad_begin[j] + span + (slack.empty() ? 0 : slack[j]);
     int64_t a = std::clamp<int64_t>(i0, 0, len), b = std::clamp<int64_t>(i1, 0, len);
     read.lo.push_back(a);
     read.hi.push_back(std::max(a, b));
@@ -151,10 +170,32 @@ at::Tensor window_input(const WindowInput& x, const Window& w, const Box& out, i
     int64_t after = (i1 - i0) - before - (b - a);
     pads.insert(pads.begin(), {before, after});
   }
-  at::Tensor t = x.part(read);
   bool padded = false;
   for (int64_t p : pads) padded = padded || p != 0;
-  return padded ? at::constant_pad_nd(t, pads, pad_value) : t;
+  if (!padded) return x.part(read);
+  // One tensor of the padded shape: its border filled, the read box (patch applied) copied
+  // in. A padded copy of a patched copy passed over the window three times.
+  std::vector<int64_t> shape{read.hi[0] - read.lo[0], read.hi[1] - read.lo[1]};
+  Box inner = read;
+  inner.lo[0] = inner.lo[1] = 0;
+  inner.hi[0] = shape[0];
+  inner.hi[1] = shape[1];
+  for (size_t j = 0; j < spatial; ++j) {
+    const int64_t before = pads[2 * (spatial - 1 - j)], after = pads[2 * (spatial - 1 - j) + 1];
+    const int64_t len = read.hi[2 + j] - read.lo[2 + j];
+    shape.push_back(before + len + after);
+    inner.lo[2 + j] = before;
+    inner.hi[2 + j] = before + len;
+  }
+  at::Tensor t = at::empty(shape, x.base.options());
+  for (size_t j = 0; j < spatial; ++j) {
+    const auto dim = static_cast<int64_t>(2 + j);
+    if (inner.lo[2 + j] > 0) t.narrow(dim, 0, inner.lo[2 + j]).fill_(pad_value);
+    if (inner.hi[2 + j] < shape[2 + j])
+      t.narrow(dim, inner.hi[2 + j], shape[2 + j] - inner.hi[2 + j]).fill_(pad_value);
+  }
+  x.copy_part(read, inner.of(t));
+  return t;
 }
 
 }  // namespace ops

@@ -107,9 +107,10 @@ struct ExecOptions {
   // Training forward: BatchNormalization uses batch statistics and updates the running
   // mean and variance (the graph's initializer tensors) in place, with ONNX's momentum.
   bool training = false;
-  // Recompute::kCone: a node is windowed only where that saves at least this many FLOPs
-  // over computing it whole; smaller savings cost more in slicing, padding and allocation
-  // than they save (measured, ResNet-20 and MobileNetV2 campaigns). 0: every node that can.
+  // Recompute::kCone: a node is windowed only where that saves at least this much work
+  // over computing it whole (FLOPs, and 32 per output element for the memory a whole node
+  // passes over); smaller savings cost more in slicing, padding and allocation than they
+  // save (measured, ResNet-20 and MobileNetV2 campaigns). 0: every node that can.
   double min_window_saving = 1e6;
 };
 

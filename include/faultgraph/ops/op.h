@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "faultgraph/ir/graph.h"
@@ -74,8 +75,13 @@ struct WindowInput {
   std::optional<Box> box;
   at::Tensor patch;
   // The elements of `b`, the patch applied: a view of `base` when the patch does not
-  // overlap `b`, else a copy of just `b`.
+  // overlap `b`, a view of `patch` when `b` lies inside it, else a copy of just `b`.
   at::Tensor part(const Box& b) const;
+  // Copies the elements of `b`, the patch applied, into `dst` (the box's shape).
+  void copy_part(const Box& b, const at::Tensor& dst) const;
+  // Where the patch overlaps `b`: that overlap relative to `b` and relative to the patch;
+  // nullopt without a patch or an overlap.
+  std::optional<std::pair<Box, Box>> overlap(const Box& b) const;
   bool defined() const { return base.defined(); }
   int64_t size(int64_t d) const { return base.size(d); }
 };
