@@ -363,7 +363,8 @@ namespace {
 constexpr double kMaxWindowShare = 0.5;
 // The work, in FLOPs, that a node computed whole spends per output element beyond its FLOPs
 // (copying its input whole, allocating and passing over its output): chosen by measurement
-// (ResNet-20 and MobileNetV2 campaigns; 16 to 128 gave the same within noise).
+// (MobileNetV2 campaigns: 16 to 128 the same within noise; ResNet-20, whose tensors are
+// tiny, slowed as it grew: 2038 trials/s at 16, 1974 at 32, 1759 at 128).
 constexpr double kElementWork = 32;
 // Output heights where oneDNN 2.x's 1x1 convolution kernel changes how it blocks its sums
 // (jit_avx512_common_1x1 init_conf: SMALL_SPATIAL 10, BIG_SPATIAL 28); windows of other
@@ -702,9 +703,10 @@ struct Executor::Slot {
     // some layers' windows alike only at full height). Else the node is computed whole, so
     // that cone gives every value a full recompute gives.
     std::vector<Box> candidates{*reach};
-    // oneDNN's 1x1 kernel blocks its sums by output height, in classes (measured: up to 10
-    // rows, 11 to 27, 28 and more; a window's bits never depended on its width): a window
-    // raised to the first height of the whole layer's class sums like it.
+    // oneDNN's 1x1 kernel blocks its sums by output height, in classes (measured on the
+    // layer shapes of ResNet-50 and MobileNetV2: up to 10 rows, 11 to 27, 28 and more, and
+    // the width did not matter; not so on every shape): a window raised to the first height
+    // of the whole layer's class often sums like it.
     for (const int64_t rows : kBlockingHeights) {
       if (step.region->exact || reach->lo.size() < 3) break;
       const int64_t size = golden_out.size(2), height = reach->hi[2] - reach->lo[2];
@@ -735,7 +737,8 @@ struct Executor::Slot {
       // node computed whole also copies its whole input (the producer's window applied) and
       // passes over all of it, which the one or two FLOPs per element of BatchNormalization,
       // Clip or Add do not show (counting FLOPs only, MobileNetV2 computed them whole after
-      // nearly every convolution window; +25% trials/s with, ResNet-20 unchanged).
+      // nearly every convolution window; windowing all of them: MobileNetV2 +32%, but
+      // ResNet-20 -18%; this rule keeps ResNet-20's tiny tensors whole).
       const double work =
           static_cast<double>(step.flops) + kElementWork * static_cast<double>(golden_out.numel());
       if (work * (1.0 - share) < ex.options_.min_window_saving) continue;

@@ -188,8 +188,9 @@ std::optional<Region> region(const OpContext& ctx) {
   Shape out = infer(ctx)[0].shape;
   const int64_t cin_per_group = x.shape[1] / p.group, cout_per_group = wt.shape[0] / p.group;
   // The input positions after the last one the whole layer reads (its slack, less than a
-  // stride), read by every window too: oneDNN's 1x1 kernel summed stride-2 windows like the
-  // whole layer only so (ResNet-50's downsampling layers: none of their windows did before).
+  // stride), read by every window too: in PyTorch, oneDNN's 1x1 kernel summed windows of
+  // ResNet-50's stride-2 layers like the whole layer with that row read and at no height
+  // without it (faultgraph's single-position windows already matched).
   std::vector<int64_t> slack;
   for (size_t j = 0; j < p.window.kernel.size(); ++j) {
     const int64_t span = (p.window.kernel[j] - 1) * p.window.dilations[j] + 1;
