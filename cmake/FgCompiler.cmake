@@ -2,9 +2,13 @@
 if(FG_USE_CCACHE)
   find_program(FG_CCACHE ccache)
   if(FG_CCACHE)
-    set(CMAKE_CXX_COMPILER_LAUNCHER ${FG_CCACHE})
-    # Precompiled headers change mtime on every rebuild; let ccache trust their content.
-    set(ENV{CCACHE_SLOPPINESS} "pch_defines,time_macros,include_file_mtime,include_file_ctime")
+    # Precompiled headers change mtime on every rebuild; ccache caches a file compiled with
+    # one only when told to trust its content. The setting goes with every compile (an
+    # ENV{} set here would reach only the configure step: ccache then cached nothing).
+    set(CMAKE_CXX_COMPILER_LAUNCHER
+        ${CMAKE_COMMAND} -E env
+        "CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime"
+        ${FG_CCACHE})
   endif()
 endif()
 

@@ -1,6 +1,9 @@
 # Every dependency comes from a Debian package listed in scripts/debian-packages.txt.
 find_package(Threads REQUIRED)
-find_package(OpenMP REQUIRED)  # libgomp, which ATen already uses: per-thread team sizes
+# libgomp, which ATen already uses: the campaign runner sets per-thread team sizes. Linked
+# as a library, not with -fopenmp: nothing uses OpenMP pragmas, and -fopenmp defines
+# _OPENMP, which made GCC refuse the shared precompiled header (ATen.h parsed again).
+find_package(OpenMP REQUIRED)
 find_package(Protobuf REQUIRED)
 find_package(ONNX REQUIRED CONFIG)
 find_package(fmt REQUIRED CONFIG)
