@@ -31,6 +31,10 @@ if(FG_FUZZ)
   endif()
   list(GET FG_LIBFUZZER 0 FG_LIBFUZZER)
   add_compile_options(-fsanitize-coverage=trace-cmp)
+  # GCC also traces float compares, which neither libFuzzer nor the sanitizer runtime
+  # defines: every library brings the hooks (no-ops), so that tests and the CLI link in a
+  # build that also holds the fuzz targets (the asan preset).
+  add_library(fg_float_compares STATIC ${PROJECT_SOURCE_DIR}/fuzz/float_compares.cpp)
 endif()
 
 # fg_add_library(name SOURCES ... DEPS ...): one static library per layer.
@@ -40,6 +44,9 @@ function(fg_add_library name)
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/include
                                      PRIVATE ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(${name} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE fg_warnings ${ARG_PRIVATE_DEPS})
+  if(FG_FUZZ)
+    target_link_libraries(${name} PUBLIC fg_float_compares)
+  endif()
   if(FG_USE_PCH)
     target_precompile_headers(${name} REUSE_FROM fg_pch)
   endif()
