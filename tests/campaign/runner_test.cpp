@@ -188,7 +188,7 @@ TEST(Runner, ResNet20OutcomesEqualAFullForwardOfTheFaultyModel) {
 
 // The built-in ViT: attention, LayerNorm, GELU and MatMul sites, downstream and cone
 // (token-wise windows) against a full forward of the faulty model.
-TEST(Runner, VisionTransformerOutcomesEqualAFullForwardOfTheFaultyModel) {
+TEST(RunnerBigModels, VisionTransformerOutcomesEqualAFullForwardOfTheFaultyModel) {
   Agreement a = check_against_full_forward(
       "vit",
       "model: m\ntargets:\n  - {node: '*'}\n  - {op: MatMul, site: input_edge}\n"
@@ -199,13 +199,13 @@ TEST(Runner, VisionTransformerOutcomesEqualAFullForwardOfTheFaultyModel) {
   EXPECT_GT(a.due, 0);
 }
 
-TEST(Runner, SeedInceptionOutcomesEqualAFullForwardOfTheFaultyModel) {
+TEST(RunnerBigModels, SeedInceptionOutcomesEqualAFullForwardOfTheFaultyModel) {
   Agreement a = check_against_full_forward("seed_inception", kEverySite, 500);
   EXPECT_GT(a.non_masked, 50);
   EXPECT_GT(a.due, 0);
 }
 
-TEST(Runner, MobileNetV2OutcomesEqualAFullForwardOfTheFaultyModel) {
+TEST(RunnerBigModels, MobileNetV2OutcomesEqualAFullForwardOfTheFaultyModel) {
   Agreement a = check_against_full_forward(
       "mobilenet_v2",
       "model: m\ntargets:\n  - {node: '*'}\n  - {op: Conv, site: weight}\n"
@@ -215,7 +215,7 @@ TEST(Runner, MobileNetV2OutcomesEqualAFullForwardOfTheFaultyModel) {
   EXPECT_GT(a.due, 0);
 }
 
-TEST(Runner, InceptionV3OutcomesEqualAFullForwardOfTheFaultyModel) {
+TEST(RunnerBigModels, InceptionV3OutcomesEqualAFullForwardOfTheFaultyModel) {
   Agreement a = check_against_full_forward(
       "inception_v3",
       "model: m\ntargets:\n  - {node: '*'}\n  - {op: Concat, site: input_edge}\n"
