@@ -23,6 +23,15 @@ target_include_directories(fg_aten SYSTEM INTERFACE ${FG_ATEN_INCLUDE}
                            ${FG_ATEN_INCLUDE}/torch/csrc/api/include)
 target_link_libraries(fg_aten INTERFACE ${FG_TORCH_CPU} ${FG_C10} Threads::Threads)
 
+# oneDNN, the one ATen links (Debian's libdnnl-dev, 2.6): convolutions are called through it
+# directly (src/ops/dnnl_conv.cpp), the same primitives ATen would pick, without its per-call
+# overhead.
+find_path(FG_DNNL_INCLUDE oneapi/dnnl/dnnl.hpp REQUIRED)
+find_library(FG_DNNL dnnl REQUIRED)
+add_library(fg_dnnl INTERFACE)
+target_include_directories(fg_dnnl SYSTEM INTERFACE ${FG_DNNL_INCLUDE})
+target_link_libraries(fg_dnnl INTERFACE ${FG_DNNL})
+
 # One precompiled header for every library that includes ATen (ATen.h costs ~6 s a file).
 add_library(fg_pch STATIC ${PROJECT_SOURCE_DIR}/cmake/pch.cpp)
 target_link_libraries(fg_pch PUBLIC fg_aten fmt::fmt)

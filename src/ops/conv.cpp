@@ -1,11 +1,8 @@
 // Conv: N-d convolution (1-d to 3-d) with groups (depthwise included), dilations, strides,
 // explicit pads or auto_pad. Symmetric pads go to ATen's convolution as padding; asymmetric
 // ones are applied beforehand with a zero pad.
-#include <map>
-#include <memory>
-#include <mutex>
-
 #include "ops/common.h"
+#include "ops/dnnl_conv.h"
 
 namespace fg::ops {
 namespace {
@@ -72,64 +69,21 @@ bool use_mkldnn(at::ScalarType type, const Window& win) {
          at::globalContext().userEnabledMkldnn();
 }
 
-// A constant weight in oneDNN's blocked layout, made once: ATen reorders a plain weight on
-// every call, which cost as much as the convolution itself on small windows and late layers
-// (measured, 1 thread: 512 -> 512 channels 3x3 at 7 x 7, 2.0 ms with the reorder, 1.1 ms
-// without; a 5 x 5 window of 256 -> 256 3x3, 353 us vs 189 us). The same kernel runs on the
-// same numbers, so the bits are the same. Used only while the weight it was made from is
-// the one given, unchanged (its data, shape and version counter: a trainer's optimiser
-// steps change the version).
-struct PackedWeight {
-  at::Tensor plain;
-  int64_t version = 0;
-  at::Tensor packed;
-  bool matches(const at::Tensor& w) const {
-    return w.data_ptr() == plain.data_ptr() && w.sizes().equals(plain.sizes()) &&
-           w.strides().equals(plain.strides()) && w._version() == version;
-  }
-};
-
-// The packed copy of a node's constant weight (shared by its kernel and its windows), or
-// null: not a float constant, a weight being trained, or not a oneDNN convolution.
-std::shared_ptr<const PackedWeight> packed_weight(const OpContext& ctx, const Window& win,
-                                                  int64_t groups) {
-  const std::optional<at::Tensor>& w = ctx.in[1].value;
-  if (ctx.training || !w || !w->defined() || w->requires_grad() || w->dim() != 4 ||
-      !use_mkldnn(w->scalar_type(), win) || w->numel() == 0)
-    return nullptr;
-  // Kernel and windows of one node ask alike: one copy per weight tensor.
-  static std::mutex mutex;
-  static std::map<std::pair<const void*, int64_t>, std::weak_ptr<const PackedWeight>> cache;
-  std::lock_guard<std::mutex> lock(mutex);
-  for (auto it = cache.begin(); it != cache.end();)
-    it = it->second.expired() ? cache.erase(it) : std::next(it);
-  const std::pair<const void*, int64_t> key{w->data_ptr(), w->_version()};
-  if (auto found = cache[key].lock(); found && found->matches(*w)) return found;
-  auto p = std::make_shared<PackedWeight>();
-  p->plain = *w;
-  p->version = w->_version();
-  std::vector<int64_t> zero(win.kernel.size(), 0);
-  try {
-    p->packed = at::mkldnn_reorder_conv2d_weight(w->contiguous().to_mkldnn(), zero, win.strides,
-                                                 win.dilations, groups);
-  } catch (const c10::Error&) {
-    return nullptr;  // a geometry oneDNN refuses: the plain weight (and ATen's own error)
-  }
-  cache[key] = p;
-  return p;
-}
-
-// A window's convolution: oneDNN whatever the window's size. ATen picks im2col + GEMM for
+// A convolution, whole or a window: oneDNN whatever its size. ATen picks im2col + GEMM for
 // small inputs, which sums in another order than the whole layer's oneDNN kernel; through
 // oneDNN most layers' windows give the whole layer's bits (the executor checks that, before
-// it relies on it: Executor::windows_match, and per window shape).
+// it relies on it: Executor::windows_match, and per window shape). 2-d float convolutions
+// call oneDNN directly (dnnl_conv2d: the primitive ATen would run, with the weight kept in
+// its blocked layout); the others, and those with gradients, go through ATen.
 at::Tensor window_convolve(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
-                           const Window& win, const std::vector<int64_t>& padding, int64_t groups,
-                           const PackedWeight* packed) {
+                           const Window& win, const std::vector<int64_t>& padding, int64_t groups) {
   if (use_mkldnn(x.scalar_type(), win)) {
-    return at::mkldnn_convolution(
-        x.contiguous(), packed && packed->matches(w) ? packed->packed : w.contiguous(),
-        bias.defined() ? bias.contiguous() : bias, padding, win.strides, win.dilations, groups);
+    if (std::optional<at::Tensor> y =
+            dnnl_conv2d(x, w, bias, win.strides, padding, win.dilations, groups))
+      return *y;
+    return at::mkldnn_convolution(x.contiguous(), w.contiguous(),
+                                  bias.defined() ? bias.contiguous() : bias, padding, win.strides,
+                                  win.dilations, groups);
   }
   return convolve(x.contiguous(), w, bias, win, padding, groups);
 }
@@ -137,14 +91,13 @@ at::Tensor window_convolve(const at::Tensor& x, const at::Tensor& w, const at::T
 Kernel prepare(const OpContext& ctx) {
   ConvParams p = parse(ctx);
   bool symmetric = p.window.symmetric();
-  std::shared_ptr<const PackedWeight> packed = packed_weight(ctx, p.window, p.group);
-  return [p, symmetric, packed](KernelArgs& a) {
+  return [p, symmetric](KernelArgs& a) {
     const Window& w = p.window;
     at::Tensor x = symmetric ? a.in[0] : pad_spatial(a.in[0], w, 0.0);
     std::vector<int64_t> padding =
         symmetric ? w.pad_begin : std::vector<int64_t>(w.kernel.size(), 0);
     const at::Tensor& bias = a.in.size() > 2 ? a.in[2] : at::Tensor();
-    a.out[0] = window_convolve(x, a.in[1], bias, w, padding, p.group, packed.get());
+    a.out[0] = window_convolve(x, a.in[1], bias, w, padding, p.group);
   };
 }
 
@@ -213,9 +166,8 @@ std::optional<Region> region(const OpContext& ctx) {
     }
     return o;
   };
-  std::shared_ptr<const PackedWeight> packed = packed_weight(ctx, p.window, p.group);
-  r.compute = [p, out, cin_per_group, cout_per_group, packed, slack](
-                  const std::vector<WindowInput>& in, const Box& want) {
+  r.compute = [p, out, cin_per_group, cout_per_group, slack](const std::vector<WindowInput>& in,
+                                                             const Box& want) {
     // The window is computed at a rounded size (see rounded_box) and cut to `want` after.
     const Box ob = rounded_box(want, out, p.group, cout_per_group);
     // Whole groups: their input channels, their weights; the wanted channels cut after.
@@ -228,8 +180,7 @@ std::optional<Region> region(const OpContext& ctx) {
                           ? in[2].base.narrow(0, g0 * cout_per_group, (g1 - g0) * cout_per_group)
                           : at::Tensor();
     std::vector<int64_t> zero(p.window.kernel.size(), 0);
-    at::Tensor y = window_convolve(x, w, bias, p.window, zero, g1 - g0,
-                                   g1 - g0 == p.group ? packed.get() : nullptr);
+    at::Tensor y = window_convolve(x, w, bias, p.window, zero, g1 - g0);
     y = y.narrow(1, want.lo[1] - g0 * cout_per_group, want.hi[1] - want.lo[1]);
     for (size_t j = 0; j < p.window.kernel.size(); ++j) {
       auto d = static_cast<int64_t>(2 + j);
