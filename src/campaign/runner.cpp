@@ -260,15 +260,19 @@ TrialRecord record_of(const Executor& exec, const GoldenCache& golden, const Tri
 
 TrialRecord run_trial(const Executor& exec, const GoldenCache& golden, const TrialPlan& plan,
                       const Trial& t, const CampaignInputs& inputs, Recompute recompute) {
-  return record_of(exec, golden, plan, t, inputs,
-                   exec.rerun(golden, trial_fault(plan, t), recompute));
+  ValueFault f = trial_fault(plan, t);
+  f.keep_faulty_value = false;  // a record keeps the listed elements' values only
+  return record_of(exec, golden, plan, t, inputs, exec.rerun(golden, f, recompute));
 }
 
 std::vector<TrialRecord> run_trial_batch(const Executor& exec, const GoldenCache& golden,
                                          const TrialPlan& plan, std::span<const Trial> trials,
                                          const CampaignInputs& inputs, Recompute recompute) {
   std::vector<ValueFault> faults;
-  for (const Trial& t : trials) faults.push_back(trial_fault(plan, t));
+  for (const Trial& t : trials) {
+    faults.push_back(trial_fault(plan, t));
+    faults.back().keep_faulty_value = false;  // a record keeps the listed elements' values
+  }
   std::vector<RerunResult> results = exec.rerun_batch(golden, faults, recompute);
   std::vector<TrialRecord> records;
   for (size_t i = 0; i < trials.size(); ++i)

@@ -276,26 +276,34 @@ at::Tensor corrupt(const at::Tensor& values, const FaultSpec& s, int64_t sample)
 
 }  // namespace
 
-FaultResult apply_fault(const at::Tensor& x, const FaultSpec& s, bool batched,
-                        int64_t first_sample) {
+ElementFaults corrupt_elements(const at::Tensor& x, const FaultSpec& s, bool batched,
+                               int64_t first_sample) {
   FG_CHECK(x.is_floating_point(), UsageError, "faults apply to floating-point values, got ",
            c10::toString(x.scalar_type()));
-  at::Tensor out = x.contiguous().clone();
-  at::Tensor flat = out.view({-1});
+  at::Tensor flat = x.contiguous().view({-1});
   int64_t samples = batched && x.dim() > 0 ? x.size(0) : 1;
   int64_t per = samples == 0 ? 0 : x.numel() / samples;
-  std::vector<at::Tensor> all_positions;
+  std::vector<at::Tensor> all_positions, all_values;
   for (int64_t b = 0; b < samples; ++b) {
     int64_t sample = batched ? first_sample + b : 0;
     auto pos = select_elements(s, per, sample);
     if (pos.empty()) continue;
     at::Tensor idx = at::tensor(pos, at::kLong) + b * per;
-    at::Tensor values = flat.index_select(0, idx);
-    flat.index_copy_(0, idx, corrupt(values, s, sample));
+    all_values.push_back(corrupt(flat.index_select(0, idx), s, sample));
     all_positions.push_back(idx);
   }
-  at::Tensor positions = all_positions.empty() ? at::empty({0}, at::kLong) : at::cat(all_positions);
-  return {out, positions};
+  if (all_positions.empty()) return {at::empty({0}, at::kLong), at::empty({0}, x.options())};
+  return {at::cat(all_positions), at::cat(all_values)};
+}
+
+FaultResult apply_fault(const at::Tensor& x, const FaultSpec& s, bool batched,
+                        int64_t first_sample) {
+  ElementFaults e = corrupt_elements(x, s, batched, first_sample);
+  at::Tensor out = x.contiguous().clone();
+  // Samples' elements never overlap, and every corrupted value was computed from x: the
+  // same copy whatever the order of the writes.
+  if (e.positions.numel() > 0) out.view({-1}).index_copy_(0, e.positions, e.values);
+  return {out, e.positions};
 }
 
 }  // namespace fg

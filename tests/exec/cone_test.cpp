@@ -230,5 +230,45 @@ TEST(Cone, VisionTransformerTokensAttentionAndLayerNorm) {
   }
 }
 
+// A cone trial starts from a patch of the changed elements over the golden value (no copy
+// of the whole value): several elements, one of them listed twice, give what a copy of the
+// whole corrupted value gives in every mode, and the values the result reports.
+TEST(Cone, MultiElementFaultStartsFromAPatch) {
+  Graph g;
+  ValueId x = g.add_input("x", DType::kFloat32, {1, 4, 12, 12});
+  ValueId w1 = g.add_initializer("w1", at::randn({6, 4, 3, 3}));
+  ValueId w2 = g.add_initializer("w2", at::randn({5, 6, 3, 3}));
+  NodeId c1 = g.add_node("c1", OpKind::kConv, {x, w1}, {"y1"}, ints("pads", {1, 1, 1, 1}));
+  NodeId r = g.add_node("r", OpKind::kRelu, {g.node(c1).outputs[0]}, {"y2"});
+  NodeId c2 = g.add_node("c2", OpKind::kConv, {g.node(r).outputs[0], w2}, {"y3"});
+  g.add_output(g.node(c2).outputs[0]);
+  ExecOptions every_window;
+  every_window.min_window_saving = 0;
+  Executor exec(g, every_window);
+  GoldenCache golden = exec.run_cached({at::randn({1, 4, 12, 12})});
+  ValueFault f;
+  f.value = *g.find_value("y1");
+  f.elements = {200, 7, 200, 611};
+  f.spec.bits = {28};
+  FaultSpec spec = f.spec;
+  spec.selection = Selection::kCoordinates;
+  spec.coordinates = f.elements;
+  at::Tensor want = apply_fault(golden.value(f.value), spec, false).output;
+  RerunResult full = exec.rerun(golden, f, Recompute::kFull);
+  ASSERT_TRUE(at::equal(full.faulty_value, want));
+  f.keep_faulty_value = false;
+  for (Recompute mode : {Recompute::kDownstream, Recompute::kCone}) {
+    RerunResult r2 = exec.rerun(golden, f, mode);
+    EXPECT_FALSE(r2.faulty_value.defined());
+    EXPECT_EQ(r2.faulty_values, full.faulty_values);
+    EXPECT_EQ(r2.golden_values, full.golden_values);
+    EXPECT_EQ(r2.masked, full.masked);
+    EXPECT_TRUE(at::equal(r2.outputs[0].view(at::kInt), full.outputs[0].view(at::kInt)));
+  }
+  const at::Tensor flat = want.view(-1);
+  for (size_t i = 0; i < f.elements.size(); ++i)
+    EXPECT_EQ(full.faulty_values[i], flat[f.elements[i]].item<double>());
+}
+
 }  // namespace
 }  // namespace fg

@@ -69,6 +69,9 @@ struct ValueFault {
   FaultSpec spec;
   bool batched = false;
   int64_t first_sample = 0;
+  // Whether RerunResult::faulty_value is wanted: a copy of the whole value (a campaign,
+  // which records only the listed elements' values, does without it).
+  bool keep_faulty_value = true;
 };
 
 // How much a faulty rerun recomputes (all give the numbers of a full forward of the faulty
@@ -89,6 +92,7 @@ struct RerunResult {
   bool fault_non_finite = false;      // the corrupted value itself became NaN/Inf
   std::vector<double> golden_values, faulty_values;  // of the listed elements
   at::Tensor faulty_value;  // the corrupted copy of the value, as the consumers saw it
+                            // (when ValueFault::keep_faulty_value)
   int nodes_recomputed = 0;
   int nodes_masked = 0;
   int nodes_batched = 0;  // recomputed in one batch with other variants (rerun_batch)
@@ -175,7 +179,7 @@ class Executor {
                               bool track_non_finite, FaultStart& f) const;
   RerunResult run_slot(const GoldenCache& cache, const ValueFault& fault, Recompute mode,
                        bool track_non_finite, FaultStart& f) const;
-  void describe(const GoldenCache& cache, const ValueFault& fault, const FaultStart& f,
+  void describe(const GoldenCache& cache, const ValueFault& fault, FaultStart& f,
                 RerunResult& r) const;
   bool outputs_turned_non_finite(const GoldenCache& cache, const RerunResult& r) const;
 

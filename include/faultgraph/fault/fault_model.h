@@ -86,6 +86,15 @@ struct FaultResult {
 FaultResult apply_fault(const at::Tensor& x, const FaultSpec& spec, bool batched,
                         int64_t first_sample = 0);
 
+// What apply_fault does, without the copy: the flat indices it corrupts and their corrupted
+// values (x's dtype), in the same order. apply_fault is a copy of x with these written in.
+struct ElementFaults {
+  at::Tensor positions;  // int64
+  at::Tensor values;
+};
+ElementFaults corrupt_elements(const at::Tensor& x, const FaultSpec& spec, bool batched,
+                               int64_t first_sample = 0);
+
 // Element positions within one sample of `numel` elements, for sample `sample`.
 std::vector<int64_t> select_elements(const FaultSpec& spec, int64_t numel, int64_t sample);
 
