@@ -1,6 +1,6 @@
 // Conv: N-d convolution (1-d to 3-d) with groups (depthwise included), dilations, strides,
-// explicit pads or auto_pad. Symmetric pads go to ATen's convolution as padding; asymmetric
-// ones are applied beforehand with a zero pad.
+// explicit pads or auto_pad. Symmetric pads go to the convolution (oneDNN, or ATen's) as
+// padding; asymmetric ones are applied beforehand with a zero pad.
 #include "ops/common.h"
 #include "ops/dnnl_conv.h"
 
