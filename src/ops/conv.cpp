@@ -1,10 +1,67 @@
 // Conv: N-d convolution (1-d to 3-d) with groups (depthwise included), dilations, strides,
 // explicit pads or auto_pad. Symmetric pads go to the convolution (oneDNN, or ATen's) as
 // padding; asymmetric ones are applied beforehand with a zero pad.
+#include <algorithm>
+#include <cmath>
+
 #include "ops/common.h"
+#include "ops/depthwise_window.h"
 #include "ops/dnnl_conv.h"
 
 namespace fg::ops {
+namespace {
+// One row of a depthwise window: acc[i] += x[i * stride] * w, fused (see depthwise_window).
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void depthwise_taps(
+    const float* __restrict x, int64_t stride, float w, float* __restrict acc, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) acc[i] = std::fma(x[i * stride], w, acc[i]);
+}
+
+}  // namespace
+
+// See ops/depthwise_window.h.
+at::Tensor depthwise_window(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
+                            const std::vector<int64_t>& strides,
+                            const std::vector<int64_t>& dilations) {
+  const int64_t n = x.size(0), groups = x.size(1), h = x.size(2), wd = x.size(3);
+  const int64_t kh = w.size(2), kw = w.size(3);
+  const int64_t sh = strides[0], sw = strides[1], dh = dilations[0], dw = dilations[1];
+  const int64_t oh = (h - (kh - 1) * dh - 1) / sh + 1, ow = (wd - (kw - 1) * dw - 1) / sw + 1;
+  at::Tensor y =
+      at::empty({n, groups, std::max<int64_t>(oh, 0), std::max<int64_t>(ow, 0)}, x.options());
+  if (oh <= 0 || ow <= 0) return y;
+  const at::Tensor wc = w.contiguous();
+  const at::Tensor bc = bias.defined() ? bias.contiguous() : bias;
+  const float* px = x.data_ptr<float>();
+  const float* pw = wc.data_ptr<float>();
+  const float* pb = bc.defined() ? bc.data_ptr<float>() : nullptr;
+  float* py = y.data_ptr<float>();
+  for (int64_t b = 0; b < n; ++b) {
+    for (int64_t g = 0; g < groups; ++g) {
+      const float* plane = px + (b * groups + g) * h * wd;
+      const float* taps = pw + g * kh * kw;
+      for (int64_t r = 0; r < oh; ++r) {
+        float* acc = py + ((b * groups + g) * oh + r) * ow;
+        std::fill(acc, acc + ow, pb ? pb[g] : 0.0F);
+        for (int64_t i = 0; i < kh; ++i) {
+          const float* row = plane + (r * sh + i * dh) * wd;
+          for (int64_t j = 0; j < kw; ++j)
+            depthwise_taps(row + j * dw, sw, taps[i * kw + j], acc, ow);
+        }
+      }
+    }
+  }
+  return y;
+}
+
+bool depthwise_window_applies(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
+                              int64_t groups) {
+  const bool grads = at::GradMode::is_enabled() && (x.requires_grad() || w.requires_grad() ||
+                                                    (bias.defined() && bias.requires_grad()));
+  return !grads && x.scalar_type() == at::kFloat && w.scalar_type() == at::kFloat &&
+         (!bias.defined() || bias.scalar_type() == at::kFloat) && x.dim() == 4 && w.dim() == 4 &&
+         x.is_contiguous() && x.size(1) == groups && w.size(0) == groups && w.size(1) == 1;
+}
+
 namespace {
 
 struct ConvParams {
@@ -180,7 +237,9 @@ std::optional<Region> region(const OpContext& ctx) {
                           ? in[2].base.narrow(0, g0 * cout_per_group, (g1 - g0) * cout_per_group)
                           : at::Tensor();
     std::vector<int64_t> zero(p.window.kernel.size(), 0);
-    at::Tensor y = window_convolve(x, w, bias, p.window, zero, g1 - g0);
+    at::Tensor y = p.window.kernel.size() == 2 && depthwise_window_applies(x, w, bias, g1 - g0)
+                       ? depthwise_window(x, w, bias, p.window.strides, p.window.dilations)
+                       : window_convolve(x, w, bias, p.window, zero, g1 - g0);
     y = y.narrow(1, want.lo[1] - g0 * cout_per_group, want.hi[1] - want.lo[1]);
     for (size_t j = 0; j < p.window.kernel.size(); ++j) {
       auto d = static_cast<int64_t>(2 + j);

@@ -5,8 +5,11 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstring>
 #include <random>
+
+#include "ops/depthwise_window.h"
 
 namespace fg::ops {
 namespace {
@@ -77,6 +80,57 @@ TEST(DnnlConv, SameBitsAsATenAtRandomGeometries) {
     g.w = pick(std::max<int64_t>(1, span - 2 * g.pad), 20);
     g.bias = pick(0, 1) == 1;
     expect_same_as_aten(g, 100 + static_cast<uint64_t>(i));
+  }
+}
+
+// faultgraph's depthwise window kernel gives the bits of oneDNN's whole depthwise layer
+// (what the layer computes at those positions), on windows at the edges (their padding
+// given as zeros in the window's input, as a cone recompute pads it) and inside, at the
+// strides, dilations, kernels and channel counts of MobileNetV2-like layers.
+TEST(DnnlConv, DepthwiseWindowsGiveTheWholeLayersBits) {
+  struct Layer {
+    int64_t channels, size, kernel, stride, dilation;
+    bool bias;
+  };
+  const std::vector<Layer> layers{{32, 112, 3, 1, 1, false}, {144, 56, 3, 2, 1, false},
+                                  {96, 14, 3, 1, 1, true},   {960, 7, 3, 1, 1, false},
+                                  {40, 20, 5, 2, 1, true},   {24, 17, 3, 1, 2, false}};
+  uint64_t seed = 100;
+  for (const Layer& l : layers) {
+    at::manual_seed(static_cast<int64_t>(seed++));
+    const int64_t pad = (l.kernel - 1) * l.dilation / 2;
+    at::Tensor x = at::randn({1, l.channels, l.size, l.size});
+    x.clamp_min_(0);  // after a ReLU6: many exact zeros
+    at::Tensor w = at::randn({l.channels, 1, l.kernel, l.kernel});
+    at::Tensor b = l.bias ? at::randn({l.channels}) : at::Tensor();
+    const std::vector<int64_t> strides{l.stride, l.stride}, pads{pad, pad},
+        dils{l.dilation, l.dilation};
+    std::optional<at::Tensor> whole = dnnl_conv2d(x, w, b, strides, pads, dils, l.channels);
+    ASSERT_TRUE(whole.has_value());
+    const at::Tensor padded = at::constant_pad_nd(x, {pad, pad, pad, pad}, 0.0);
+    const int64_t out = whole->size(2), span = (l.kernel - 1) * l.dilation + 1;
+    // Output boxes: a corner, the far corner, the middle, a whole row; channels c0..c1.
+    const std::vector<std::array<int64_t, 6>> boxes{
+        {0, 3, 0, 3, 0, 1},
+        {out - 2, out, out - 4, out, l.channels - 2, l.channels},
+        {out / 3, out / 3 + 5, out / 4, out / 4 + 6, l.channels / 2, l.channels / 2 + 7},
+        {out / 2, out / 2 + 1, 0, out, 3, 4}};
+    for (const auto& [r0, r1, c0, c1, g0, g1] : boxes) {
+      const int64_t rows = r1 - r0, cols = c1 - c0;
+      const at::Tensor in = padded.narrow(1, g0, g1 - g0)
+                                .narrow(2, r0 * l.stride, (rows - 1) * l.stride + span)
+                                .narrow(3, c0 * l.stride, (cols - 1) * l.stride + span)
+                                .contiguous();
+      const at::Tensor wg = w.narrow(0, g0, g1 - g0);
+      const at::Tensor bg = l.bias ? b.narrow(0, g0, g1 - g0) : at::Tensor();
+      ASSERT_TRUE(depthwise_window_applies(in, wg, bg, g1 - g0));
+      const at::Tensor got = depthwise_window(in, wg, bg, strides, dils);
+      const at::Tensor want =
+          whole->narrow(1, g0, g1 - g0).narrow(2, r0, rows).narrow(3, c0, cols).contiguous();
+      EXPECT_TRUE(same_bits(got, want))
+          << l.channels << " channels, " << l.size << "^2, k" << l.kernel << " s" << l.stride
+          << " d" << l.dilation << ", rows " << r0 << ".." << r1 << ", cols " << c0 << ".." << c1;
+    }
   }
 }
 
