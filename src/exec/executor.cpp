@@ -400,6 +400,8 @@ constexpr double kElementWork = 32;
 // Output heights where oneDNN 2.x's 1x1 convolution kernel changes how it blocks its sums
 // (jit_avx512_common_1x1 init_conf: SMALL_SPATIAL 10, BIG_SPATIAL 28); windows of other
 // heights are tried raised to them. Only an optimisation: every window shape is checked.
+// (1x1 layers of group 1 without padding run faultgraph's exact kernel now; this serves
+// the convolutions oneDNN still computes.)
 constexpr std::array<int64_t, 2> kBlockingHeights{11, 28};
 
 // Element-wise "the stored bits differ" (so -0 vs 0 and NaN payloads count as changes).

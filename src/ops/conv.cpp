@@ -1,12 +1,15 @@
 // Conv: N-d convolution (1-d to 3-d) with groups (depthwise included), dilations, strides,
-// explicit pads or auto_pad. Symmetric pads go to the convolution (oneDNN, or ATen's) as
-// padding; asymmetric ones are applied beforehand with a zero pad.
+// explicit pads or auto_pad. 2-d 1x1 convolutions of group 1 without padding run
+// faultgraph's own kernel (ops/pointwise_conv.h), whose windows are exact; the others go to
+// oneDNN (or ATen's), symmetric pads as padding, asymmetric ones applied beforehand with a
+// zero pad.
 #include <algorithm>
 #include <cmath>
 
 #include "ops/common.h"
 #include "ops/depthwise_window.h"
 #include "ops/dnnl_conv.h"
+#include "ops/pointwise_conv.h"
 
 namespace fg::ops {
 namespace {
@@ -145,11 +148,41 @@ at::Tensor window_convolve(const at::Tensor& x, const at::Tensor& w, const at::T
   return convolve(x.contiguous(), w, bias, win, padding, groups);
 }
 
+// A 1x1 convolution of group 1 without padding, 2-d: faultgraph's own kernel computes it
+// (pointwise_conv: the same sums for the whole layer and any window of it) where its
+// tensors allow (float, no gradients).
+bool pointwise_geometry(const ConvParams& p) {
+  if (p.group != 1 || p.window.kernel.size() != 2) return false;
+  for (size_t j = 0; j < 2; ++j) {
+    if (p.window.kernel[j] != 1 || p.window.pad_begin[j] != 0 || p.window.pad_end[j] != 0)
+      return false;
+  }
+  return true;
+}
+
+// The input positions a strided 1x1 convolution reads (position i reads i x stride).
+at::Tensor strided_positions(const at::Tensor& x, const Window& w) {
+  at::Tensor s = x;
+  for (size_t j = 0; j < 2; ++j) {
+    const auto d = static_cast<int64_t>(2 + j);
+    if (w.strides[j] != 1) s = s.slice(d, 0, s.size(d), w.strides[j]);
+  }
+  return s;
+}
+
 Kernel prepare(const OpContext& ctx) {
   ConvParams p = parse(ctx);
   bool symmetric = p.window.symmetric();
-  return [p, symmetric](KernelArgs& a) {
+  const bool pointwise = pointwise_geometry(p);
+  return [p, symmetric, pointwise](KernelArgs& a) {
     const Window& w = p.window;
+    if (pointwise) {
+      const at::Tensor& bias = a.in.size() > 2 ? a.in[2] : at::Tensor();
+      if (pointwise_conv_applies(a.in[0], a.in[1], bias)) {
+        a.out[0] = pointwise_conv(strided_positions(a.in[0], w), a.in[1], bias);
+        return;
+      }
+    }
     at::Tensor x = symmetric ? a.in[0] : pad_spatial(a.in[0], w, 0.0);
     std::vector<int64_t> padding =
         symmetric ? w.pad_begin : std::vector<int64_t>(w.kernel.size(), 0);
@@ -247,6 +280,29 @@ std::optional<Region> region(const OpContext& ctx) {
     }
     return y;
   };
+  if (pointwise_geometry(p) && x.dtype == DType::kFloat32 && wt.dtype == DType::kFloat32) {
+    // pointwise_conv on the window's positions and output channels: the whole layer's
+    // kernel and sums, exact by construction (no rounded sizes, no checks).
+    r.compute = [p](const std::vector<WindowInput>& in, const Box& want) {
+      Box ib = want;
+      ib.lo[1] = 0;
+      ib.hi[1] = in[0].size(1);
+      for (size_t j = 0; j < 2; ++j) {
+        ib.lo[2 + j] = want.lo[2 + j] * p.window.strides[j];
+        ib.hi[2 + j] = (want.hi[2 + j] - 1) * p.window.strides[j] + 1;
+      }
+      const at::Tensor x = in[0].part(ib);
+      const int64_t c0 = want.lo[1], c = want.hi[1] - want.lo[1];
+      at::Tensor w = in[1].base.narrow(0, c0, c);
+      at::Tensor bias =
+          in.size() > 2 && in[2].defined() ? in[2].base.narrow(0, c0, c) : at::Tensor();
+      // As the whole layer's kernel (prepare) chooses.
+      if (pointwise_conv_applies(x, w, bias))
+        return pointwise_conv(strided_positions(x, p.window), w, bias);
+      return window_convolve(x.contiguous(), w, bias, p.window, {0, 0}, 1);
+    };
+    return r;
+  }
   r.computed_shape = [out, p, cout_per_group](const Box& want) {
     const Box ob = rounded_box(want, out, p.group, cout_per_group);
     std::vector<int64_t> shape;

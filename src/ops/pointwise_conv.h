@@ -1,0 +1,26 @@
+// 1x1 convolutions (group 1, no padding) on faultgraph's own kernel (ops/pointwise_conv.cpp).
+#pragma once
+
+#include <ATen/ATen.h>
+
+namespace fg::ops {
+
+enum class PointwiseKernel { kBest, kPortable };
+
+// y = conv2d(x, w, bias) for a 1 x 1 kernel, stride 1, no padding, group 1: x N x Cin x H x W
+// contiguous float, w Cout x Cin x 1 x 1, y N x Cout x H x W. Every output element is the
+// same sum whatever the shape of x, the batch, the thread count or the CPU: the accumulator
+// starts at +0, takes one fused multiply-add per input channel in ascending order, then the
+// bias is added. So a window of the layer (any box of its positions, any of its output
+// channels: the rows of w and bias given) gives exactly the whole layer's bits, which
+// oneDNN's 1x1 kernel did not (it blocks its sums by the output's shape: windows stretched
+// to 11, 28 rows or full height, a kernel compiled per window shape, reorders to and from
+// 16-channel blocks). kPortable: the same sums without AVX-512 (the tests compare the two).
+at::Tensor pointwise_conv(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
+                          PointwiseKernel kernel = PointwiseKernel::kBest);
+
+// Whether pointwise_conv applies to these tensors: float, no gradients wanted, x 4-d, w
+// Cout x Cin x 1 x 1 with Cin = x's channels, bias undefined or Cout floats.
+bool pointwise_conv_applies(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias);
+
+}  // namespace fg::ops

@@ -1,0 +1,115 @@
+// faultgraph's 1x1 convolution kernel: PyTorch's values within rounding, and the same bits
+// for the whole layer and any window of it, at any batch, thread count and kernel (AVX-512
+// or portable).
+#include "ops/pointwise_conv.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "test_util.h"
+
+namespace fg::ops {
+namespace {
+
+bool same_bits(const at::Tensor& a, const at::Tensor& b) {
+  const at::Tensor ac = a.contiguous(), bc = b.contiguous();
+  return a.sizes().equals(b.sizes()) &&
+         std::memcmp(ac.data_ptr(), bc.data_ptr(), static_cast<size_t>(a.numel()) * 4) == 0;
+}
+
+struct Layer {
+  int64_t n, cin, h, w, cout;
+  bool bias;
+};
+
+// Odd channel counts (not multiples of the 6-row tiles), positions that fill no 64-wide
+// tile, one position, a wide input.
+const Layer kLayers[] = {{1, 16, 7, 7, 96, true},     {3, 5, 9, 11, 7, false},
+                         {2, 33, 1, 1, 13, true},     {1, 320, 7, 7, 1280, true},
+                         {1, 24, 56, 56, 144, false}, {2, 1, 3, 17, 5, true},
+                         {1, 512, 4, 5, 2048, true}};
+
+TEST(PointwiseConv, MatchesPyTorchWithinRounding) {
+  for (const Layer& l : kLayers) {
+    at::manual_seed(static_cast<int64_t>(l.cin * 131 + l.cout));
+    at::Tensor x = at::randn({l.n, l.cin, l.h, l.w});
+    at::Tensor w = at::randn({l.cout, l.cin, 1, 1}) / std::sqrt(static_cast<double>(l.cin));
+    at::Tensor b = l.bias ? at::randn({l.cout}) : at::Tensor();
+    ASSERT_TRUE(pointwise_conv_applies(x, w, b));
+    at::Tensor want =
+        at::conv2d(x.to(at::kDouble), w.to(at::kDouble), b.defined() ? b.to(at::kDouble) : b)
+            .to(at::kFloat);
+    EXPECT_LE(test::relative_error(pointwise_conv(x, w, b), want), 1e-5)
+        << l.cin << " -> " << l.cout << " at " << l.h << " x " << l.w;
+  }
+}
+
+TEST(PointwiseConv, PortableKernelGivesTheSameBits) {
+  for (const Layer& l : kLayers) {
+    at::manual_seed(static_cast<int64_t>(l.h * 7 + l.cout));
+    at::Tensor x = at::randn({l.n, l.cin, l.h, l.w});
+    at::Tensor w = at::randn({l.cout, l.cin, 1, 1});
+    at::Tensor b = l.bias ? at::randn({l.cout}) : at::Tensor();
+    EXPECT_TRUE(
+        same_bits(pointwise_conv(x, w, b), pointwise_conv(x, w, b, PointwiseKernel::kPortable)))
+        << l.cin << " -> " << l.cout << " at " << l.h << " x " << l.w;
+  }
+}
+
+// Any box of positions and output channels of any sample, alone, gives the whole layer's
+// bits there (what lets a cone recompute window every 1x1 layer without checks).
+TEST(PointwiseConv, WindowsAndSamplesGiveTheWholeLayersBits) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
+  auto pick = [&](int64_t n) { return at::randint(n, {1}, gen).item<int64_t>(); };
+  for (const Layer& l : kLayers) {
+    at::manual_seed(static_cast<int64_t>(l.w * 5 + l.cin));
+    at::Tensor x = at::randn({l.n, l.cin, l.h, l.w});
+    at::Tensor w = at::randn({l.cout, l.cin, 1, 1});
+    at::Tensor b = l.bias ? at::randn({l.cout}) : at::Tensor();
+    const at::Tensor whole = pointwise_conv(x, w, b);
+    for (int i = 0; i < 20; ++i) {
+      const int64_t s = pick(l.n), r0 = pick(l.h), c0 = pick(l.w), o0 = pick(l.cout);
+      const int64_t rows = 1 + pick(l.h - r0), cols = 1 + pick(l.w - c0);
+      const int64_t outs = 1 + pick(l.cout - o0);
+      at::Tensor xw = x.narrow(0, s, 1).narrow(2, r0, rows).narrow(3, c0, cols);
+      at::Tensor got =
+          pointwise_conv(xw, w.narrow(0, o0, outs), b.defined() ? b.narrow(0, o0, outs) : b);
+      at::Tensor want =
+          whole.narrow(0, s, 1).narrow(1, o0, outs).narrow(2, r0, rows).narrow(3, c0, cols);
+      ASSERT_TRUE(same_bits(got, want))
+          << l.cin << " -> " << l.cout << " window " << i << ": sample " << s << " rows " << r0
+          << "+" << rows << " cols " << c0 << "+" << cols << " channels " << o0 << "+" << outs;
+    }
+  }
+}
+
+TEST(PointwiseConv, ThreadCountDoesNotChangeTheBits) {
+  at::manual_seed(4);
+  at::Tensor x = at::randn({2, 96, 28, 28});
+  at::Tensor w = at::randn({160, 96, 1, 1});
+  at::Tensor b = at::randn({160});
+  const int threads = at::get_num_threads();
+  at::set_num_threads(1);
+  const at::Tensor one = pointwise_conv(x, w, b);
+  at::set_num_threads(2);
+  const at::Tensor two = pointwise_conv(x, w, b);
+  at::set_num_threads(threads);
+  EXPECT_TRUE(same_bits(one, two));
+}
+
+TEST(PointwiseConv, LeavesOtherTensorsToTheConvolution) {
+  at::Tensor x = at::randn({1, 4, 5, 5});
+  EXPECT_FALSE(pointwise_conv_applies(x.to(at::kDouble), at::randn({3, 4, 1, 1}).to(at::kDouble),
+                                      at::Tensor()));
+  EXPECT_FALSE(pointwise_conv_applies(x, at::randn({3, 4, 3, 3}), at::Tensor()));
+  EXPECT_FALSE(pointwise_conv_applies(x, at::randn({3, 2, 1, 1}), at::Tensor()));
+  EXPECT_FALSE(pointwise_conv_applies(x, at::randn({3, 4, 1, 1}), at::randn({4})));
+  at::Tensor wg = at::randn({3, 4, 1, 1}).requires_grad_();
+  EXPECT_FALSE(pointwise_conv_applies(x, wg, at::Tensor()));
+}
+
+}  // namespace
+}  // namespace fg::ops
