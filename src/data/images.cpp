@@ -1,7 +1,6 @@
 // Datasets of image files, decoded and resized with OpenCV: GTSRB (official and Train.csv
 // layouts) and a folder with one sub-folder per class.
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -16,6 +15,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "core/parallel.h"
 #include "faultgraph/core/error.h"
 #include "faultgraph/core/files.h"
 #include "faultgraph/data/dataset.h"
@@ -68,7 +68,7 @@ at::Tensor decode_images(const std::vector<ImageFile>& files, int64_t size, int6
   at::Tensor out = at::empty({n, size, size, channels}, at::kByte);
   std::vector<std::string> errors(files.size());
   MutedStderr muted;
-  at::parallel_for(0, n, 16, [&](int64_t begin, int64_t end) {
+  fg::parallel_for(0, n, 16, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       const auto& f = files[static_cast<size_t>(i)];
       cv::Mat img;

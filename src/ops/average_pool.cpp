@@ -4,10 +4,10 @@
 // Float 2-d pools (InceptionV3's branch pools) run on faultgraph's own kernel: ATen's NCHW
 // loop is scalar (15% of an InceptionV3 campaign), and the same kernel computes windows
 // (Region) with the whole op's bits.
-#include <ATen/Parallel.h>
 
 #include <algorithm>
 
+#include "core/parallel.h"
 #include "ops/common.h"
 
 namespace fg::ops {
@@ -120,7 +120,7 @@ at::Tensor avg_2d(const at::Tensor& padded, const Window& w, const Box& ob, cons
   const double per_plane = static_cast<double>(oh) * static_cast<double>(ow) *
                            static_cast<double>(kh) * static_cast<double>(kw);
   const auto grain = static_cast<int64_t>(std::clamp(32768.0 / std::max(per_plane, 1.0), 1.0, 1e9));
-  at::parallel_for(0, planes, grain, [&](int64_t p0, int64_t p1) {
+  fg::parallel_for(0, planes, grain, [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       const float* plane = src + p * hp * wp;
       for (int64_t i = 0; i < oh; ++i) {

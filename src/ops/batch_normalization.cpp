@@ -6,10 +6,10 @@
 // running = momentum * running + (1 - momentum) * batch (ONNX's convention; PyTorch's
 // momentum is 1 - this). A model file with training_mode = 1 is rejected.
 // Float inference runs on faultgraph's own kernel (below); other types and training on ATen.
-#include <ATen/Parallel.h>
 
 #include <cmath>
 
+#include "core/parallel.h"
 #include "ops/common.h"
 
 namespace fg::ops {
@@ -83,7 +83,7 @@ at::Tensor batch_norm_float(const at::Tensor& input, const std::vector<at::Tenso
   const float* src = x.data_ptr<float>();
   float* dst = y.data_ptr<float>();
   const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(plane, 1));
-  at::parallel_for(0, n * channels, grain, [&](int64_t begin, int64_t end) {
+  fg::parallel_for(0, n * channels, grain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       const auto c = static_cast<size_t>(i % channels);
       affine_span(src + i * plane, dst + i * plane, plane, alpha[c], beta[c]);

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/parallel.h"
 #include "ops/common.h"
 
 namespace fg::ops {
@@ -82,7 +83,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void erf_span(const
 void erf_float(const at::Tensor& in, at::Tensor& out) {
   const float* src = in.data_ptr<float>();
   float* dst = out.data_ptr<float>();
-  at::parallel_for(0, in.numel(), at::internal::GRAIN_SIZE, [&](int64_t begin, int64_t end) {
+  fg::parallel_for(0, in.numel(), at::internal::GRAIN_SIZE, [&](int64_t begin, int64_t end) {
     erf_span(src + begin, dst + begin, end - begin);
   });
 }

@@ -2,11 +2,11 @@
 // are 2-d, C broadcasts to M x N. The common Linear form (transB = 1, alpha = beta = 1,
 // 1-d C) runs faultgraph's own dot products on float inference (below), else ATen's linear,
 // the same kernel as PyTorch's nn.Linear.
-#include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
 
 #include <algorithm>
 
+#include "core/parallel.h"
 #include "ops/common.h"
 
 namespace fg::ops {
@@ -107,7 +107,7 @@ at::Tensor linear_float(const at::Tensor& x, const at::Tensor& w, const at::Tens
   // About 128 KiB of weight rows per block.
   const int64_t block = std::clamp<int64_t>(32768 / std::max<int64_t>(k, 1), 1, 256);
   const int64_t blocks = (n + block - 1) / block;
-  at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+  fg::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
     float out[kRows];
     for (int64_t j0 = b0 * block; j0 < std::min(n, b1 * block); j0 += block) {
       const int64_t j1 = std::min(n, j0 + block);

@@ -5,7 +5,10 @@
 
 namespace fg::ops {
 
-enum class PointwiseKernel { kBest, kPortable };
+// Which kernel: the faster for the shape (kBest), or one of them (the tests compare them):
+// positions across vector lanes (AVX-512), output channels across lanes (AVX-512, for few
+// positions), or portable C++ (fused multiply-adds without AVX-512). All give the same bits.
+enum class PointwiseKernel { kBest, kPositions, kChannels, kPortable };
 
 // y = conv2d(x, w, bias) for a 1 x 1 kernel, stride 1, no padding, group 1: x N x Cin x H x W
 // contiguous float, w Cout x Cin x 1 x 1, y N x Cout x H x W. Every output element is the
@@ -15,7 +18,7 @@ enum class PointwiseKernel { kBest, kPortable };
 // channels: the rows of w and bias given) gives exactly the whole layer's bits, which
 // oneDNN's 1x1 kernel did not (it blocks its sums by the output's shape: windows stretched
 // to 11, 28 rows or full height, a kernel compiled per window shape, reorders to and from
-// 16-channel blocks). kPortable: the same sums without AVX-512 (the tests compare the two).
+// 16-channel blocks).
 at::Tensor pointwise_conv(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
                           PointwiseKernel kernel = PointwiseKernel::kBest);
 

@@ -47,16 +47,35 @@ TEST(PointwiseConv, MatchesPyTorchWithinRounding) {
   }
 }
 
-TEST(PointwiseConv, PortableKernelGivesTheSameBits) {
+// The kernels (positions or output channels across the lanes, portable C++) give the same
+// bits, so that the choice by shape never shows.
+TEST(PointwiseConv, EveryKernelGivesTheSameBits) {
   for (const Layer& l : kLayers) {
     at::manual_seed(static_cast<int64_t>(l.h * 7 + l.cout));
     at::Tensor x = at::randn({l.n, l.cin, l.h, l.w});
     at::Tensor w = at::randn({l.cout, l.cin, 1, 1});
     at::Tensor b = l.bias ? at::randn({l.cout}) : at::Tensor();
-    EXPECT_TRUE(
-        same_bits(pointwise_conv(x, w, b), pointwise_conv(x, w, b, PointwiseKernel::kPortable)))
-        << l.cin << " -> " << l.cout << " at " << l.h << " x " << l.w;
+    const at::Tensor best = pointwise_conv(x, w, b);
+    for (PointwiseKernel k :
+         {PointwiseKernel::kPositions, PointwiseKernel::kChannels, PointwiseKernel::kPortable}) {
+      EXPECT_TRUE(same_bits(best, pointwise_conv(x, w, b, k)))
+          << "kernel " << static_cast<int>(k) << ": " << l.cin << " -> " << l.cout << " at " << l.h
+          << " x " << l.w;
+    }
   }
+}
+
+// The transposed copy of a weight that the channel kernel keeps follows the weight when it
+// is changed in place.
+TEST(PointwiseConv, WeightChangedInPlaceIsTransposedAgain) {
+  at::manual_seed(8);
+  at::Tensor x = at::randn({1, 40, 3, 3});
+  at::Tensor w = at::randn({48, 40, 1, 1});
+  const at::Tensor before = pointwise_conv(x, w, {}, PointwiseKernel::kChannels);
+  w.mul_(2);
+  const at::Tensor after = pointwise_conv(x, w, {}, PointwiseKernel::kChannels);
+  EXPECT_TRUE(same_bits(after, pointwise_conv(x, w, {}, PointwiseKernel::kPositions)));
+  EXPECT_FALSE(same_bits(before, after));
 }
 
 // Any box of positions and output channels of any sample, alone, gives the whole layer's
