@@ -43,7 +43,8 @@ __attribute__((target("avx512f"))) void tile_avx512(const float* x, int64_t ldx,
   a##r##0 = a##r##1 = a##r##2 = a##r##3 = _mm512_setzero_ps();
   FG_ZERO(0)
   FG_ZERO(1)
-  FG_ZERO(2) FG_ZERO(3) FG_ZERO(4) FG_ZERO(5)
+  FG_ZERO(2)
+  FG_ZERO(3) FG_ZERO(4) FG_ZERO(5)
 #undef FG_ZERO
       if (k0 > 0) {
 #define FG_LOAD(r)                                                      \
@@ -137,8 +138,9 @@ __attribute__((target("avx512f"))) void tile_channels(const float* x, int64_t ld
 #define FG_ZERO(j) __m512 c##j##0 = _mm512_setzero_ps(), c##j##1 = c##j##0;
   FG_ZERO(0)
   FG_ZERO(1)
-  FG_ZERO(2) FG_ZERO(3) FG_ZERO(4) FG_ZERO(5) FG_ZERO(6) FG_ZERO(7) FG_ZERO(8) FG_ZERO(9)
-      FG_ZERO(10) FG_ZERO(11)
+  FG_ZERO(2)
+  FG_ZERO(3) FG_ZERO(4) FG_ZERO(5) FG_ZERO(6) FG_ZERO(7) FG_ZERO(8) FG_ZERO(9) FG_ZERO(10)
+      FG_ZERO(11)
 #undef FG_ZERO
           if (k0 > 0) {
 #define FG_LOAD(j)                                           \
@@ -148,8 +150,9 @@ __attribute__((target("avx512f"))) void tile_channels(const float* x, int64_t ld
   }
     FG_LOAD(0)
     FG_LOAD(1)
-    FG_LOAD(2) FG_LOAD(3) FG_LOAD(4) FG_LOAD(5) FG_LOAD(6) FG_LOAD(7) FG_LOAD(8) FG_LOAD(9)
-        FG_LOAD(10) FG_LOAD(11)
+    FG_LOAD(2)
+    FG_LOAD(3) FG_LOAD(4) FG_LOAD(5) FG_LOAD(6) FG_LOAD(7) FG_LOAD(8) FG_LOAD(9) FG_LOAD(10)
+        FG_LOAD(11)
 #undef FG_LOAD
   }
   for (int64_t i = k0; i < k1; ++i) {
@@ -166,8 +169,8 @@ __attribute__((target("avx512f"))) void tile_channels(const float* x, int64_t ld
   }
     FG_POS(0)
     FG_POS(1)
-    FG_POS(2) FG_POS(3) FG_POS(4) FG_POS(5) FG_POS(6) FG_POS(7) FG_POS(8) FG_POS(9) FG_POS(10)
-        FG_POS(11)
+    FG_POS(2)
+    FG_POS(3) FG_POS(4) FG_POS(5) FG_POS(6) FG_POS(7) FG_POS(8) FG_POS(9) FG_POS(10) FG_POS(11)
 #undef FG_POS
   }
 #define FG_OUT(j)                                           \
@@ -177,8 +180,8 @@ __attribute__((target("avx512f"))) void tile_channels(const float* x, int64_t ld
   }
   FG_OUT(0)
   FG_OUT(1)
-  FG_OUT(2) FG_OUT(3) FG_OUT(4) FG_OUT(5) FG_OUT(6) FG_OUT(7) FG_OUT(8) FG_OUT(9) FG_OUT(10)
-      FG_OUT(11)
+  FG_OUT(2)
+  FG_OUT(3) FG_OUT(4) FG_OUT(5) FG_OUT(6) FG_OUT(7) FG_OUT(8) FG_OUT(9) FG_OUT(10) FG_OUT(11)
 #undef FG_OUT
 }
 
@@ -254,7 +257,11 @@ constexpr int64_t kBlockRows = 96;
 void run_positions(const float* px, const float* pw, const float* pb, float* py, int64_t n,
                    int64_t cin, int64_t cout, int64_t p, bool avx512) {
   // Tasks: (block of rows, sample, tile of positions), rows outermost.
-  const int64_t col_tiles = (p + kTileCols - 1) / kTileCols;
+  // Tiles of near-equal numbers of 16-position vectors, at most 4 (13 vectors: 4, 3, 3, 3,
+  // not 4, 4, 4, 1: a one-vector tile loads a weight per multiply-add).
+  const int64_t vectors_total = (p + 15) / 16;
+  const int64_t col_tiles = (vectors_total + 3) / 4;
+  const int64_t base_vectors = vectors_total / col_tiles, extra = vectors_total % col_tiles;
   const int64_t row_blocks = (cout + kBlockRows - 1) / kBlockRows;
   // Blocks of near-equal size (whole tiles), so that threads get equal work.
   const int64_t block_rows = whole_tiles(cout, row_blocks, kTileRows);
@@ -263,7 +270,8 @@ void run_positions(const float* px, const float* pw, const float* pb, float* py,
   fg::parallel_for(0, tasks, grain, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t rb = t / (n * col_tiles), s = t / col_tiles % n, ct = t % col_tiles;
-      const int64_t p0 = ct * kTileCols, cols = std::min(kTileCols, p - p0);
+      const int64_t p0 = 16 * (ct * base_vectors + std::min(ct, extra));
+      const int64_t cols = std::min(16 * (base_vectors + (ct < extra ? 1 : 0)), p - p0);
       const float* xs = px + s * cin * p + p0;
       float* ys = py + s * cout * p + p0;
       const int64_t r0 = rb * block_rows, r1 = std::min(cout, r0 + block_rows);
