@@ -121,7 +121,9 @@ Agreement check_against_full_forward(const std::string& model_name, const std::s
     a.non_masked += expected != "masked";
     a.due += expected == "due";
     a.sdc += expected == "sdc1" || expected == "sdc5";
-    if (expected == "due") EXPECT_FALSE(rec.first_non_finite.empty()) << "trial " << i;
+    if (expected == "due") {
+      EXPECT_FALSE(rec.first_non_finite.empty()) << "trial " << i;
+    }
   }
   // Batched fault variants: the same trials, seven at a time per input, in both modes.
   for (Recompute mode : {Recompute::kDownstream, Recompute::kCone}) {

@@ -175,8 +175,9 @@ TEST(Trainer, ResumedTrainingEqualsUninterruptedTraining) {
   EXPECT_EQ(history[0].epoch, 1);
   EXPECT_EQ(history[1].epoch, 2);
   for (const Value& v : straight.values()) {
-    if (v.is_initializer() && is_floating(v.dtype))
+    if (v.is_initializer() && is_floating(v.dtype)) {
       EXPECT_TRUE(at::equal(*v.data, *resumed.value(v.id).data)) << v.name;
+    }
   }
 
   // A checkpoint with other settings, or whose files disagree, is refused.
