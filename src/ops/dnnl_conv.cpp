@@ -12,11 +12,11 @@
 
 #include <ATen/core/grad_mode.h>
 
-#include <map>
 #include <memory>
-#include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <unordered_map>
+
+#include "ops/weight_cache.h"
 
 namespace fg::ops {
 namespace {
@@ -52,22 +52,8 @@ struct Entry {
   memory::dims dst_dims;
 };
 
-// A weight in one blocked layout. Valid while its storage lives and its version holds.
-struct PackedWeight {
-  c10::weak_intrusive_ptr<c10::StorageImpl> storage;
-  int64_t version = 0;
-  memory::desc desc;
-  std::shared_ptr<float[]> data;
-};
-
-struct WeightKey {
-  const void* data;
-  std::vector<int64_t> sizes;
-  auto operator<=>(const WeightKey&) const = default;
-};
-
-std::mutex weights_mutex;
-std::map<WeightKey, std::vector<PackedWeight>> weights;  // under weights_mutex
+// The weights in the kernels' blocked layouts.
+WeightCache<memory::desc, std::shared_ptr<float[]>> packed_weights;
 
 struct Buffers {
   std::vector<float> src, dst, scratch;
@@ -80,33 +66,14 @@ struct Buffers {
 
 std::shared_ptr<float[]> packed_weight(const Entry& e, const at::Tensor& w, dnnl::stream& s) {
   const memory::desc& want = e.pd.weights_desc();
-  WeightKey key{w.data_ptr(), w.sizes().vec()};
-  {
-    std::lock_guard<std::mutex> lock(weights_mutex);
-    auto it = weights.find(key);
-    if (it != weights.end()) {
-      for (const PackedWeight& p : it->second) {
-        if (!p.storage.expired() && p.version == w._version() && p.desc == want) return p.data;
-      }
-    }
-  }
-  // Packed outside the lock (another thread may pack the same weight; both are the same).
-  PackedWeight p{w.storage().getWeakStorageImpl(), w._version(), want,
-                 std::shared_ptr<float[]>(new float[want.get_size() / sizeof(float) + 16])};
-  memory from(e.weight_plain, cpu_engine(), w.data_ptr());
-  memory to(want, cpu_engine(), p.data.get());
-  dnnl::reorder(from, to).execute(s, from, to);
-  s.wait();
-  std::lock_guard<std::mutex> lock(weights_mutex);
-  // Drop the copies of freed or changed weights (a model unloaded, a weight trained).
-  for (auto it = weights.begin(); it != weights.end();) {
-    std::erase_if(it->second, [](const PackedWeight& q) { return q.storage.expired(); });
-    it = it->second.empty() ? weights.erase(it) : std::next(it);
-  }
-  auto& list = weights[key];
-  std::erase_if(list, [&](const PackedWeight& q) { return q.version != p.version; });
-  list.push_back(p);
-  return p.data;
+  return packed_weights.get(w, want, [&] {
+    std::shared_ptr<float[]> data(new float[want.get_size() / sizeof(float) + 16]);
+    memory from(e.weight_plain, cpu_engine(), w.data_ptr());
+    memory to(want, cpu_engine(), data.get());
+    dnnl::reorder(from, to).execute(s, from, to);
+    s.wait();
+    return data;
+  });
 }
 
 std::unique_ptr<Entry> make_entry(const memory::dims& x_dims, const memory::dims& w_dims,

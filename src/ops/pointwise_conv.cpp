@@ -11,13 +11,11 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <map>
-#include <memory>
-#include <mutex>
 #include <utility>
 #include <vector>
 
 #include "core/parallel.h"
+#include "ops/weight_cache.h"
 
 namespace fg::ops {
 namespace {
@@ -44,7 +42,8 @@ __attribute__((target("avx512f"))) void tile_avx512(const float* x, int64_t ldx,
   FG_ZERO(0)
   FG_ZERO(1)
   FG_ZERO(2)
-  FG_ZERO(3) FG_ZERO(4) FG_ZERO(5)
+  FG_ZERO(3)
+  FG_ZERO(4) FG_ZERO(5)
 #undef FG_ZERO
       if (k0 > 0) {
 #define FG_LOAD(r)                                                      \
@@ -139,10 +138,10 @@ __attribute__((target("avx512f"))) void tile_channels(const float* x, int64_t ld
   FG_ZERO(0)
   FG_ZERO(1)
   FG_ZERO(2)
-  FG_ZERO(3) FG_ZERO(4) FG_ZERO(5) FG_ZERO(6) FG_ZERO(7) FG_ZERO(8) FG_ZERO(9) FG_ZERO(10)
-      FG_ZERO(11)
+  FG_ZERO(3)
+  FG_ZERO(4) FG_ZERO(5) FG_ZERO(6) FG_ZERO(7) FG_ZERO(8) FG_ZERO(9) FG_ZERO(10) FG_ZERO(11)
 #undef FG_ZERO
-          if (k0 > 0) {
+      if (k0 > 0) {
 #define FG_LOAD(j)                                           \
   if constexpr (NP > j) {                                    \
     c##j##0 = _mm512_maskz_loadu_ps(m0, acc + j * lds);      \
@@ -151,8 +150,8 @@ __attribute__((target("avx512f"))) void tile_channels(const float* x, int64_t ld
     FG_LOAD(0)
     FG_LOAD(1)
     FG_LOAD(2)
-    FG_LOAD(3) FG_LOAD(4) FG_LOAD(5) FG_LOAD(6) FG_LOAD(7) FG_LOAD(8) FG_LOAD(9) FG_LOAD(10)
-        FG_LOAD(11)
+    FG_LOAD(3)
+    FG_LOAD(4) FG_LOAD(5) FG_LOAD(6) FG_LOAD(7) FG_LOAD(8) FG_LOAD(9) FG_LOAD(10) FG_LOAD(11)
 #undef FG_LOAD
   }
   for (int64_t i = k0; i < k1; ++i) {
@@ -200,40 +199,20 @@ bool has_avx512() {
   return yes;
 }
 
-// A weight laid out for tile_channels: per tile of 32 output channels, Cin x 32. Valid while its
-// storage lives and its version holds (a weight changed in place, as an optimiser does, is
-// transposed again).
-struct Transposed {
-  c10::weak_intrusive_ptr<c10::StorageImpl> storage;
-  int64_t version = 0;
-  at::Tensor data;
-};
-std::mutex transposed_mutex;
-std::map<std::pair<const void*, std::vector<int64_t>>, Transposed> transposed;  // under the mutex
+// The weights laid out for tile_channels: per tile of 32 output channels, Cin x 32,
+// zero-padded. A tile's weights are contiguous: read with a stride of Cout floats, a
+// transposed weight cost a TLB miss per input channel (the channel kernel ran a ResNet-50
+// campaign 20% slower than the position kernel).
+WeightCache<int, at::Tensor> tiled_weights;
 
-at::Tensor transposed_weight(const at::Tensor& w) {
-  std::pair<const void*, std::vector<int64_t>> key{w.data_ptr(), w.sizes().vec()};
-  {
-    std::lock_guard<std::mutex> lock(transposed_mutex);
-    auto it = transposed.find(key);
-    if (it != transposed.end() && !it->second.storage.expired() &&
-        it->second.version == w._version())
-      return it->second.data;
-  }
-  // Made outside the lock (two threads may make the same one; both are the same).
-  // Cout x Cin -> (Cout / 32) x Cin x 32, zero-padded: a tile's weights are contiguous (read
-  // with a stride of Cout floats, the transposed weight cost a TLB miss per input channel:
-  // the channel kernel ran a ResNet-50 campaign 20% slower than the position kernel).
-  const int64_t cout = w.size(0), cin = w.size(1);
-  const int64_t tiles = (cout + kChannelTile - 1) / kChannelTile;
-  at::Tensor t = at::zeros({tiles * kChannelTile, cin}, w.options());
-  t.narrow(0, 0, cout).copy_(w.reshape({cout, cin}));
-  t = t.reshape({tiles, kChannelTile, cin}).transpose(1, 2).contiguous();
-  std::lock_guard<std::mutex> lock(transposed_mutex);
-  std::erase_if(transposed, [](const auto& e) { return e.second.storage.expired(); });
-  transposed.insert_or_assign(std::move(key),
-                              Transposed{w.storage().getWeakStorageImpl(), w._version(), t});
-  return t;
+at::Tensor tiled_weight(const at::Tensor& w) {
+  return tiled_weights.get(w, 0, [&] {
+    const int64_t cout = w.size(0), cin = w.size(1);
+    const int64_t tiles = (cout + kChannelTile - 1) / kChannelTile;
+    at::Tensor t = at::zeros({tiles * kChannelTile, cin}, w.options());
+    t.narrow(0, 0, cout).copy_(w.reshape({cout, cin}));
+    return t.reshape({tiles, kChannelTile, cin}).transpose(1, 2).contiguous();
+  });
 }
 
 // Tasks of about 64 K multiply-adds at least, so that small layers run on one thread.
@@ -397,7 +376,7 @@ at::Tensor pointwise_conv(const at::Tensor& x_in, const at::Tensor& w_in, const 
                                    (kernel == PointwiseKernel::kBest && position_lanes(p) < 0.85 &&
                                     channel_lanes(cout) > position_lanes(p) + 0.05));
   if (channels) {
-    const at::Tensor wt = transposed_weight(w);
+    const at::Tensor wt = tiled_weight(w);
     run_channels(px, wt.data_ptr<float>(), pb, py, n, cin, cout, p);
   } else {
     run_positions(px, pw, pb, py, n, cin, cout, p, avx512);
