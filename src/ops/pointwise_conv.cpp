@@ -39,13 +39,11 @@ __attribute__((target("avx512f"))) void tile_avx512(const float* x, int64_t ldx,
 #define FG_ZERO(r)                           \
   __m512 a##r##0, a##r##1, a##r##2, a##r##3; \
   a##r##0 = a##r##1 = a##r##2 = a##r##3 = _mm512_setzero_ps();
-  FG_ZERO(0)
-  FG_ZERO(1)
-  FG_ZERO(2)
-  FG_ZERO(3)
-  FG_ZERO(4) FG_ZERO(5)
+  // clang-format off
+  FG_ZERO(0) FG_ZERO(1) FG_ZERO(2) FG_ZERO(3) FG_ZERO(4) FG_ZERO(5)
 #undef FG_ZERO
-      if (k0 > 0) {
+  if (k0 > 0) {
+    // clang-format on
 #define FG_LOAD(r)                                                      \
   {                                                                     \
     const float* yr = y + std::min(r, rows - 1) * ldy;                  \
@@ -54,7 +52,9 @@ __attribute__((target("avx512f"))) void tile_avx512(const float* x, int64_t ldx,
     if constexpr (NV > 2) a##r##2 = _mm512_maskz_loadu_ps(m2, yr + 32); \
     if constexpr (NV > 3) a##r##3 = _mm512_maskz_loadu_ps(m3, yr + 48); \
   }
+    // clang-format off
     FG_LOAD(0) FG_LOAD(1) FG_LOAD(2) FG_LOAD(3) FG_LOAD(4) FG_LOAD(5)
+    // clang-format on
 #undef FG_LOAD
   }
   const float *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3], *w4 = w[4], *w5 = w[5];
@@ -73,7 +73,9 @@ __attribute__((target("avx512f"))) void tile_avx512(const float* x, int64_t ldx,
     if constexpr (NV > 2) a##r##2 = _mm512_fmadd_ps(wb, x2, a##r##2); \
     if constexpr (NV > 3) a##r##3 = _mm512_fmadd_ps(wb, x3, a##r##3); \
   }
+    // clang-format off
     FG_ROW(0) FG_ROW(1) FG_ROW(2) FG_ROW(3) FG_ROW(4) FG_ROW(5)
+    // clang-format on
 #undef FG_ROW
   }
 #define FG_STORE(r)                                                    \
@@ -91,7 +93,9 @@ __attribute__((target("avx512f"))) void tile_avx512(const float* x, int64_t ldx,
     if constexpr (NV > 2) _mm512_mask_storeu_ps(yr + 32, m2, a##r##2); \
     if constexpr (NV > 3) _mm512_mask_storeu_ps(yr + 48, m3, a##r##3); \
   }
+  // clang-format off
   FG_STORE(0) FG_STORE(1) FG_STORE(2) FG_STORE(3) FG_STORE(4) FG_STORE(5)
+  // clang-format on
 #undef FG_STORE
 }
 
@@ -135,23 +139,21 @@ __attribute__((target("avx512f"))) void tile_channels(const float* x, int64_t ld
                                               : channels <= 16 ? 0
                                                                : (1U << (channels - 16)) - 1);
 #define FG_ZERO(j) __m512 c##j##0 = _mm512_setzero_ps(), c##j##1 = c##j##0;
-  FG_ZERO(0)
-  FG_ZERO(1)
-  FG_ZERO(2)
-  FG_ZERO(3)
-  FG_ZERO(4) FG_ZERO(5) FG_ZERO(6) FG_ZERO(7) FG_ZERO(8) FG_ZERO(9) FG_ZERO(10) FG_ZERO(11)
+  // clang-format off
+  FG_ZERO(0) FG_ZERO(1) FG_ZERO(2) FG_ZERO(3) FG_ZERO(4) FG_ZERO(5)
+  FG_ZERO(6) FG_ZERO(7) FG_ZERO(8) FG_ZERO(9) FG_ZERO(10) FG_ZERO(11)
 #undef FG_ZERO
-      if (k0 > 0) {
+  if (k0 > 0) {
+    // clang-format on
 #define FG_LOAD(j)                                           \
   if constexpr (NP > j) {                                    \
     c##j##0 = _mm512_maskz_loadu_ps(m0, acc + j * lds);      \
     c##j##1 = _mm512_maskz_loadu_ps(m1, acc + j * lds + 16); \
   }
-    FG_LOAD(0)
-    FG_LOAD(1)
-    FG_LOAD(2)
-    FG_LOAD(3)
-    FG_LOAD(4) FG_LOAD(5) FG_LOAD(6) FG_LOAD(7) FG_LOAD(8) FG_LOAD(9) FG_LOAD(10) FG_LOAD(11)
+    // clang-format off
+    FG_LOAD(0) FG_LOAD(1) FG_LOAD(2) FG_LOAD(3) FG_LOAD(4) FG_LOAD(5)
+    FG_LOAD(6) FG_LOAD(7) FG_LOAD(8) FG_LOAD(9) FG_LOAD(10) FG_LOAD(11)
+    // clang-format on
 #undef FG_LOAD
   }
   for (int64_t i = k0; i < k1; ++i) {
@@ -166,10 +168,10 @@ __attribute__((target("avx512f"))) void tile_channels(const float* x, int64_t ld
     c##j##0 = _mm512_fmadd_ps(w0, xb, c##j##0); \
     c##j##1 = _mm512_fmadd_ps(w1, xb, c##j##1); \
   }
-    FG_POS(0)
-    FG_POS(1)
-    FG_POS(2)
-    FG_POS(3) FG_POS(4) FG_POS(5) FG_POS(6) FG_POS(7) FG_POS(8) FG_POS(9) FG_POS(10) FG_POS(11)
+    // clang-format off
+    FG_POS(0) FG_POS(1) FG_POS(2) FG_POS(3) FG_POS(4) FG_POS(5)
+    FG_POS(6) FG_POS(7) FG_POS(8) FG_POS(9) FG_POS(10) FG_POS(11)
+    // clang-format on
 #undef FG_POS
   }
 #define FG_OUT(j)                                           \
@@ -177,10 +179,10 @@ __attribute__((target("avx512f"))) void tile_channels(const float* x, int64_t ld
     _mm512_mask_storeu_ps(acc + j * lds, m0, c##j##0);      \
     _mm512_mask_storeu_ps(acc + j * lds + 16, m1, c##j##1); \
   }
-  FG_OUT(0)
-  FG_OUT(1)
-  FG_OUT(2)
-  FG_OUT(3) FG_OUT(4) FG_OUT(5) FG_OUT(6) FG_OUT(7) FG_OUT(8) FG_OUT(9) FG_OUT(10) FG_OUT(11)
+  // clang-format off
+  FG_OUT(0) FG_OUT(1) FG_OUT(2) FG_OUT(3) FG_OUT(4) FG_OUT(5)
+  FG_OUT(6) FG_OUT(7) FG_OUT(8) FG_OUT(9) FG_OUT(10) FG_OUT(11)
+  // clang-format on
 #undef FG_OUT
 }
 
