@@ -32,12 +32,22 @@ const Layer kLayers[] = {{1, 16, 7, 7, 96, true},     {3, 5, 9, 11, 7, false},
                          {1, 24, 56, 56, 144, false}, {2, 1, 3, 17, 5, true},
                          {1, 512, 4, 5, 2048, true}};
 
+// A layer's input, weight (scaled so that outputs stay near 1) and bias, from a seed.
+struct Tensors {
+  at::Tensor x, w, b;
+};
+Tensors make(const Layer& l, int64_t seed) {
+  at::manual_seed(seed);
+  Tensors t;
+  t.x = at::randn({l.n, l.cin, l.h, l.w});
+  t.w = at::randn({l.cout, l.cin, 1, 1}) / std::sqrt(static_cast<double>(l.cin));
+  t.b = l.bias ? at::randn({l.cout}) : at::Tensor();
+  return t;
+}
+
 TEST(PointwiseConv, MatchesPyTorchWithinRounding) {
   for (const Layer& l : kLayers) {
-    at::manual_seed(static_cast<int64_t>(l.cin * 131 + l.cout));
-    at::Tensor x = at::randn({l.n, l.cin, l.h, l.w});
-    at::Tensor w = at::randn({l.cout, l.cin, 1, 1}) / std::sqrt(static_cast<double>(l.cin));
-    at::Tensor b = l.bias ? at::randn({l.cout}) : at::Tensor();
+    const auto [x, w, b] = make(l, l.cin * 131 + l.cout);
     ASSERT_TRUE(pointwise_conv_applies(x, w, b));
     at::Tensor want =
         at::conv2d(x.to(at::kDouble), w.to(at::kDouble), b.defined() ? b.to(at::kDouble) : b)
@@ -51,10 +61,7 @@ TEST(PointwiseConv, MatchesPyTorchWithinRounding) {
 // bits, so that the choice by shape never shows.
 TEST(PointwiseConv, EveryKernelGivesTheSameBits) {
   for (const Layer& l : kLayers) {
-    at::manual_seed(static_cast<int64_t>(l.h * 7 + l.cout));
-    at::Tensor x = at::randn({l.n, l.cin, l.h, l.w});
-    at::Tensor w = at::randn({l.cout, l.cin, 1, 1});
-    at::Tensor b = l.bias ? at::randn({l.cout}) : at::Tensor();
+    const auto [x, w, b] = make(l, l.h * 7 + l.cout);
     const at::Tensor best = pointwise_conv(x, w, b);
     for (PointwiseKernel k :
          {PointwiseKernel::kPositions, PointwiseKernel::kChannels, PointwiseKernel::kPortable}) {
@@ -65,9 +72,9 @@ TEST(PointwiseConv, EveryKernelGivesTheSameBits) {
   }
 }
 
-// The transposed copy of a weight that the channel kernel keeps follows the weight when it
-// is changed in place.
-TEST(PointwiseConv, WeightChangedInPlaceIsTransposedAgain) {
+// The tiled copy of a weight that the channel kernel keeps follows the weight when it is
+// changed in place.
+TEST(PointwiseConv, WeightChangedInPlaceIsTiledAgain) {
   at::manual_seed(8);
   at::Tensor x = at::randn({1, 40, 3, 3});
   at::Tensor w = at::randn({48, 40, 1, 1});
@@ -84,10 +91,7 @@ TEST(PointwiseConv, WindowsAndSamplesGiveTheWholeLayersBits) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
   auto pick = [&](int64_t n) { return at::randint(n, {1}, gen).item<int64_t>(); };
   for (const Layer& l : kLayers) {
-    at::manual_seed(static_cast<int64_t>(l.w * 5 + l.cin));
-    at::Tensor x = at::randn({l.n, l.cin, l.h, l.w});
-    at::Tensor w = at::randn({l.cout, l.cin, 1, 1});
-    at::Tensor b = l.bias ? at::randn({l.cout}) : at::Tensor();
+    const auto [x, w, b] = make(l, l.w * 5 + l.cin);
     const at::Tensor whole = pointwise_conv(x, w, b);
     for (int i = 0; i < 20; ++i) {
       const int64_t s = pick(l.n), r0 = pick(l.h), c0 = pick(l.w), o0 = pick(l.cout);
