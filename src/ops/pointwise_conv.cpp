@@ -1,8 +1,10 @@
 // 1x1 convolutions on faultgraph's own kernel: see ops/pointwise_conv.h. A GEMM per sample,
 // y (Cout x P) = w (Cout x Cin) x (Cin x P) over the P = H x W positions, in tiles of 6
-// output channels by up to 64 positions (24 AVX-512 accumulators); every output element is
-// one chain of fused multiply-adds over the input channels in order, so the tiling, the
-// batch and the threads never change its bits.
+// output channels by up to 64 positions (24 AVX-512 accumulators), or of 32 output channels
+// by up to 12 positions where positions would leave lanes empty, over blocks of 128 input
+// channels; every output element is one chain of fused multiply-adds over the input
+// channels in order, so the kernel, the tiling, the batch and the threads never change its
+// bits.
 #include "ops/pointwise_conv.h"
 
 #include <ATen/core/grad_mode.h>
@@ -203,8 +205,8 @@ bool has_avx512() {
 
 // The weights laid out for tile_channels: per tile of 32 output channels, Cin x 32,
 // zero-padded. A tile's weights are contiguous: read with a stride of Cout floats, a
-// transposed weight cost a TLB miss per input channel (the channel kernel ran a ResNet-50
-// campaign 20% slower than the position kernel).
+// transposed weight cost a TLB miss per input channel (a ResNet-50 campaign ran 64-66
+// trials/s instead of 77-80 with the tiles and the prefetch).
 WeightCache<int, at::Tensor> tiled_weights;
 
 at::Tensor tiled_weight(const at::Tensor& w) {
@@ -237,7 +239,6 @@ constexpr int64_t kBlockRows = 96;
 
 void run_positions(const float* px, const float* pw, const float* pb, float* py, int64_t n,
                    int64_t cin, int64_t cout, int64_t p, bool avx512) {
-  // Tasks: (block of rows, sample, tile of positions), rows outermost.
   // Tiles of near-equal numbers of 16-position vectors, at most 4 (13 vectors: 4, 3, 3, 3,
   // not 4, 4, 4, 1: a one-vector tile loads a weight per multiply-add).
   const int64_t vectors_total = (p + 15) / 16;
@@ -246,6 +247,7 @@ void run_positions(const float* px, const float* pw, const float* pb, float* py,
   const int64_t row_blocks = (cout + kBlockRows - 1) / kBlockRows;
   // Blocks of near-equal size (whole tiles), so that threads get equal work.
   const int64_t block_rows = whole_tiles(cout, row_blocks, kTileRows);
+  // Tasks: (block of rows, sample, tile of positions), rows outermost.
   const int64_t tasks = row_blocks * n * col_tiles;
   const int64_t grain = grain_for(kBlockRows * kTileCols * cin);
   fg::parallel_for(0, tasks, grain, [&](int64_t t0, int64_t t1) {
