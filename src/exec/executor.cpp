@@ -43,6 +43,10 @@ struct Executor::Plan {
   // the step's kernel sums in another order at other batch sizes; it runs unbatched since.
   // Set by const reruns on any thread, hence atomic.
   std::unique_ptr<std::atomic<bool>[]> batch_inexact;
+  // By step: bit m set when a batch of m samples (golden slot included) gave the golden
+  // slot the golden run's bits. A kernel's summation order depends on shapes, not data, so
+  // a later batch of m variants runs without a golden slot. Atomic as batch_inexact.
+  std::unique_ptr<std::atomic<uint64_t>[]> batch_exact_sizes;
   // Nodes with inexact regions whose windows were not all shown exact: whether windows of
   // one computed shape (Region::computed_shape) give the whole kernel's bits, found on the
   // first window of that shape over the golden inputs. Looked up by const reruns on any
@@ -305,6 +309,7 @@ Executor::Plan& Executor::plan_for(const std::vector<at::Tensor>& inputs) {
     plan->steps.push_back(std::move(step));
   }
   plan->batch_inexact = std::make_unique<std::atomic<bool>[]>(plan->steps.size());
+  plan->batch_exact_sizes = std::make_unique<std::atomic<uint64_t>[]>(plan->steps.size());
   return *plans_.emplace(key, std::move(plan)).first->second;
 }
 
@@ -856,12 +861,13 @@ struct Executor::Slot {
   }
 };
 
-// The same node for several slots at once, their variants stacked along dim 0 after one
-// more variant made of the golden inputs. That golden slot must come out bit-identical to
-// the golden run: else the kernel sums in another order at this batch size, the step is
-// marked and never batched again, and false is returned (as when the node cannot be
-// batched), so each slot gets exactly the bits a rerun of its fault alone gives, whatever
-// the batch it shares.
+// The same node for several slots at once, their variants stacked along dim 0. The first
+// batch of each size runs one more variant, made of the golden inputs, in front: that golden
+// slot must come out bit-identical to the golden run, else the kernel sums in another order
+// at this batch size, the step is marked and never batched again, and false is returned (as
+// when the node cannot be batched). A size shown exact runs without the golden slot from
+// then on (a kernel's summation order depends on shapes, not data). So each slot gets
+// exactly the bits a rerun of its fault alone gives, whatever the batch it shares.
 bool Executor::Slot::run_batched(const Plan& plan, size_t step_index,
                                  const std::vector<Slot*>& group) {
   if (group.size() < 2) return false;
@@ -874,6 +880,9 @@ bool Executor::Slot::run_batched(const Plan& plan, size_t step_index,
   const at::Tensor& golden_out = cache.values_[n.outputs[0]];
   if (!golden_out.defined() || golden_out.dim() < 1 || golden_out.size(0) != 1) return false;
   const int64_t k = static_cast<int64_t>(group.size());
+  std::atomic<uint64_t>& exact_sizes = plan.batch_exact_sizes[step_index];
+  const bool shown = k < 64 && ((exact_sizes.load(std::memory_order_relaxed) >> k) & 1U) != 0;
+  const int64_t first = shown ? 0 : 1;  // variants start after the golden slot, if any
   std::vector<at::Tensor> ins(n.inputs.size()), outs(1);
   for (size_t i = 0; i < n.inputs.size(); ++i) {
     if (n.inputs[i] == kNoValue) continue;
@@ -888,27 +897,31 @@ bool Executor::Slot::run_batched(const Plan& plan, size_t step_index,
     if (!golden_in.defined() || golden_in.dim() < 1 || golden_in.size(0) != 1) return false;
     if (!changed) {
       std::vector<int64_t> sizes = golden_in.sizes().vec();
-      sizes[0] = k + 1;
+      sizes[0] = k + first;
       ins[i] = golden_in.expand(sizes);
       continue;
     }
-    std::vector<at::Tensor> parts{golden_in};
+    std::vector<at::Tensor> parts;
+    if (!shown) parts.push_back(golden_in);
     for (Slot* s : group) parts.push_back(s->input(n, i));
     ins[i] = at::cat(parts, 0);
   }
   KernelArgs args{ins, outs, 0, cache.first_sample_};
   call_kernel(graph, n, step.kernel, args);
-  FG_ASSERT(outs[0].dim() >= 1 && outs[0].size(0) == k + 1, "node '", n.name, "': a batch of ",
-            k + 1, " variants gave ", outs[0].size(0));
-  if (!bitwise_equal(outs[0].narrow(0, 0, 1), golden_out)) {
-    inexact.store(true, std::memory_order_relaxed);
-    return false;
+  FG_ASSERT(outs[0].dim() >= 1 && outs[0].size(0) == k + first, "node '", n.name, "': a batch of ",
+            k + first, " variants gave ", outs[0].size(0));
+  if (!shown) {
+    if (!bitwise_equal(outs[0].narrow(0, 0, 1), golden_out)) {
+      inexact.store(true, std::memory_order_relaxed);
+      return false;
+    }
+    if (k + 1 < 64) exact_sizes.fetch_or(uint64_t{1} << (k + 1), std::memory_order_relaxed);
   }
   for (int64_t j = 0; j < k; ++j) {
     Slot& s = *group[static_cast<size_t>(j)];
-    s.r.flops += step.flops;  // the golden slot is the batch's overhead, not the trial's
+    s.r.flops += step.flops;  // a golden slot is the batch's overhead, not the trial's
     ++s.r.nodes_batched;
-    if (!s.take(step, 0, outs[0].narrow(0, j + 1, 1))) ++s.r.nodes_masked;
+    if (!s.take(step, 0, outs[0].narrow(0, j + first, 1))) ++s.r.nodes_masked;
   }
   return true;
 }

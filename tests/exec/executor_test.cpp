@@ -253,6 +253,54 @@ TEST(Executor, InputEdgeFaultReachesOneConsumer) {
   EXPECT_EQ(none.nodes_recomputed, 0);
 }
 
+// Batched fault variants: the first batch of each size runs a golden slot, later batches of
+// a size shown exact run without one, a size that sums otherwise (Gemm beyond 2 x 4 rows
+// leaves faultgraph's kernel for OpenBLAS) unbatches the node; whatever the sequence, each
+// variant gets the bits its fault gives alone.
+TEST(Executor, BatchedVariantsOfEverySizeGiveTheBitsOfOneAtATime) {
+  Graph g;
+  ValueId x = g.add_input("x", DType::kFloat32, {1, 2048});
+  ValueId w = g.add_initializer("w", at::randn({10, 2048}));
+  ValueId bias = g.add_initializer("bias", at::randn({10}));
+  NodeId relu = g.add_node("relu", OpKind::kRelu, {x}, {"r"});
+  Attrs t;
+  t.set("transB", int64_t{1});
+  NodeId fc = g.add_node("fc", OpKind::kGemm, {g.node(relu).outputs[0], w, bias}, {"y"}, t);
+  g.add_output(g.node(fc).outputs[0]);
+  Executor exec(g);
+  GoldenCache golden = exec.run_cached({at::randn({1, 2048})});
+  const ValueId r = g.node(relu).outputs[0];
+  // Faults at zeros of the ReLU's output: bit 30 makes them 2, finite and never masked.
+  const at::Tensor zeros = (golden.value(r).view(-1) == 0).nonzero().view(-1);
+  ASSERT_GT(zeros.numel(), 100);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(5);
+  // 2 shows 3 exact, so 3 runs without a golden slot; 6 shows 7; 9 must be shown itself.
+  bool may_unbatch = false;
+  for (const int size : {2, 3, 6, 7, 9, 12, 3}) {
+    may_unbatch = may_unbatch || size >= 8;  // OpenBLAS may sum otherwise: fc unbatched
+    std::vector<ValueFault> faults(static_cast<size_t>(size));
+    for (ValueFault& f : faults) {
+      f.value = r;
+      f.elements = {zeros[at::randint(zeros.numel(), {1}, gen).item<int64_t>()].item<int64_t>()};
+      f.spec.bits = {30};
+    }
+    for (Recompute mode : {Recompute::kDownstream, Recompute::kCone}) {
+      std::vector<RerunResult> together = exec.rerun_batch(golden, faults, mode);
+      ASSERT_EQ(together.size(), faults.size());
+      for (size_t i = 0; i < faults.size(); ++i) {
+        RerunResult alone = exec.rerun(golden, faults[i], mode);
+        EXPECT_FALSE(alone.masked);
+        EXPECT_TRUE(bitwise_equal(together[i].outputs[0], alone.outputs[0]))
+            << "batch of " << size << ", variant " << i;
+        // Up to 2 x 4 rows (a golden slot included), faultgraph's own kernel: batched.
+        if (!may_unbatch) {
+          EXPECT_EQ(together[i].nodes_batched, 1) << "batch of " << size;
+        }
+      }
+    }
+  }
+}
+
 TEST(BitwiseEqual, DistinguishesSignedZeroAndNanPayloads) {
   at::Tensor a = at::zeros({3});
   at::Tensor b = a.clone();
