@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <ctime>
 #include <exception>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -547,6 +548,14 @@ PreparedCampaign prepare_campaign(Executor& exec, const CampaignSpec& spec,
   FG_CHECK(data.images.defined() && data.images.dim() >= 2, DatasetError, data.source,
            ": no images in the ", spec.inputs.split, " split");
   std::vector<int64_t> shape(data.images.sizes().begin() + 1, data.images.sizes().end());
+  if (std::optional<SampleMismatch> m = sample_mismatch(exec.graph(), shape)) {
+    FG_FAIL(DatasetError, data.source, ": its images are ", m->is, ", but the model's ", m->takes,
+            m->channels > 0 && m->size > 0
+                ? fmt::format(" ({}: dataset_options: {{image_size: {}, channels: {}}} resizes "
+                              "gtsrb and folder datasets)",
+                              spec.source, m->size, m->channels)
+                : "");
+  }
   std::vector<CampaignSite> sites = resolve_sites(exec.graph(), spec, shape);
   if (!spec.faults_file.empty()) {
     std::vector<int64_t> ids;
@@ -612,6 +621,8 @@ CampaignRun run_campaign(const CampaignSpec& spec, const Graph& model,
   std::optional<TrialStore> store_holder;
   // Open the database first: a bad path fails before any work.
   FileLock writer;
+  std::error_code ec;
+  const bool created = job.rank == 0 && !std::filesystem::exists(db_path, ec);
   if (job.rank == 0) {
     store_holder.emplace(db_path);
     // One writer per database: a second run (or a job left over from a killed mpirun)
@@ -619,6 +630,20 @@ CampaignRun run_campaign(const CampaignSpec& spec, const Graph& model,
     FG_CHECK(writer.try_lock(db_path), ConfigError, db_path,
              ": another faultgraph is running this campaign (wait for it, or stop it)");
   }
+  // A database this run made is removed when the campaign is refused before the database
+  // holds it (inputs that do not fit the model, a golden run that fails): no empty file.
+  struct RemoveUnlessKept {
+    std::optional<TrialStore>& store;
+    const std::string& path;
+    bool armed;
+    ~RemoveUnlessKept() {
+      if (!armed) return;
+      store.reset();
+      std::error_code ec;
+      for (const char* suffix : {"", "-journal", "-wal", "-shm"})
+        std::filesystem::remove(path + suffix, ec);
+    }
+  } cleanup{store_holder, db_path, created};
   PreparedCampaign p = prepare_campaign(exec, spec, data);
   CampaignRecord c;
   c.spec_text = spec.text;
@@ -673,6 +698,7 @@ CampaignRun run_campaign(const CampaignSpec& spec, const Graph& model,
     }
     store.create_campaign(c, strata, sites);
   }
+  cleanup.armed = false;
   std::string why = mpi_agree(c.model_hash + ":" + c.dataset_hash, true);
   FG_CHECK(why.empty(), ConfigError, why);
   CampaignRun run;

@@ -147,4 +147,27 @@ std::vector<std::string> closest_names(const std::string& name,
   return out;
 }
 
+std::optional<SampleMismatch> sample_mismatch(const Graph& g, at::IntArrayRef sample) {
+  const std::vector<ValueId> inputs = g.runtime_inputs();
+  if (inputs.empty()) return std::nullopt;
+  const Value& v = g.value(inputs[0]);
+  if (!v.rank_known || v.shape.empty()) return std::nullopt;
+  bool fits = v.shape.size() == sample.size() + 1;
+  for (size_t d = 1; fits && d < v.shape.size(); ++d)
+    fits = v.shape[d] < 0 || v.shape[d] == sample[d - 1];
+  if (fits) return std::nullopt;
+  std::vector<std::string> dims;
+  for (size_t d = 1; d < v.shape.size(); ++d)
+    dims.push_back(v.shape[d] < 0 ? "?" : std::to_string(v.shape[d]));
+  SampleMismatch m;
+  m.is = sample.empty() ? "scalars" : fmt::format("{}", fmt::join(sample, " x "));
+  m.takes = fmt::format("input '{}' takes {}", v.name,
+                        dims.empty() ? "scalars" : fmt::format("{}", fmt::join(dims, " x ")));
+  if (v.shape.size() == 4) {
+    m.channels = v.shape[1];
+    if (v.shape[2] == v.shape[3] && v.shape[2] > 0) m.size = v.shape[2];
+  }
+  return m;
+}
+
 }  // namespace fg

@@ -279,6 +279,24 @@ g = helper.make_graph(consts + [helper.make_node("Range", ["a", "b", "c"], ["r"]
                                 helper.make_node("Add", ["x", "r"], ["y"])], "g", [x], [y])
 open("range.onnx", "wb").write(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString())
 PY
+# A model file whose input does not take the dataset's images: the shapes and the options
+# that resize images named, in a campaign (before any site is resolved) and in eval.
+"$py" - <<'PY'
+from onnx import helper, TensorProto, numpy_helper
+import numpy as np
+x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])
+y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+w = numpy_helper.from_array(np.ones((2, 3, 1, 1), np.float32), "w")
+g = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"], name="c")], "g", [x], [y],
+                      initializer=[w])
+open("rgb8.onnx", "wb").write(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString())
+PY
+printf 'model: rgb8.onnx\ndataset: fashion-mnist\ninputs: {count: 2, correct_only: false}\n' >rgb8.yml
+check campaign_images_do_not_fit 2 "fashion-mnist \\(test\\): its images are 1 x 28 x 28, but the model's input 'x' takes 3 x 8 x 8 \\(rgb8.yml: dataset_options: \\{image_size: 8, channels: 3\\}" -- \
+  "$fg" campaign run rgb8.yml --db rgb8.db
+[ ! -e rgb8.db ] || { echo "FAIL a refused campaign left rgb8.db"; fail=1; }
+check eval_images_do_not_fit 2 "its images are 1 x 28 x 28, but rgb8.onnx's input 'x' takes 3 x 8 x 8 \\(--image-size 8 --channels 3" -- \
+  "$fg" eval -m rgb8.onnx -o e_rgb8
 check onnx_negative_dim 2 "negdim.onnx: graph input 'x': dim 1 is -3" -- "$fg" inspect negdim.onnx
 check onnx_no_shape 0 "" -- "$fg" inspect norank.onnx
 grep -q "^input  x: ?$" out || { echo "FAIL input without a shape:"; cat out; fail=1; }

@@ -96,7 +96,7 @@ PY
 # another shape is refused with the shapes named.
 check eval_builtin_sized_for_dataset 0 "" -- "$fg" eval -m seed_inception -d "$tmp/cifar" -o "$tmp/ev2"
 grep -q "top-1 accuracy" "$tmp/out" || { echo "FAIL eval of a built-in model on CIFAR-10:"; cat "$tmp/out"; fail=1; }
-check eval_wrong_input 2 "input 'input_3' must have shape \\[\\?,1,28,28\\], got \\[4,3,32,32\\]" -- \
+check eval_wrong_input 2 "its images are 3 x 32 x 32, but .*demo.onnx's input 'input_3' takes 1 x 28 x 28 \\(--image-size 28 --channels 1" -- \
   "$fg" eval -m "$tmp/demo.onnx" -d "$tmp/cifar" -o "$tmp/ev3"
 check train_on_cifar 0 "" -- "$fg" train -m resnet20 --width 0.25 -d "cifar10:$tmp/cifar" -e 1 -o "$tmp/c.onnx"
 grep -q "20 training and 4 test images, 10 classes, 3x32x32" "$tmp/out" || { echo "FAIL cifar train:"; cat "$tmp/out"; fail=1; }

@@ -114,5 +114,25 @@ TEST(ClosestNames, RanksByEditDistance) {
   EXPECT_EQ(near[0], "conv2d_1");
 }
 
+TEST(Graph, SampleMismatchNamesTheInputAndItsShape) {
+  Graph g;
+  g.add_input("img", DType::kFloat32, {kUnknownDim, 3, 224, 224});
+  EXPECT_FALSE(sample_mismatch(g, {3, 224, 224}));
+  std::optional<SampleMismatch> m = sample_mismatch(g, {1, 28, 28});
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->is, "1 x 28 x 28");
+  EXPECT_EQ(m->takes, "input 'img' takes 3 x 224 x 224");
+  EXPECT_EQ(m->channels, 3);
+  EXPECT_EQ(m->size, 224);
+  EXPECT_TRUE(sample_mismatch(g, {3, 224}));  // another rank
+  Graph dynamic;
+  dynamic.add_input("x", DType::kFloat32, {kUnknownDim, 1, kUnknownDim, kUnknownDim});
+  EXPECT_FALSE(sample_mismatch(dynamic, {1, 28, 28}));
+  m = sample_mismatch(dynamic, {3, 28, 28});
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->takes, "input 'x' takes 1 x ? x ?");
+  EXPECT_EQ(m->size, -1);  // not declared: no size to suggest
+}
+
 }  // namespace
 }  // namespace fg

@@ -35,7 +35,9 @@ Graph load_model(const std::string& spec, const LabelledImages* data) {
              ": no such file, and no built-in model of that name; did you mean '", near.at(0),
              "'? (faultgraph models lists them)");
   }
-  return import_onnx(spec);
+  Graph g = import_onnx(spec);
+  if (data) check_images_fit(g, spec, *data);
+  return g;
 }
 
 namespace {

@@ -99,6 +99,19 @@ const LabelledImages& chosen_split(const DatasetSplits& s, const DatasetArgs& a)
   return a.split == "train" ? s.train : s.test;
 }
 
+void check_images_fit(const Graph& model, const std::string& model_name,
+                      const LabelledImages& data) {
+  if (!data.images.defined() || data.images.dim() < 1) return;
+  std::optional<SampleMismatch> m = sample_mismatch(model, data.images.sizes().slice(1));
+  if (!m) return;
+  FG_FAIL(DatasetError, data.source, ": its images are ", m->is, ", but ", model_name, "'s ",
+          m->takes,
+          m->channels > 0 && m->size > 0
+              ? fmt::format(" (--image-size {} --channels {} resize gtsrb and folder datasets)",
+                            m->size, m->channels)
+              : "");
+}
+
 // The trained model to `out`; when that fails after training (the folder removed, the
 // disk full), to a file in the temporary folder, named in the error, so that hours of
 // training are not lost.

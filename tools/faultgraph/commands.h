@@ -50,9 +50,14 @@ struct DatasetArgs {
 void add_dataset_options(CLI::App* cmd, DatasetArgs& args, bool with_split);
 DatasetSplits load_dataset(const DatasetArgs& args);
 const LabelledImages& chosen_split(const DatasetSplits& splits, const DatasetArgs& args);
+// DatasetError naming the dataset, the model's input shape and the options that resize
+// images, when the images do not fit the model's declared input.
+void check_images_fit(const Graph& model, const std::string& model_name,
+                      const LabelledImages& data);
 
 // An ONNX file, or the name of a built-in architecture (untrained; sized for `data` when
-// given, else at its default size). UsageError with the closest built-in name otherwise.
+// given, else at its default size). UsageError with the closest built-in name otherwise;
+// DatasetError when `data`'s images do not fit the file's declared input.
 Graph load_model(const std::string& spec, const LabelledImages* data = nullptr);
 
 // CLI11 validators with short messages (CLI11's own print the whole double range).

@@ -93,6 +93,17 @@ class Graph {
   std::unordered_map<std::string, NodeId> node_by_name_;
 };
 
+// Where samples of shape `sample` (no batch dim: C x H x W for images) do not fit the
+// declared shape of the model's first runtime input: `is` is the samples' shape ("1 x 28 x
+// 28"), `takes` names the input and the shape it takes ("input 'x' takes 3 x 224 x 224"),
+// `channels` and `size` are its C and its H = W for images (-1 when not declared or not
+// square). nullopt: they fit, or nothing is declared.
+struct SampleMismatch {
+  std::string is, takes;
+  int64_t channels = -1, size = -1;
+};
+std::optional<SampleMismatch> sample_mismatch(const Graph& g, at::IntArrayRef sample);
+
 // Names from `candidates` closest to `name` (edit distance), best first.
 std::vector<std::string> closest_names(const std::string& name,
                                        const std::vector<std::string>& candidates,
