@@ -41,13 +41,33 @@ const std::set<std::string> kExtendedKeys = {
     "bit",        "random_bit",  "adjacent", "value",       "range",     "format", "scale",
     "zero_point", "probability", "count",    "coordinates", "per_sample"};
 
-void check_keys(const YAML::Node& entry, const std::set<std::string>& allowed) {
+// An entry has the seed's (InjectTFParallel's) keys (`seed`: it has fault_type or
+// bit_flip_type) or the extended format's; a key of the other format is named as such, not
+// as a typo.
+void check_keys(const YAML::Node& entry, bool seed) {
+  const std::set<std::string>& allowed = seed ? kSeedKeys : kExtendedKeys;
+  const std::set<std::string>& other = seed ? kExtendedKeys : kSeedKeys;
   std::set<std::string> seen;
   for (const auto& kv : entry) {
     if (!kv.first.IsScalar()) entry_fail("keys must be plain words, not lists or maps");
     auto key = kv.first.as<std::string>();
     if (!seen.insert(key).second) entry_fail(key, ": given twice; keep one");
     if (allowed.count(key) != 0) continue;
+    if (other.count(key) != 0 && seed) {
+      entry_fail("'", key,
+                 "' is a key of the extended format, and this entry is in the seed's "
+                 "(InjectTFParallel's: it has fault_type or bit_flip_type; keys layer_name, "
+                 "fault_type, bit_flip_type, bit_number, probability): for one bit use "
+                 "bit_flip_type: SpecificBit with bit_number, or write the entry with the "
+                 "extended format's keys only (node, fault, bit, ...)");
+    }
+    if (other.count(key) != 0) {
+      entry_fail("'", key,
+                 "' is a key of the seed's format (InjectTFParallel's: entries with fault_type "
+                 "and bit_flip_type); in the extended format (node, fault, bit, bits, ...) a bit "
+                 "is bit: N");
+    }
+    // A typo may be of either format's keys (fault_typo: no fault_type left to tell them).
     std::vector<std::string> known(kSeedKeys.begin(), kSeedKeys.end());
     known.insert(known.end(), kExtendedKeys.begin(), kExtendedKeys.end());
     auto near = closest_names(key, known, 1);
@@ -71,7 +91,7 @@ double probability_of(const YAML::Node& e) {
 }
 
 PlannedFault seed_entry(const YAML::Node& e, const Graph& g) {
-  check_keys(e, kSeedKeys);
+  check_keys(e, true);
   PlannedFault f;
   if (!e["layer_name"])
     entry_fail("layer_name: missing (the layer after which the fault is inserted)");
@@ -114,7 +134,7 @@ SiteKind site_kind(const std::string& s) {
 }
 
 PlannedFault extended_entry(const YAML::Node& e, const Graph& g) {
-  check_keys(e, kExtendedKeys);
+  check_keys(e, false);
   PlannedFault f;
   FaultSpec& s = f.spec;
   std::string node = e["node"]         ? get<std::string>(e, "node", "a node name")

@@ -109,6 +109,21 @@ TEST(FaultConfig, MalformedFilesAreConfigErrors) {
   EXPECT_NE(c.entries[0].error.find("unknown key 'fault_typo'; did you mean 'fault_type'?"),
             std::string::npos)
       << c.entries[0].error;
+  // A key of the other format is named as such (was "unknown key 'bit'; did you mean 'bit'?").
+  c = parse_fault_config(
+      "- {layer_name: conv2d_1, fault_type: BitFlip, bit_flip_type: SpecificBit, bit: 3}\n"
+      "- {node: conv2d_1, bit_number: 3}\n",
+      "t.yml", g);
+  EXPECT_NE(c.entries[0].error.find("'bit' is a key of the extended format, and this entry is "
+                                    "in the seed's"),
+            std::string::npos)
+      << c.entries[0].error;
+  EXPECT_NE(c.entries[0].error.find("bit_flip_type: SpecificBit with bit_number"),
+            std::string::npos);
+  EXPECT_NE(c.entries[1].error.find("'bit_number' is a key of the seed's format"),
+            std::string::npos)
+      << c.entries[1].error;
+  EXPECT_NE(c.entries[1].error.find("a bit is bit: N"), std::string::npos);
 }
 
 }  // namespace
