@@ -560,7 +560,7 @@ PreparedCampaign prepare_campaign(Executor& exec, const CampaignSpec& spec,
   if (!spec.faults_file.empty()) {
     std::vector<int64_t> ids;
     std::vector<Trial> trials = parse_trials_csv(spec.faults_text, spec.faults_file, sites,
-                                                 format_width(spec.fault.format), ids);
+                                                 format_width(spec.fault.format), ids, data.size());
     CampaignInputs inputs = inputs_by_id(exec, data, ids);
     int64_t n = static_cast<int64_t>(ids.size());
     return {std::move(inputs), TrialPlan(spec, std::move(sites), std::move(trials), n)};

@@ -447,7 +447,7 @@ int64_t parse_int(const std::string& s, const std::string& where, const char* wh
 
 std::vector<Trial> parse_trials_csv(const std::string& text, const std::string& source,
                                     const std::vector<CampaignSite>& sites, int width,
-                                    std::vector<int64_t>& input_ids) {
+                                    std::vector<int64_t>& input_ids, int64_t samples) {
   std::istringstream in(text);
   std::string line;
   int lineno = 0;
@@ -480,6 +480,8 @@ std::vector<Trial> parse_trials_csv(const std::string& text, const std::string& 
     Trial t;
     int64_t input = parse_int(cell("input"), where, "input");
     FG_CHECK(input >= 0, ConfigError, where, ": input ", input, " is negative");
+    FG_CHECK(samples < 0 || input < samples, ConfigError, where, ": input ", input,
+             " is outside the split's ", samples, " samples (0..", samples - 1, ")");
     int index = static_cast<int>(parse_int(cell("index"), where, "index"));
     auto it = site_of.find({cell("kind"), cell("node"), index});
     FG_CHECK(it != site_of.end(), ConfigError, where, ": no ", cell("kind"), " site '",

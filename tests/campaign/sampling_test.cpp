@@ -185,6 +185,18 @@ TEST(Sampling, FaultListRoundTrip) {
                    "trial,input,site,kind,node,index,element,bit\n0,1,x,activation,nope,0,1,3\n",
                    "bad.csv", sites, 32, read_ids),
                ConfigError);
+  // An input past the split: the row named (the split's size given).
+  read_ids.clear();
+  EXPECT_NO_THROW(parse_trials_csv(csv, "list.csv", sites, 32, read_ids, 14));
+  try {
+    parse_trials_csv(csv, "list.csv", sites, 32, read_ids, 13);
+    ADD_FAILURE() << "input 13 of a 13-sample split accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("list.csv:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(": input 13 is outside the split's 13 samples (0..12)"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(CampaignSpec, ErrorsNameTheLineAndKey) {

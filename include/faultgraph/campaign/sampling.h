@@ -96,9 +96,10 @@ uint64_t permute_index(uint64_t i, uint64_t n, uint64_t key);
 // (batch 1) separated by spaces when a trial corrupts several; `bit` is empty for value
 // faults. Parsing matches rows to `sites` by kind, node and index, fills `input_ids` with
 // the distinct inputs in order of appearance, and numbers the trials 0..n-1 in file order.
+// `samples`, when >= 0, is the split's size: a row with an input past it is an error.
 std::string trials_csv(const TrialPlan& plan, const std::vector<int64_t>& input_ids);
 std::vector<Trial> parse_trials_csv(const std::string& text, const std::string& source,
                                     const std::vector<CampaignSite>& sites, int width,
-                                    std::vector<int64_t>& input_ids);
+                                    std::vector<int64_t>& input_ids, int64_t samples = -1);
 
 }  // namespace fg
