@@ -147,10 +147,11 @@ std::vector<std::string> closest_names(const std::string& name,
   return out;
 }
 
-std::optional<SampleMismatch> sample_mismatch(const Graph& g, at::IntArrayRef sample) {
+std::optional<SampleMismatch> sample_mismatch(const Graph& g, at::IntArrayRef sample,
+                                              size_t input) {
   const std::vector<ValueId> inputs = g.runtime_inputs();
-  if (inputs.empty()) return std::nullopt;
-  const Value& v = g.value(inputs[0]);
+  if (input >= inputs.size()) return std::nullopt;
+  const Value& v = g.value(inputs[input]);
   if (!v.rank_known || v.shape.empty()) return std::nullopt;
   bool fits = v.shape.size() == sample.size() + 1;
   for (size_t d = 1; fits && d < v.shape.size(); ++d)

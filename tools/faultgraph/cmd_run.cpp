@@ -27,7 +27,14 @@ int run_model(const RunArgs& a) {
            ": the model has ", g.outputs().size(), " output(s); pass one --output per output (got ",
            a.outputs.size(), ")");
   std::vector<at::Tensor> xs;
-  for (const auto& p : a.inputs) xs.push_back(read_npy(p));
+  for (size_t i = 0; i < a.inputs.size(); ++i) {
+    xs.push_back(read_npy(a.inputs[i]));
+    if (xs[i].dim() < 1) continue;  // a scalar: the executor names what the input takes
+    if (std::optional<SampleMismatch> m = sample_mismatch(g, xs[i].sizes().slice(1), i)) {
+      FG_FAIL(UsageError, a.inputs[i], ": its samples are ", m->is, " (after the batch dim), but ",
+              a.model, "'s ", m->takes);
+    }
+  }
   Executor exec(std::move(g));
   std::vector<at::Tensor> ys;
   try {

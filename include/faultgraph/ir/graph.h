@@ -94,15 +94,16 @@ class Graph {
 };
 
 // Where samples of shape `sample` (no batch dim: C x H x W for images) do not fit the
-// declared shape of the model's first runtime input: `is` is the samples' shape ("1 x 28 x
-// 28"), `takes` names the input and the shape it takes ("input 'x' takes 3 x 224 x 224"),
-// `channels` and `size` are its C and its H = W for images (-1 when not declared or not
-// square). nullopt: they fit, or nothing is declared.
+// declared shape of the model's runtime input `input` (the first by default): `is` is the
+// samples' shape ("1 x 28 x 28"), `takes` names the input and the shape it takes ("input
+// 'x' takes 3 x 224 x 224"), `channels` and `size` are its C and its H = W for images (-1
+// when not declared or not square). nullopt: they fit, or nothing is declared.
 struct SampleMismatch {
   std::string is, takes;
   int64_t channels = -1, size = -1;
 };
-std::optional<SampleMismatch> sample_mismatch(const Graph& g, at::IntArrayRef sample);
+std::optional<SampleMismatch> sample_mismatch(const Graph& g, at::IntArrayRef sample,
+                                              size_t input = 0);
 
 // Names from `candidates` closest to `name` (edit distance), best first.
 std::vector<std::string> closest_names(const std::string& name,
