@@ -15,6 +15,7 @@
 
 #include "faultgraph/campaign/stats.h"
 #include "faultgraph/core/error.h"
+#include "faultgraph/core/files.h"
 #include "faultgraph/ir/graph.h"
 
 namespace fg {
@@ -317,30 +318,18 @@ CampaignSpec parse_campaign_spec(const std::string& text, const std::string& sou
 }
 
 CampaignSpec load_campaign_spec(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  FG_CHECK(in.good(), ConfigError, path, ": cannot open the campaign spec");
-  in.seekg(0, std::ios::end);
-  auto size = static_cast<int64_t>(in.tellg());
-  FG_CHECK(size >= 0, ConfigError, path, ": not a regular file (a campaign spec is a YAML file)");
-  FG_CHECK(size <= (int64_t{16} << 20), ConfigError, path, ": ", size,
-           " bytes is far too large for a campaign spec (limit 16 MiB)");
-  in.seekg(0);
-  std::stringstream text;
-  text << in.rdbuf();
-  CampaignSpec spec = parse_campaign_spec(text.str(), path);
+  const std::string text =
+      read_input_file<ConfigError>(path, "a campaign spec (YAML)", uint64_t{16} << 20);
+  CampaignSpec spec = parse_campaign_spec(text, path);
   if (!spec.faults_file.empty()) {
     std::filesystem::path list(spec.faults_file);
     if (list.is_relative()) list = std::filesystem::path(path).parent_path() / list;
-    std::ifstream f(list, std::ios::binary);
-    std::error_code ec;
-    FG_CHECK(f.good() && std::filesystem::is_regular_file(list, ec), ConfigError, path,
-             ": faults: cannot open the fault list '", list.string(), "'");
-    auto size = std::filesystem::file_size(list, ec);
-    FG_CHECK(!ec && size <= (uint64_t{2} << 30), ConfigError, list.string(),
-             ": too large for a fault list (limit 2 GiB)");
-    std::stringstream body;
-    body << f.rdbuf();
-    spec.faults_text = body.str();
+    try {
+      spec.faults_text = read_input_file<ConfigError>(list.string(), "a fault list (CSV)",
+                                                      uint64_t{2} << 30);
+    } catch (const ConfigError& e) {
+      FG_FAIL(ConfigError, path, ": faults: ", e.what());
+    }
     spec.faults_digest = fmt::format("{:016x}", std::hash<std::string>{}(spec.faults_text));
   }
   return spec;

@@ -2,9 +2,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <new>
 
 #include "faultgraph/core/error.h"
 
@@ -27,6 +31,76 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
     FG_FAIL(UsageError, path, ": cannot replace the file");
   }
 }
+
+namespace detail {
+bool read_input(const std::string& path, std::string_view what, uint64_t limit,
+                std::string_view magic, std::string& bytes, std::string& error) {
+  namespace fs = std::filesystem;
+  auto size_name = [](uint64_t n) {
+    return n >= (uint64_t{1} << 30) ? std::to_string(n >> 30) + " GiB"
+                                    : std::to_string(n >> 20) + " MiB";
+  };
+  std::error_code ec;
+  if (path.empty()) {
+    error = "the file name is empty; name " + std::string(what);
+    return false;
+  }
+  const fs::file_status st = fs::status(path, ec);
+  if (st.type() == fs::file_type::not_found) {
+    error = path + ": cannot open: no such file";
+    return false;
+  }
+  if (st.type() == fs::file_type::directory) {
+    error = path + ": is a folder; name " + std::string(what);
+    return false;
+  }
+  if (st.type() == fs::file_type::regular) {
+    const uint64_t size = fs::file_size(path, ec);
+    if (!ec && size > limit) {
+      error = path + ": larger than the " + size_name(limit) + " limit for " + std::string(what) +
+              " (" + std::to_string(size) + " bytes)";
+      return false;
+    }
+  }
+  errno = 0;
+  std::ifstream f(path, std::ios::binary);
+  if (!f.good()) {
+    error = path + ": cannot open (" + (errno ? std::strerror(errno) : "unreadable") + ")";
+    return false;
+  }
+  // In chunks, at most limit + 1 bytes: a device or a pipe may never end.
+  bytes.clear();
+  constexpr size_t kChunk = size_t{1} << 20;
+  try {
+    while (f && bytes.size() <= limit) {
+      const size_t old = bytes.size();
+      const size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, limit + 1 - old));
+      bytes.resize(old + want);
+      f.read(bytes.data() + old, static_cast<std::streamsize>(want));
+      bytes.resize(old + static_cast<size_t>(f.gcount()));
+      if (old == 0 && !magic.empty() && bytes.compare(0, magic.size(), magic) != 0) {
+        error = path + ": not " + std::string(what) + " (it does not begin with the format's " +
+                "signature)";
+        return false;
+      }
+    }
+  } catch (const std::bad_alloc&) {
+    error = path + ": does not fit in memory (" + std::to_string(bytes.size()) + " bytes read)";
+    bytes = std::string();
+    return false;
+  }
+  if (bytes.size() > limit) {
+    bytes.clear();
+    error = path + ": larger than the " + size_name(limit) + " limit for " + std::string(what);
+    return false;
+  }
+  if (f.bad()) {
+    error = path + ": read failed";
+    return false;
+  }
+  return true;
+}
+}  // namespace detail
 
 void prepare_output_dir(const std::string& dir) {
   namespace fs = std::filesystem;

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "faultgraph/core/error.h"
+#include "faultgraph/core/files.h"
 
 namespace fg {
 
@@ -282,18 +283,8 @@ FaultConfig parse_fault_config(const std::string& text, const std::string& sourc
 }
 
 FaultConfig load_fault_config(const std::string& path, const Graph& g) {
-  std::error_code ec;
-  FG_CHECK(!std::filesystem::is_directory(path, ec), ConfigError, path,
-           ": is a folder; name the fault configuration file (YAML)");
-  std::ifstream f(path, std::ios::binary);
-  FG_CHECK(f.good(), ConfigError, path, ": cannot open the file");
-  // Devices and pipes (/dev/zero, /dev/urandom) never end: read at most the limit + 1.
-  constexpr std::streamsize kLimit = 16 << 20;
-  std::string text(static_cast<size_t>(kLimit) + 1, '\0');
-  f.read(text.data(), kLimit + 1);
-  text.resize(static_cast<size_t>(f.gcount()));
-  FG_CHECK(static_cast<std::streamsize>(text.size()) <= kLimit, ConfigError, path,
-           ": larger than 16 MiB; not a fault configuration (a YAML list of faults)");
+  const std::string text = read_input_file<ConfigError>(
+      path, "a fault configuration file (a YAML list of faults)", uint64_t{16} << 20);
   FG_CHECK(text.find('\0') == std::string::npos, ConfigError, path,
            ": holds NUL bytes; not a fault configuration (a YAML text file)");
   return parse_fault_config(text, path, g);

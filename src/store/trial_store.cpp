@@ -62,10 +62,22 @@ double real_column(sqlite3_stmt* s, int i) {
 }
 }  // namespace
 
-TrialStore::TrialStore(const std::string& path, bool read_only) : path_(path) {
+TrialStore::TrialStore(const std::string& path, bool read_only)
+    : TrialStore(path, read_only ? Mode::kRead : Mode::kWrite) {}
+
+void TrialStore::check_target(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec) || std::filesystem::file_size(path, ec) == 0 ||
+      ec)
+    return;
+  TrialStore probe(path, Mode::kProbe);
+}
+
+TrialStore::TrialStore(const std::string& path, Mode mode) : path_(path) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (read_only) {
+  const bool read_only = mode != Mode::kWrite;
+  if (mode == Mode::kRead) {
     FG_CHECK(fs::is_regular_file(path, ec), UsageError, path, ": no such campaign database");
   } else {
     FG_CHECK(!fs::is_directory(path, ec), UsageError, path,
@@ -84,26 +96,29 @@ TrialStore::TrialStore(const std::string& path, bool read_only) : path_(path) {
   FG_CHECK(rc == SQLITE_OK, UsageError, path, ": cannot open the database (",
            raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc), ")");
   sqlite3_busy_timeout(db_.get(), 10000);  // a reader or writer elsewhere: wait, not fail
+  int64_t tables = 0;
   try {
-    exec("SELECT count(*) FROM sqlite_master");  // is it a database at all?
-  } catch (const Error&) {
+    tables = query_int("SELECT count(*) FROM sqlite_master WHERE type='table'");
+  } catch (const Error&) {  // is it a database at all?
     FG_FAIL(DatasetError, path,
             ": not an SQLite database (a campaign database is made by faultgraph campaign run)");
   }
-  if (!read_only) {
+  if (read_only) exec("PRAGMA query_only=1");
+  const bool ours = query_int("SELECT count(*) FROM sqlite_master WHERE name='trials'") == 1;
+  if (mode == Mode::kRead) {
+    FG_CHECK(ours, DatasetError, path, ": not a faultgraph campaign database (no trials table)");
+    return;
+  }
+  // Checked before anything is written: faultgraph's tables and WAL mode must not land in
+  // another program's database.
+  FG_CHECK(ours || tables == 0, UsageError, path,
+           ": an SQLite database of another program (its tables are not faultgraph's); name a "
+           "new file for the campaign's database");
+  if (mode == Mode::kWrite) {
     exec("PRAGMA journal_mode=WAL");
     exec("PRAGMA synchronous=NORMAL");
     exec(kSchema);
     exec("PRAGMA user_version=" + std::to_string(kTrialStoreSchema));
-  } else {
-    exec("PRAGMA query_only=1");
-    Statement st;
-    sqlite3_stmt* raw_st = nullptr;
-    sqlite3_prepare_v2(db_.get(), "SELECT count(*) FROM sqlite_master WHERE name='trials'", -1,
-                       &raw_st, nullptr);
-    st.reset(raw_st);
-    FG_CHECK(st && sqlite3_step(st.get()) == SQLITE_ROW && sqlite3_column_int(st.get(), 0) == 1,
-             DatasetError, path, ": not a faultgraph campaign database (no trials table)");
   }
 }
 
@@ -120,6 +135,15 @@ void TrialStore::exec(const std::string& sql) const {
   std::string msg = err ? err : sqlite3_errstr(rc);
   sqlite3_free(err);
   FG_CHECK(rc == SQLITE_OK, UsageError, path_, ": database error: ", msg);
+}
+
+int64_t TrialStore::query_int(const char* sql) const {
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db_.get(), sql, -1, &raw, nullptr);
+  Statement st(raw);
+  FG_CHECK(rc == SQLITE_OK && sqlite3_step(st.get()) == SQLITE_ROW, UsageError, path_,
+           ": database error: ", sqlite3_errmsg(db_.get()));
+  return sqlite3_column_int64(st.get(), 0);
 }
 
 namespace {

@@ -138,6 +138,24 @@ printf 'model: resnet20\ntargets: [{node: "nothing*"}]\n' >nomatch.yml
 check spec_no_match 2 "nomatch.yml:2: target .* matches no node" -- "$fg" campaign plan nomatch.yml
 mkdir -p adir
 check db_is_folder 2 "adir: is a folder" -- "$fg" campaign run spec.yml --db adir
+# A folder where an input file belongs is named as a folder, with what to give instead.
+mkdir -p spec_dir.yml faults_dir.csv
+check spec_is_folder 2 "spec_dir.yml: is a folder; name a campaign spec \\(YAML\\)" -- "$fg" campaign plan spec_dir.yml
+check spec_missing 2 "nospec.yml: cannot open: no such file" -- "$fg" campaign run nospec.yml
+printf 'model: resnet20\nfaults: faults_dir.csv\n' >faults_dir.yml
+check fault_list_is_folder 2 "faults_dir.yml: faults: .*faults_dir.csv: is a folder; name a fault list \\(CSV\\)" -- \
+  "$fg" campaign plan faults_dir.yml
+# A file that is not a campaign database is refused before the campaign's header line and
+# left as it was: not SQLite, or another program's SQLite database.
+cp spec.yml notdb.db
+check run_db_not_sqlite 2 "notdb.db: not an SQLite database" -- "$fg" campaign run spec.yml --db notdb.db
+[ ! -s "$tmp/out" ] && cmp -s spec.yml notdb.db || { echo "FAIL run_db_not_sqlite: printed or changed"; cat "$tmp/out"; fail=1; }
+sqlite3 theirs.db "create table people(name text); insert into people values ('ada');"
+cp theirs.db theirs.orig
+check run_db_of_another_program 2 "theirs.db: an SQLite database of another program .* name a new file" -- \
+  "$fg" campaign run spec.yml --db theirs.db
+[ ! -s "$tmp/out" ] && cmp -s theirs.db theirs.orig && [ ! -e theirs.db-wal ] ||
+  { echo "FAIL run_db_of_another_program: printed, or the database changed"; cat "$tmp/out"; fail=1; }
 check report_not_db 2 "spec.yml: not an SQLite database|spec.yml: not a faultgraph" -- "$fg" campaign report spec.yml
 check report_missing 2 "nope.db: no such campaign database" -- "$fg" campaign report nope.db
 check report_bad_by 2 "--by colour: must be layer, bit, site, op or input" -- "$fg" campaign report straight.db --by colour
@@ -186,7 +204,7 @@ bad_entry zero_point "zero_point 1000 is outside" '- node: conv2d_1\n  bit: 3\n 
 
 # Resource limits and outputs checked before work.
 check threads_too_many 2 "--threads 10000: this machine has" -- "$fg" --threads 10000 ops
-check config_dev_zero 2 "/dev/zero: larger than 16 MiB" -- "$fg" inject -m seed_inception -c /dev/zero -d "$fmnist" -o z
+check config_dev_zero 2 "/dev/zero: larger than the 16 MiB limit for a fault configuration" -- "$fg" inject -m seed_inception -c /dev/zero -d "$fmnist" -o z
 check config_folder 2 "adir: is a folder" -- "$fg" inject -m seed_inception -c adir -d "$fmnist" -o z
 check train_out_unwritable 2 "/proc/x.onnx|/proc: cannot" -- "$fg" train -m resnet20 --width 0.25 --limit 64 -e 1 -o /proc/x.onnx
 ! grep -qi "epoch" "$tmp/out" "$tmp/err" || { echo "FAIL train checked its output only after training:"; cat "$tmp/out"; fail=1; }

@@ -30,7 +30,15 @@ check truncated_model 2 "trunc.onnx: " -- "$fg" run "$tmp/trunc.onnx" -i "$ops/c
   --output "$tmp/y2.npy"
 check wrong_input_shape 2 "conv1d.in0.npy: its samples are .* \\(after the batch dim\\), but .*conv_basic.onnx's input 'in0' takes" -- \
   "$fg" run "$ops/conv_basic.onnx" -i "$ops/conv1d.in0.npy"
+"${FG_PYTHON:-/usr/bin/python3}" -c 'import sys, numpy as np; np.save(sys.argv[2], np.load(sys.argv[1]).astype(np.float64))' \
+  "$ops/conv_basic.in0.npy" "$tmp/f64.npy"
+check wrong_input_dtype 2 "f64.npy: holds float64, but .*conv_basic.onnx's input 'in0' takes float32; .*astype\\(np.float32\\)" -- \
+  "$fg" run "$ops/conv_basic.onnx" -i "$tmp/f64.npy"
 check bad_npy 2 "bad.onnx: not a NumPy .npy file" -- "$fg" run "$ops/conv_basic.onnx" -i "$tmp/bad.onnx"
+mkdir -p "$tmp/dir.onnx" "$tmp/dir.npy"
+check model_is_folder 2 "dir.onnx: is a folder; name an ONNX model file" -- "$fg" inspect "$tmp/dir.onnx"
+check npy_is_folder 2 "dir.npy: is a folder; name a NumPy .npy file" -- "$fg" run "$ops/conv_basic.onnx" -i "$tmp/dir.npy"
+check npy_dev_zero 2 "/dev/zero: not a NumPy .npy file" -- "$fg" run "$ops/conv_basic.onnx" -i /dev/zero
 check unknown_flag 2 "" -- "$fg" inspect --frobnicate "$ops/conv_basic.onnx"
 check unknown_command 2 "" -- "$fg" frobnicate
 # The main job, small: train 128 images for one epoch into a fresh model file, then the

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "faultgraph/core/error.h"
@@ -40,6 +41,27 @@ TEST(Npy, TruncatedAndForeignFilesAreUsageErrors) {
   }
   std::ofstream(p) << "hello";
   EXPECT_THROW(read_npy(p.string()), UsageError);
+}
+
+// What is not an .npy file is named as such at once, whatever it is: a folder, a missing
+// file, a device that never ends (/dev/zero was read until memory ran out).
+TEST(Npy, FoldersMissingFilesAndDevicesAreNamed) {
+  auto message = [](const std::string& path) {
+    try {
+      read_npy(path);
+    } catch (const UsageError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const auto dir = test::temp_path("a_folder.npy");
+  std::filesystem::create_directories(dir);
+  EXPECT_EQ(message(dir.string()),
+            dir.string() + ": is a folder; name a NumPy .npy file (save one with np.save)");
+  EXPECT_EQ(message("/nonexistent/x.npy"), "/nonexistent/x.npy: cannot open: no such file");
+  EXPECT_EQ(message("/dev/zero"),
+            "/dev/zero: not a NumPy .npy file (save one with np.save) (it does not begin with "
+            "the format's signature)");
 }
 
 }  // namespace

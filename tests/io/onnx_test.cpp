@@ -54,6 +54,17 @@ TEST(OnnxImport, MissingFile) {
   }
 }
 
+TEST(OnnxImport, FolderIsNamedAsSuch) {
+  const auto dir = test::temp_path("folder.onnx");
+  std::filesystem::create_directories(dir);
+  try {
+    import_onnx(dir.string());
+    FAIL();
+  } catch (const ModelFormatError& e) {  // was "the file is empty"
+    EXPECT_EQ(std::string(e.what()), dir.string() + ": is a folder; name an ONNX model file");
+  }
+}
+
 TEST(OnnxImport, EmptyFile) {
   expect_contains(error_of<ModelFormatError>(""), "model.onnx: the file is empty");
 }

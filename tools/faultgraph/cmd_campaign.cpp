@@ -85,7 +85,10 @@ int run_run(const CampaignArgs& a) {
   std::string db = a.db.empty() ? default_db(a.spec) : a.db;
   // Under MPI, rank 0 alone writes the database and prints (campaign/mpi.h).
   const MpiJob job = mpi_job();
-  if (job.rank == 0) check_output_file(db);
+  if (job.rank == 0) {
+    check_output_file(db);
+    TrialStore::check_target(db);  // refused before the header line, not after it
+  }
   CampaignModel l = load_campaign_model(spec);
   if (job.rank == 0) {
     fmt::print("campaign {} -> {}  (model {}, {}{} threads, recompute {})\n", a.spec, db,
@@ -220,9 +223,9 @@ Command add_campaign(CLI::App& app) {
       "campaign", "Statistical fault-injection campaigns: run, plan, faults, report, export");
   cmd->require_subcommand(1);
   auto spec_arg = [&](CLI::App* c) {
-    c->add_option("spec", a->spec, "campaign spec (YAML, see docs/campaigns.md)")
-        ->required()
-        ->check(CLI::ExistingFile);
+    // Not CLI11's ExistingFile: load_campaign_spec names a missing file or a folder as it
+    // does every other input file.
+    c->add_option("spec", a->spec, "campaign spec (YAML, see docs/campaigns.md)")->required();
   };
   CLI::App* run = cmd->add_subcommand("run", "Run (or resume) a campaign into its database");
   spec_arg(run);

@@ -69,8 +69,14 @@ class TrialStore {
   // Opens (creating when absent) the database. `read_only`: for reports and exports.
   // UsageError naming the path when it cannot; DatasetError when it is not a campaign
   // database.
+  // A database of another program (tables, none of them faultgraph's) is refused, and left
+  // as it was.
   explicit TrialStore(const std::string& path, bool read_only = false);
   ~TrialStore();
+  // Throws what opening `path` to write a campaign would (not SQLite, another program's
+  // database) without changing the file; nothing when the file is absent or empty. For
+  // callers that print before they open the store.
+  static void check_target(const std::string& path);
   TrialStore(const TrialStore&) = delete;
   TrialStore& operator=(const TrialStore&) = delete;
 
@@ -97,7 +103,10 @@ class TrialStore {
   const std::string& path() const { return path_; }
 
  private:
+  enum class Mode { kWrite, kRead, kProbe };
+  TrialStore(const std::string& path, Mode mode);
   void exec(const std::string& sql) const;
+  int64_t query_int(const char* sql) const;
   std::string path_;
   std::unique_ptr<sqlite3, detail::SqliteCloser> db_;
   std::vector<TrialRecord> pending_;

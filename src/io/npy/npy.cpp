@@ -59,13 +59,9 @@ std::string descr_of(at::ScalarType t) {
 }  // namespace
 
 at::Tensor read_npy(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  FG_CHECK(f.good(), UsageError, path, ": cannot open the file");
-  std::ostringstream buf;
-  buf << f.rdbuf();
-  const std::string data = buf.str();
-  FG_CHECK(data.size() >= 10 && data.compare(0, 6, kMagic, 6) == 0, UsageError, path,
-           ": not a NumPy .npy file (bad magic; save it with np.save)");
+  const std::string data = read_input_file<UsageError>(
+      path, "a NumPy .npy file (save one with np.save)", uint64_t{16} << 30, {kMagic, 6});
+  FG_CHECK(data.size() >= 10, UsageError, path, ": truncated header");
   auto major = static_cast<unsigned char>(data[6]);
   size_t header_len = 0, offset = 0;
   if (major == 1) {

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "faultgraph/core/error.h"
+#include "faultgraph/core/files.h"
 #include "faultgraph/io/onnx.h"
 #include "faultgraph/ops/infer.h"
 #include "io/onnx/tensor_proto.h"
@@ -163,11 +164,9 @@ Graph import_onnx_bytes(const std::string& bytes, const std::string& source) {
 }
 
 Graph import_onnx(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  FG_CHECK(f.good(), ModelFormatError, path, ": cannot open the file");
-  std::ostringstream buf;
-  buf << f.rdbuf();
-  return import_onnx_bytes(buf.str(), path);
+  // Protocol buffers hold at most 2 GiB.
+  return import_onnx_bytes(
+      read_input_file<ModelFormatError>(path, "an ONNX model file", uint64_t{2} << 30), path);
 }
 
 }  // namespace fg
