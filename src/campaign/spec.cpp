@@ -325,8 +325,8 @@ CampaignSpec load_campaign_spec(const std::string& path) {
     std::filesystem::path list(spec.faults_file);
     if (list.is_relative()) list = std::filesystem::path(path).parent_path() / list;
     try {
-      spec.faults_text = read_input_file<ConfigError>(list.string(), "a fault list (CSV)",
-                                                      uint64_t{2} << 30);
+      spec.faults_text =
+          read_input_file<ConfigError>(list.string(), "a fault list (CSV)", uint64_t{2} << 30);
     } catch (const ConfigError& e) {
       FG_FAIL(ConfigError, path, ": faults: ", e.what());
     }
