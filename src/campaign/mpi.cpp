@@ -138,9 +138,9 @@ class Writer {
   std::vector<char> bytes_;
 };
 
-class Reader {
+class MessageReader {
  public:
-  Reader(const char* p, size_t n) : p_(p), end_(p + n) {}
+  MessageReader(const char* p, size_t n) : p_(p), end_(p + n) {}
   template <typename T>
   void get(T& v) {
     need(sizeof v);
@@ -187,7 +187,7 @@ void encode(Writer& w, const TrialRecord& t) {
   w.put(t.flops);
 }
 
-TrialRecord decode(Reader& r) {
+TrialRecord decode(MessageReader& r) {
   TrialRecord t;
   r.get(t.id);
   r.get(t.stratum);
@@ -481,7 +481,7 @@ RunSummary run_trials_mpi(Executor& exec, const TrialPlan& plan, const CampaignI
         continue;
       }
       std::vector<TrialRecord> recs;
-      Reader rd(it->bytes.data(), it->bytes.size());
+      MessageReader rd(it->bytes.data(), it->bytes.size());
       while (!rd.done()) recs.push_back(decode(rd));
       it = incoming.erase(it);
       coord += since(t);

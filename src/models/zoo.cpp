@@ -76,8 +76,12 @@ Graph build_model(const std::string& name, const ModelOptions& options) {
     for (const Entry& e : all) names.push_back(e.info.name);
     std::string list;
     for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-    FG_FAIL(UsageError, "unknown model '", name, "' (did you mean '",
-            closest_names(name, names).at(0), "'? built-in: ", list, ")");
+    // Not every name is near a built-in one ("nosuchmodel"): a suggestion only when there is
+    // one (an empty list here was an internal error).
+    const std::vector<std::string> near = closest_names(name, names, 1);
+    FG_FAIL(UsageError, "unknown model '", name, "' (",
+            near.empty() ? std::string() : "did you mean '" + near[0] + "'? ", "built-in: ", list,
+            ")");
   }
   const ModelInfo& info = it->info;
   ModelOptions o = options;

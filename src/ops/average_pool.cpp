@@ -12,6 +12,7 @@
 
 namespace fg::ops {
 namespace {
+namespace average_pool_op {
 struct AvgParams {
   Window window;
   bool count_include_pad;
@@ -230,8 +231,18 @@ int64_t flops(const OpContext& ctx, std::span<const TensorInfo> out) {
     k = saturating_mul(k, std::max<int64_t>(d, 0));
   return out[0].numel() < 0 ? -1 : saturating_mul(out[0].numel(), k);
 }
+}  // namespace average_pool_op
 }  // namespace
 
-extern const OpDef kAveragePool{
-    OpKind::kAveragePool, "AveragePool", 1, 1, 1, 1, infer, prepare, flops, false, region};
+extern const OpDef kAveragePool{OpKind::kAveragePool,
+                                "AveragePool",
+                                1,
+                                1,
+                                1,
+                                1,
+                                average_pool_op::infer,
+                                average_pool_op::prepare,
+                                average_pool_op::flops,
+                                false,
+                                average_pool_op::region};
 }  // namespace fg::ops

@@ -14,6 +14,7 @@
 
 namespace fg::ops {
 namespace {
+namespace batch_normalization_op {
 std::vector<TensorInfo> infer(const OpContext& ctx) {
   FG_CHECK(ctx.attrs().get_int("training_mode", 0) == 0, ModelFormatError, ctx.where(),
            ": training_mode=1 is not supported (export the model in eval mode)");
@@ -138,6 +139,7 @@ std::optional<Region> region(const OpContext& ctx) {
 int64_t flops(const OpContext&, std::span<const TensorInfo> out) {
   return out[0].numel() < 0 ? -1 : 2 * out[0].numel();
 }
+}  // namespace batch_normalization_op
 }  // namespace
 
 extern const OpDef kBatchNormalization{OpKind::kBatchNormalization,
@@ -146,9 +148,9 @@ extern const OpDef kBatchNormalization{OpKind::kBatchNormalization,
                                        5,
                                        1,
                                        5,
-                                       infer,
-                                       prepare,
-                                       flops,
+                                       batch_normalization_op::infer,
+                                       batch_normalization_op::prepare,
+                                       batch_normalization_op::flops,
                                        false,
-                                       region};
+                                       batch_normalization_op::region};
 }  // namespace fg::ops

@@ -3,6 +3,7 @@
 
 namespace fg::ops {
 namespace {
+namespace cast_op {
 DType target(const OpContext& ctx) {
   FG_CHECK(ctx.attrs().has("to"), ModelFormatError, ctx.where(), ": missing attribute 'to'");
   return dtype_from_onnx(static_cast<int>(ctx.attrs().get_int("to", 0)), ctx.where());
@@ -19,7 +20,9 @@ Kernel prepare(const OpContext& ctx) {
   at::ScalarType to = to_scalar_type(target(ctx));
   return [to](KernelArgs& a) { a.out[0] = a.in[0].to(to); };
 }
+}  // namespace cast_op
 }  // namespace
 
-extern const OpDef kCast{OpKind::kCast, "Cast", 1, 1, 1, 1, infer, prepare, nullptr, true};
+extern const OpDef kCast{OpKind::kCast,  "Cast",           1,       1,   1, 1,
+                         cast_op::infer, cast_op::prepare, nullptr, true};
 }  // namespace fg::ops

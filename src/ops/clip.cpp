@@ -6,6 +6,7 @@
 
 namespace fg::ops {
 namespace {
+namespace clip_op {
 Kernel prepare(const OpContext& ctx) {
   std::optional<double> lo, hi;
   if (ctx.opset < 11) {
@@ -34,6 +35,7 @@ Kernel prepare(const OpContext& ctx) {
     }
   };
 }
+}  // namespace clip_op
 }  // namespace
 
 extern const OpDef kClip{OpKind::kClip,
@@ -43,8 +45,8 @@ extern const OpDef kClip{OpKind::kClip,
                          1,
                          1,
                          same_as_input,
-                         prepare,
+                         clip_op::prepare,
                          nullptr,
                          false,
-                         elementwise_region_of<prepare>};
+                         elementwise_region_of<clip_op::prepare>};
 }  // namespace fg::ops

@@ -6,6 +6,7 @@
 
 namespace fg::ops {
 namespace {
+namespace concat_op {
 int64_t axis_of(const OpContext& ctx, int64_t rank) {
   FG_CHECK(ctx.attrs().has("axis"), ModelFormatError, ctx.where(), ": missing attribute 'axis'");
   return normalize_axis(ctx, ctx.attrs().get_int("axis", 0), rank);
@@ -84,8 +85,10 @@ std::optional<Region> region(const OpContext& ctx) {
   };
   return r;
 }
+}  // namespace concat_op
 }  // namespace
 
-extern const OpDef kConcat{OpKind::kConcat, "Concat", 1,       1 << 16, 1,     1,
-                           infer,           prepare,  nullptr, true,    region};
+extern const OpDef kConcat{
+    OpKind::kConcat,    "Concat", 1,    1 << 16,          1, 1, concat_op::infer,
+    concat_op::prepare, nullptr,  true, concat_op::region};
 }  // namespace fg::ops

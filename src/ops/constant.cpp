@@ -3,6 +3,7 @@
 
 namespace fg::ops {
 namespace {
+namespace constant_op {
 at::Tensor value_of(const OpContext& ctx) {
   const Attrs& at = ctx.attrs();
   if (at.has("value")) return at.get_tensor("value");
@@ -31,8 +32,9 @@ Kernel prepare(const OpContext& ctx) {
   at::Tensor v = value_of(ctx);
   return [v](KernelArgs& a) { a.out[0] = v; };
 }
+}  // namespace constant_op
 }  // namespace
 
-extern const OpDef kConstant{OpKind::kConstant, "Constant", 0,   0, 1, 1, infer,
-                             prepare,           nullptr,    true};
+extern const OpDef kConstant{OpKind::kConstant,  "Constant",           0,       0,   1, 1,
+                             constant_op::infer, constant_op::prepare, nullptr, true};
 }  // namespace fg::ops

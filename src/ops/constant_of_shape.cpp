@@ -3,6 +3,7 @@
 
 namespace fg::ops {
 namespace {
+namespace constant_of_shape_op {
 at::Tensor fill_of(const OpContext& ctx) {
   if (!ctx.attrs().has("value")) return at::zeros({1}, at::kFloat);
   at::Tensor v = ctx.attrs().get_tensor("value");
@@ -34,8 +35,10 @@ Kernel prepare(const OpContext& ctx) {
     a.out[0] = fill.expand(shape).clone();
   };
 }
+}  // namespace constant_of_shape_op
 }  // namespace
 
 extern const OpDef kConstantOfShape{
-    OpKind::kConstantOfShape, "ConstantOfShape", 1, 1, 1, 1, infer, prepare, nullptr, true};
+    OpKind::kConstantOfShape,      "ConstantOfShape", 1,   1, 1, 1, constant_of_shape_op::infer,
+    constant_of_shape_op::prepare, nullptr,           true};
 }  // namespace fg::ops

@@ -13,12 +13,14 @@
 
 namespace fg::ops {
 namespace {
+namespace conv_op {
 // One row of a depthwise window: acc[i] += x[i * stride] * w, fused (see depthwise_window).
 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void depthwise_taps(
     const float* __restrict x, int64_t stride, float w, float* __restrict acc, int64_t n) {
   for (int64_t i = 0; i < n; ++i) acc[i] = std::fma(x[i * stride], w, acc[i]);
 }
 
+}  // namespace conv_op
 }  // namespace
 
 // See ops/depthwise_window.h.
@@ -48,7 +50,7 @@ at::Tensor depthwise_window(const at::Tensor& x, const at::Tensor& w, const at::
         for (int64_t i = 0; i < kh; ++i) {
           const float* row = plane + (r * sh + i * dh) * wd;
           for (int64_t j = 0; j < kw; ++j)
-            depthwise_taps(row + j * dw, sw, taps[i * kw + j], acc, ow);
+            conv_op::depthwise_taps(row + j * dw, sw, taps[i * kw + j], acc, ow);
         }
       }
     }
@@ -66,6 +68,7 @@ bool depthwise_window_applies(const at::Tensor& x, const at::Tensor& w, const at
 }
 
 namespace {
+namespace conv_op {
 
 struct ConvParams {
   Window window;
@@ -324,7 +327,10 @@ int64_t flops(const OpContext& ctx, std::span<const TensorInfo> out) {
   const int64_t per = saturating_add(saturating_mul(2, per_output), ctx.has_input(2) ? 1 : 0);
   return saturating_mul(out[0].numel(), per);
 }
+}  // namespace conv_op
 }  // namespace
 
-extern const OpDef kConv{OpKind::kConv, "Conv", 2, 3, 1, 1, infer, prepare, flops, false, region};
+extern const OpDef kConv{
+    OpKind::kConv, "Conv",         2, 3, 1, 1, conv_op::infer, conv_op::prepare, conv_op::flops,
+    false,         conv_op::region};
 }  // namespace fg::ops

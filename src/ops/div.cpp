@@ -3,6 +3,7 @@
 
 namespace fg::ops {
 namespace {
+namespace div_op {
 Kernel prepare(const OpContext& ctx) {
   if (is_floating(ctx.in[0].dtype) || ctx.in[0].dtype == DType::kUndefined) {
     return binary_kernel(
@@ -11,6 +12,7 @@ Kernel prepare(const OpContext& ctx) {
   }
   return [](KernelArgs& a) { a.out[0] = at::div(a.in[0], a.in[1], "trunc"); };
 }
+}  // namespace div_op
 }  // namespace
 
 extern const OpDef kDiv{OpKind::kDiv,
@@ -20,8 +22,8 @@ extern const OpDef kDiv{OpKind::kDiv,
                         1,
                         1,
                         broadcast_infer,
-                        prepare,
+                        div_op::prepare,
                         nullptr,
                         false,
-                        elementwise_region_of<prepare, false>};
+                        elementwise_region_of<div_op::prepare, false>};
 }  // namespace fg::ops

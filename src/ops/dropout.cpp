@@ -4,6 +4,7 @@
 
 namespace fg::ops {
 namespace {
+namespace dropout_op {
 std::vector<TensorInfo> infer(const OpContext& ctx) {
   if (ctx.has_input(2) && ctx.in[2].value) {
     FG_CHECK(!ctx.in[2].value->item<bool>(), ModelFormatError, ctx.where(),
@@ -24,7 +25,9 @@ Kernel prepare(const OpContext& ctx) {
     if (mask) a.out[1] = at::ones_like(a.in[0], at::kBool);
   };
 }
+}  // namespace dropout_op
 }  // namespace
 
-extern const OpDef kDropout{OpKind::kDropout, "Dropout", 1, 3, 1, 2, infer, prepare, nullptr, true};
+extern const OpDef kDropout{OpKind::kDropout,  "Dropout",           1,       3,   1, 2,
+                            dropout_op::infer, dropout_op::prepare, nullptr, true};
 }  // namespace fg::ops

@@ -3,9 +3,11 @@
 
 namespace fg::ops {
 namespace {
+namespace equal_op {
 Kernel prepare(const OpContext&) {
   return [](KernelArgs& a) { a.out[0] = at::eq(a.in[0], a.in[1]); };
 }
+}  // namespace equal_op
 }  // namespace
 
 extern const OpDef kEqual{OpKind::kEqual,
@@ -15,8 +17,8 @@ extern const OpDef kEqual{OpKind::kEqual,
                           1,
                           1,
                           compare_infer,
-                          prepare,
+                          equal_op::prepare,
                           nullptr,
                           false,
-                          elementwise_region_of<prepare>};
+                          elementwise_region_of<equal_op::prepare>};
 }  // namespace fg::ops

@@ -21,6 +21,7 @@
 
 namespace fg::ops {
 namespace {
+namespace erf_op {
 
 // |x| < 1: erf(x) = x + x * P(x^2), P fitted for relative error 1.4e-9 (writing the leading
 // 2/sqrt(pi) x as x + 0.128 x keeps the rounding of the large term exact).
@@ -103,6 +104,7 @@ at::Tensor& erf_inplace(at::Tensor& x) {
 }
 
 Kernel prepare(const OpContext&) { return unary_kernel(erf_out, erf_inplace); }
+}  // namespace erf_op
 }  // namespace
 
 extern const OpDef kErf{OpKind::kErf,
@@ -112,8 +114,8 @@ extern const OpDef kErf{OpKind::kErf,
                         1,
                         1,
                         same_as_input,
-                        prepare,
+                        erf_op::prepare,
                         nullptr,
                         false,
-                        elementwise_region_of<prepare, false>};
+                        elementwise_region_of<erf_op::prepare, false>};
 }  // namespace fg::ops

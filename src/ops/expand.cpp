@@ -5,6 +5,7 @@
 
 namespace fg::ops {
 namespace {
+namespace expand_op {
 std::vector<TensorInfo> infer(const OpContext& ctx) {
   const TensorInfo& x = ctx.in[0];
   const TensorInfo& s = ctx.in[1];
@@ -42,7 +43,9 @@ Kernel prepare(const OpContext& ctx) {
     a.out[0] = x.expand(out).contiguous();
   };
 }
+}  // namespace expand_op
 }  // namespace
 
-extern const OpDef kExpand{OpKind::kExpand, "Expand", 2, 2, 1, 1, infer, prepare, nullptr, true};
+extern const OpDef kExpand{OpKind::kExpand,  "Expand",           2,       2,   1, 1,
+                           expand_op::infer, expand_op::prepare, nullptr, true};
 }  // namespace fg::ops

@@ -7,6 +7,7 @@
 
 namespace fg::ops {
 namespace {
+namespace fault_op {
 std::vector<TensorInfo> infer(const OpContext& ctx) {
   spec_from_attrs(ctx.attrs(), ctx.where());
   FG_CHECK(ctx.in[0].dtype == DType::kUndefined || is_floating(ctx.in[0].dtype), ShapeError,
@@ -22,7 +23,9 @@ Kernel prepare(const OpContext& ctx) {
     a.out[0] = apply_fault(a.in[0], spec, batched, a.first_sample).output;
   };
 }
+}  // namespace fault_op
 }  // namespace
 
-extern const OpDef kFault{OpKind::kFault, "Fault", 1, 1, 1, 1, infer, prepare, nullptr, false};
+extern const OpDef kFault{OpKind::kFault,  "Fault",           1,       1,    1, 1,
+                          fault_op::infer, fault_op::prepare, nullptr, false};
 }  // namespace fg::ops

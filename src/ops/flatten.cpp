@@ -3,6 +3,7 @@
 
 namespace fg::ops {
 namespace {
+namespace flatten_op {
 int64_t axis_of(const OpContext& ctx) {
   const TensorInfo& x = ctx.in[0];
   FG_CHECK(x.rank_known, ShapeError, ctx.where(), ": input rank must be known");
@@ -35,7 +36,9 @@ Kernel prepare(const OpContext& ctx) {
     a.out[0] = x.reshape({outer, outer == 0 ? 0 : x.numel() / outer});
   };
 }
+}  // namespace flatten_op
 }  // namespace
 
-extern const OpDef kFlatten{OpKind::kFlatten, "Flatten", 1, 1, 1, 1, infer, prepare, nullptr, true};
+extern const OpDef kFlatten{OpKind::kFlatten,  "Flatten",           1,       1,   1, 1,
+                            flatten_op::infer, flatten_op::prepare, nullptr, true};
 }  // namespace fg::ops

@@ -4,6 +4,7 @@
 
 namespace fg::ops {
 namespace {
+namespace gather_op {
 int64_t axis_of(const OpContext& ctx) {
   FG_CHECK(ctx.in[0].rank_known, ShapeError, ctx.where(), ": data rank must be known");
   return normalize_axis(ctx, ctx.attrs().get_int("axis", 0), ctx.in[0].rank());
@@ -39,7 +40,9 @@ Kernel prepare(const OpContext& ctx) {
     a.out[0] = picked.reshape(shape);
   };
 }
+}  // namespace gather_op
 }  // namespace
 
-extern const OpDef kGather{OpKind::kGather, "Gather", 2, 2, 1, 1, infer, prepare, nullptr, true};
+extern const OpDef kGather{OpKind::kGather,  "Gather",           2,       2,   1, 1,
+                           gather_op::infer, gather_op::prepare, nullptr, true};
 }  // namespace fg::ops

@@ -11,6 +11,7 @@
 
 namespace fg::ops {
 namespace {
+namespace gemm_op {
 struct GemmParams {
   double alpha, beta;
   bool trans_a, trans_b;
@@ -173,7 +174,9 @@ int64_t flops(const OpContext& ctx, std::span<const TensorInfo> out) {
   return saturating_mul(out[0].numel(),
                         saturating_add(saturating_mul(2, k), ctx.has_input(2) ? 1 : 0));
 }
+}  // namespace gemm_op
 }  // namespace
 
-extern const OpDef kGemm{OpKind::kGemm, "Gemm", 2, 3, 1, 1, infer, prepare, flops, false};
+extern const OpDef kGemm{OpKind::kGemm,    "Gemm",         2,    3, 1, 1, gemm_op::infer,
+                         gemm_op::prepare, gemm_op::flops, false};
 }  // namespace fg::ops

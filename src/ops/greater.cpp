@@ -3,9 +3,11 @@
 
 namespace fg::ops {
 namespace {
+namespace greater_op {
 Kernel prepare(const OpContext&) {
   return [](KernelArgs& a) { a.out[0] = at::gt(a.in[0], a.in[1]); };
 }
+}  // namespace greater_op
 }  // namespace
 
 extern const OpDef kGreater{OpKind::kGreater,
@@ -15,8 +17,8 @@ extern const OpDef kGreater{OpKind::kGreater,
                             1,
                             1,
                             compare_infer,
-                            prepare,
+                            greater_op::prepare,
                             nullptr,
                             false,
-                            elementwise_region_of<prepare>};
+                            elementwise_region_of<greater_op::prepare>};
 }  // namespace fg::ops

@@ -7,6 +7,7 @@
 
 namespace fg::ops {
 namespace {
+namespace hard_sigmoid_op {
 Kernel prepare(const OpContext& ctx) {
   double alpha = ctx.attrs().get_float("alpha", 0.2);
   double beta = ctx.attrs().get_float("beta", 0.5);
@@ -16,6 +17,7 @@ Kernel prepare(const OpContext& ctx) {
   }
   return [alpha, beta](KernelArgs& a) { a.out[0] = at::clamp(a.in[0] * alpha + beta, 0.0, 1.0); };
 }
+}  // namespace hard_sigmoid_op
 }  // namespace
 
 extern const OpDef kHardSigmoid{OpKind::kHardSigmoid,
@@ -25,8 +27,8 @@ extern const OpDef kHardSigmoid{OpKind::kHardSigmoid,
                                 1,
                                 1,
                                 same_as_input,
-                                prepare,
+                                hard_sigmoid_op::prepare,
                                 nullptr,
                                 false,
-                                elementwise_region_of<prepare, false>};
+                                elementwise_region_of<hard_sigmoid_op::prepare, false>};
 }  // namespace fg::ops

@@ -3,10 +3,12 @@
 
 namespace fg::ops {
 namespace {
+namespace hard_swish_op {
 Kernel prepare(const OpContext&) {
   return unary_kernel([](const at::Tensor& x) { return at::hardswish(x); },
                       [](at::Tensor& x) -> at::Tensor& { return at::hardswish_(x); });
 }
+}  // namespace hard_swish_op
 }  // namespace
 
 extern const OpDef kHardSwish{OpKind::kHardSwish,
@@ -16,8 +18,8 @@ extern const OpDef kHardSwish{OpKind::kHardSwish,
                               1,
                               1,
                               same_as_input,
-                              prepare,
+                              hard_swish_op::prepare,
                               nullptr,
                               false,
-                              elementwise_region_of<prepare, false>};
+                              elementwise_region_of<hard_swish_op::prepare, false>};
 }  // namespace fg::ops

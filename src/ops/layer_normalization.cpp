@@ -6,6 +6,7 @@
 
 namespace fg::ops {
 namespace {
+namespace layer_normalization_op {
 int64_t axis_of(const OpContext& ctx) {
   FG_CHECK(ctx.in[0].rank_known, ShapeError, ctx.where(), ": input rank must be known");
   return normalize_axis(ctx, ctx.attrs().get_int("axis", -1), ctx.in[0].rank());
@@ -97,6 +98,7 @@ std::optional<Region> region(const OpContext& ctx) {
   r.exact = false;  // the executor checks once whether rows give the whole kernel's bits
   return r;
 }
+}  // namespace layer_normalization_op
 }  // namespace
 
 extern const OpDef kLayerNormalization{OpKind::kLayerNormalization,
@@ -105,9 +107,9 @@ extern const OpDef kLayerNormalization{OpKind::kLayerNormalization,
                                        3,
                                        1,
                                        3,
-                                       infer,
-                                       prepare,
-                                       flops,
+                                       layer_normalization_op::infer,
+                                       layer_normalization_op::prepare,
+                                       layer_normalization_op::flops,
                                        false,
-                                       region};
+                                       layer_normalization_op::region};
 }  // namespace fg::ops

@@ -3,6 +3,7 @@
 
 namespace fg::ops {
 namespace {
+namespace leaky_relu_op {
 Kernel prepare(const OpContext& ctx) {
   double alpha = ctx.attrs().get_float("alpha", 0.01);
   return [alpha](KernelArgs& a) {
@@ -13,6 +14,7 @@ Kernel prepare(const OpContext& ctx) {
     }
   };
 }
+}  // namespace leaky_relu_op
 }  // namespace
 
 extern const OpDef kLeakyRelu{OpKind::kLeakyRelu,
@@ -22,8 +24,8 @@ extern const OpDef kLeakyRelu{OpKind::kLeakyRelu,
                               1,
                               1,
                               same_as_input,
-                              prepare,
+                              leaky_relu_op::prepare,
                               nullptr,
                               false,
-                              elementwise_region_of<prepare>};
+                              elementwise_region_of<leaky_relu_op::prepare>};
 }  // namespace fg::ops

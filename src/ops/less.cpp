@@ -3,9 +3,11 @@
 
 namespace fg::ops {
 namespace {
+namespace less_op {
 Kernel prepare(const OpContext&) {
   return [](KernelArgs& a) { a.out[0] = at::lt(a.in[0], a.in[1]); };
 }
+}  // namespace less_op
 }  // namespace
 
 extern const OpDef kLess{OpKind::kLess,
@@ -15,8 +17,8 @@ extern const OpDef kLess{OpKind::kLess,
                          1,
                          1,
                          compare_infer,
-                         prepare,
+                         less_op::prepare,
                          nullptr,
                          false,
-                         elementwise_region_of<prepare>};
+                         elementwise_region_of<less_op::prepare>};
 }  // namespace fg::ops

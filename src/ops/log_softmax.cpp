@@ -5,12 +5,14 @@
 
 namespace fg::ops {
 namespace {
+namespace log_softmax_op {
 Kernel prepare(const OpContext& ctx) {
   return normalize_along_axis_kernel(
       ctx, [](const at::Tensor& x, int64_t dim) { return at::log_softmax(x, dim); });
 }
+}  // namespace log_softmax_op
 }  // namespace
 
-extern const OpDef kLogSoftmax{
-    OpKind::kLogSoftmax, "LogSoftmax", 1, 1, 1, 1, same_as_input, prepare, softmax_flops, false};
+extern const OpDef kLogSoftmax{OpKind::kLogSoftmax,     "LogSoftmax",  1,    1, 1, 1, same_as_input,
+                               log_softmax_op::prepare, softmax_flops, false};
 }  // namespace fg::ops

@@ -3,6 +3,7 @@
 
 namespace fg::ops {
 namespace {
+namespace mat_mul_op {
 std::vector<TensorInfo> infer(const OpContext& ctx) {
   const TensorInfo& a = ctx.in[0];
   const TensorInfo& b = ctx.in[1];
@@ -80,8 +81,18 @@ std::optional<Region> region(const OpContext& ctx) {
   reg.exact = false;  // BLAS sums a smaller product in another order
   return reg;
 }
+}  // namespace mat_mul_op
 }  // namespace
 
-extern const OpDef kMatMul{OpKind::kMatMul, "MatMul", 2,     2,     1,     1,
-                           infer,           prepare,  flops, false, region};
+extern const OpDef kMatMul{OpKind::kMatMul,
+                           "MatMul",
+                           2,
+                           2,
+                           1,
+                           1,
+                           mat_mul_op::infer,
+                           mat_mul_op::prepare,
+                           mat_mul_op::flops,
+                           false,
+                           mat_mul_op::region};
 }  // namespace fg::ops

@@ -6,6 +6,7 @@
 
 namespace fg::ops {
 namespace {
+namespace max_pool_op {
 Window parse(const OpContext& ctx) {
   const TensorInfo& x = ctx.in[0];
   FG_CHECK(x.rank_known && x.rank() >= 3 && x.rank() <= 5, ShapeError, ctx.where(),
@@ -80,8 +81,18 @@ int64_t flops(const OpContext& ctx, std::span<const TensorInfo> out) {
     k = saturating_mul(k, std::max<int64_t>(d, 0));
   return out[0].numel() < 0 ? -1 : saturating_mul(out[0].numel(), k);
 }
+}  // namespace max_pool_op
 }  // namespace
 
-extern const OpDef kMaxPool{OpKind::kMaxPool, "MaxPool", 1,     1,     1, 2, infer,
-                            prepare,          flops,     false, region};
+extern const OpDef kMaxPool{OpKind::kMaxPool,
+                            "MaxPool",
+                            1,
+                            1,
+                            1,
+                            2,
+                            max_pool_op::infer,
+                            max_pool_op::prepare,
+                            max_pool_op::flops,
+                            false,
+                            max_pool_op::region};
 }  // namespace fg::ops

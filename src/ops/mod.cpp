@@ -4,6 +4,7 @@
 
 namespace fg::ops {
 namespace {
+namespace mod_op {
 bool c_fmod(const OpContext& ctx) {
   int64_t f = ctx.attrs().get_int("fmod", 0);
   FG_CHECK(f == 0 || f == 1, ModelFormatError, ctx.where(), ": fmod must be 0 or 1, not ", f);
@@ -21,6 +22,7 @@ Kernel prepare(const OpContext& ctx) {
   if (c_fmod(ctx)) return [](KernelArgs& a) { a.out[0] = at::fmod(a.in[0], a.in[1]); };
   return [](KernelArgs& a) { a.out[0] = at::remainder(a.in[0], a.in[1]); };
 }
+}  // namespace mod_op
 }  // namespace
 
 extern const OpDef kMod{OpKind::kMod,
@@ -29,9 +31,9 @@ extern const OpDef kMod{OpKind::kMod,
                         2,
                         1,
                         1,
-                        infer,
-                        prepare,
+                        mod_op::infer,
+                        mod_op::prepare,
                         nullptr,
                         false,
-                        elementwise_region_of<prepare>};
+                        elementwise_region_of<mod_op::prepare>};
 }  // namespace fg::ops

@@ -3,10 +3,12 @@
 
 namespace fg::ops {
 namespace {
+namespace mul_op {
 Kernel prepare(const OpContext&) {
   return binary_kernel([](const at::Tensor& a, const at::Tensor& b) { return at::mul(a, b); },
                        [](at::Tensor& a, const at::Tensor& b) -> at::Tensor& { return a.mul_(b); });
 }
+}  // namespace mul_op
 }  // namespace
 
 extern const OpDef kMul{OpKind::kMul,
@@ -16,8 +18,8 @@ extern const OpDef kMul{OpKind::kMul,
                         1,
                         1,
                         broadcast_infer,
-                        prepare,
+                        mul_op::prepare,
                         nullptr,
                         false,
-                        elementwise_region_of<prepare>};
+                        elementwise_region_of<mul_op::prepare>};
 }  // namespace fg::ops

@@ -3,6 +3,7 @@
 
 namespace fg::ops {
 namespace {
+namespace not_op {
 std::vector<TensorInfo> infer(const OpContext& ctx) {
   FG_CHECK(ctx.in[0].dtype == DType::kBool || ctx.in[0].dtype == DType::kUndefined, ShapeError,
            ctx.where(), ": input must be bool, not ", dtype_name(ctx.in[0].dtype));
@@ -12,6 +13,7 @@ std::vector<TensorInfo> infer(const OpContext& ctx) {
 Kernel prepare(const OpContext&) {
   return [](KernelArgs& a) { a.out[0] = at::logical_not(a.in[0]); };
 }
+}  // namespace not_op
 }  // namespace
 
 extern const OpDef kNot{OpKind::kNot,
@@ -20,9 +22,9 @@ extern const OpDef kNot{OpKind::kNot,
                         1,
                         1,
                         1,
-                        infer,
-                        prepare,
+                        not_op::infer,
+                        not_op::prepare,
                         nullptr,
                         false,
-                        elementwise_region_of<prepare>};
+                        elementwise_region_of<not_op::prepare>};
 }  // namespace fg::ops

@@ -5,6 +5,7 @@
 
 namespace fg::ops {
 namespace {
+namespace pad_op {
 struct PadParams {
   std::vector<int64_t> aten_pads;  // last dim first, (begin, end) pairs
   std::string mode;
@@ -99,7 +100,9 @@ Kernel prepare(const OpContext& ctx) {
     }
   };
 }
+}  // namespace pad_op
 }  // namespace
 
-extern const OpDef kPad{OpKind::kPad, "Pad", 1, 4, 1, 1, infer, prepare, nullptr, true};
+extern const OpDef kPad{OpKind::kPad,  "Pad",           1,       4,   1, 1,
+                        pad_op::infer, pad_op::prepare, nullptr, true};
 }  // namespace fg::ops

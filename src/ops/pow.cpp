@@ -5,6 +5,7 @@
 
 namespace fg::ops {
 namespace {
+namespace pow_op {
 std::vector<TensorInfo> infer(const OpContext& ctx) {
   const TensorInfo& a = ctx.in[0];
   const TensorInfo& b = ctx.in[1];
@@ -24,6 +25,7 @@ Kernel prepare(const OpContext& ctx) {
     a.out[0] = at::pow(x, a.in[1].to(x.scalar_type())).to(x.scalar_type());
   };
 }
+}  // namespace pow_op
 }  // namespace
 
 extern const OpDef kPow{OpKind::kPow,
@@ -32,9 +34,9 @@ extern const OpDef kPow{OpKind::kPow,
                         2,
                         1,
                         1,
-                        infer,
-                        prepare,
+                        pow_op::infer,
+                        pow_op::prepare,
                         nullptr,
                         false,
-                        elementwise_region_of<prepare, false>};
+                        elementwise_region_of<pow_op::prepare, false>};
 }  // namespace fg::ops

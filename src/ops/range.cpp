@@ -6,6 +6,7 @@
 
 namespace fg::ops {
 namespace {
+namespace range_op {
 // The element count, refused when it is not a finite count that fits in memory.
 int64_t count(const std::string& where, double start, double limit, double delta,
               int64_t item_size) {
@@ -58,7 +59,9 @@ Kernel prepare(const OpContext& ctx) {
     }
   };
 }
+}  // namespace range_op
 }  // namespace
 
-extern const OpDef kRange{OpKind::kRange, "Range", 3, 3, 1, 1, infer, prepare, nullptr, true};
+extern const OpDef kRange{OpKind::kRange,  "Range",           3,       3,   1, 1,
+                          range_op::infer, range_op::prepare, nullptr, true};
 }  // namespace fg::ops

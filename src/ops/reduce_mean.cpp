@@ -4,6 +4,7 @@
 
 namespace fg::ops {
 namespace {
+namespace reduce_mean_op {
 struct ReduceParams {
   std::vector<int64_t> axes;
   bool keepdims;
@@ -48,8 +49,10 @@ Kernel prepare(const OpContext& ctx) {
 }
 
 int64_t flops(const OpContext& ctx, std::span<const TensorInfo>) { return ctx.in[0].numel(); }
+}  // namespace reduce_mean_op
 }  // namespace
 
 extern const OpDef kReduceMean{
-    OpKind::kReduceMean, "ReduceMean", 1, 2, 1, 1, infer, prepare, flops, false};
+    OpKind::kReduceMean,     "ReduceMean",          1,    2, 1, 1, reduce_mean_op::infer,
+    reduce_mean_op::prepare, reduce_mean_op::flops, false};
 }  // namespace fg::ops

@@ -3,10 +3,12 @@
 
 namespace fg::ops {
 namespace {
+namespace relu_op {
 Kernel prepare(const OpContext&) {
   return unary_kernel([](const at::Tensor& x) { return at::relu(x); },
                       [](at::Tensor& x) -> at::Tensor& { return at::relu_(x); });
 }
+}  // namespace relu_op
 }  // namespace
 
 extern const OpDef kRelu{OpKind::kRelu,
@@ -16,8 +18,8 @@ extern const OpDef kRelu{OpKind::kRelu,
                          1,
                          1,
                          same_as_input,
-                         prepare,
+                         relu_op::prepare,
                          nullptr,
                          false,
-                         elementwise_region_of<prepare>};
+                         elementwise_region_of<relu_op::prepare>};
 }  // namespace fg::ops

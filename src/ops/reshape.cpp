@@ -7,6 +7,7 @@
 
 namespace fg::ops {
 namespace {
+namespace reshape_op {
 // Resolves 0 and -1 against the input shape; kUnknownDim where it cannot be known yet.
 Shape resolve(const OpContext& ctx, const Shape& in, bool in_known, std::vector<int64_t> target,
               bool allow_zero) {
@@ -130,8 +131,10 @@ std::optional<Region> region(const OpContext& ctx) {
   };
   return r;
 }
+}  // namespace reshape_op
 }  // namespace
 
-extern const OpDef kReshape{OpKind::kReshape, "Reshape", 2,    2,     1, 1, infer,
-                            prepare,          nullptr,   true, region};
+extern const OpDef kReshape{
+    OpKind::kReshape,  "Reshape", 2, 2, 1, 1, reshape_op::infer, reshape_op::prepare, nullptr, true,
+    reshape_op::region};
 }  // namespace fg::ops

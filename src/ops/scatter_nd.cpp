@@ -5,6 +5,7 @@
 
 namespace fg::ops {
 namespace {
+namespace scatter_nd_op {
 enum class Reduction { kNone, kAdd, kMul, kMax, kMin };
 
 Reduction reduction(const OpContext& ctx) {
@@ -99,8 +100,10 @@ Kernel prepare(const OpContext& ctx) {
     a.out[0] = out.reshape(data.sizes());
   };
 }
+}  // namespace scatter_nd_op
 }  // namespace
 
 extern const OpDef kScatterND{
-    OpKind::kScatterND, "ScatterND", 3, 3, 1, 1, infer, prepare, nullptr, true};
+    OpKind::kScatterND,     "ScatterND", 3,   3, 1, 1, scatter_nd_op::infer,
+    scatter_nd_op::prepare, nullptr,     true};
 }  // namespace fg::ops

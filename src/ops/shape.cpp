@@ -3,6 +3,7 @@
 
 namespace fg::ops {
 namespace {
+namespace shape_op {
 std::pair<int64_t, int64_t> range_of(const OpContext& ctx, int64_t rank) {
   auto clampi = [rank](int64_t v) {
     if (v < 0) v += rank;
@@ -39,7 +40,9 @@ Kernel prepare(const OpContext& ctx) {
         at::tensor(std::vector<int64_t>(sizes.begin() + start, sizes.begin() + end), at::kLong);
   };
 }
+}  // namespace shape_op
 }  // namespace
 
-extern const OpDef kShape{OpKind::kShape, "Shape", 1, 1, 1, 1, infer, prepare, nullptr, true};
+extern const OpDef kShape{OpKind::kShape,  "Shape",           1,       1,   1, 1,
+                          shape_op::infer, shape_op::prepare, nullptr, true};
 }  // namespace fg::ops

@@ -6,6 +6,7 @@
 
 namespace fg::ops {
 namespace {
+namespace slice_op {
 struct SliceParams {
   std::vector<int64_t> starts, ends, axes, steps;
 };
@@ -113,7 +114,9 @@ Kernel prepare(const OpContext& ctx) {
     a.out[0] = slice(a.in[0], complete(where, std::move(p), a.in[0].dim()));
   };
 }
+}  // namespace slice_op
 }  // namespace
 
-extern const OpDef kSlice{OpKind::kSlice, "Slice", 1, 5, 1, 1, infer, prepare, nullptr, true};
+extern const OpDef kSlice{OpKind::kSlice,  "Slice",           1,       5,   1, 1,
+                          slice_op::infer, slice_op::prepare, nullptr, true};
 }  // namespace fg::ops

@@ -5,6 +5,7 @@
 
 namespace fg::ops {
 namespace {
+namespace softmax_op {
 Kernel prepare(const OpContext& ctx) {
   return normalize_along_axis_kernel(
       ctx, [](const at::Tensor& x, int64_t dim) { return at::softmax(x, dim); });
@@ -42,8 +43,18 @@ std::optional<Region> region(const OpContext& ctx) {
   r.exact = false;  // checked once by the executor
   return r;
 }
+}  // namespace softmax_op
 }  // namespace
 
-extern const OpDef kSoftmax{OpKind::kSoftmax, "Softmax",     1,     1,     1, 1, same_as_input,
-                            prepare,          softmax_flops, false, region};
+extern const OpDef kSoftmax{OpKind::kSoftmax,
+                            "Softmax",
+                            1,
+                            1,
+                            1,
+                            1,
+                            same_as_input,
+                            softmax_op::prepare,
+                            softmax_flops,
+                            false,
+                            softmax_op::region};
 }  // namespace fg::ops

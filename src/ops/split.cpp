@@ -5,6 +5,7 @@
 
 namespace fg::ops {
 namespace {
+namespace split_op {
 struct SplitParams {
   int64_t axis;
   std::vector<int64_t> sizes;  // empty: computed at run time from the input dim
@@ -59,7 +60,9 @@ Kernel prepare(const OpContext& ctx) {
     for (size_t i = 0; i < n; ++i) a.out[i] = parts[i];
   };
 }
+}  // namespace split_op
 }  // namespace
 
-extern const OpDef kSplit{OpKind::kSplit, "Split", 1, 2, 1, 1 << 16, infer, prepare, nullptr, true};
+extern const OpDef kSplit{OpKind::kSplit,  "Split",           1,       2,   1, 1 << 16,
+                          split_op::infer, split_op::prepare, nullptr, true};
 }  // namespace fg::ops

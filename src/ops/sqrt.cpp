@@ -3,10 +3,12 @@
 
 namespace fg::ops {
 namespace {
+namespace sqrt_op {
 Kernel prepare(const OpContext&) {
   return unary_kernel([](const at::Tensor& x) { return at::sqrt(x); },
                       [](at::Tensor& x) -> at::Tensor& { return at::sqrt_(x); });
 }
+}  // namespace sqrt_op
 }  // namespace
 
 extern const OpDef kSqrt{OpKind::kSqrt,
@@ -16,8 +18,8 @@ extern const OpDef kSqrt{OpKind::kSqrt,
                          1,
                          1,
                          same_as_input,
-                         prepare,
+                         sqrt_op::prepare,
                          nullptr,
                          false,
-                         elementwise_region_of<prepare>};
+                         elementwise_region_of<sqrt_op::prepare>};
 }  // namespace fg::ops

@@ -4,6 +4,7 @@
 
 namespace fg::ops {
 namespace {
+namespace squeeze_op {
 std::vector<int64_t> axes_of(const OpContext& ctx) {
   const TensorInfo& x = ctx.in[0];
   FG_CHECK(x.rank_known, ShapeError, ctx.where(), ": input rank must be known");
@@ -44,7 +45,9 @@ Kernel prepare(const OpContext& ctx) {
     a.out[0] = a.in[0].reshape(shape);
   };
 }
+}  // namespace squeeze_op
 }  // namespace
 
-extern const OpDef kSqueeze{OpKind::kSqueeze, "Squeeze", 1, 2, 1, 1, infer, prepare, nullptr, true};
+extern const OpDef kSqueeze{OpKind::kSqueeze,  "Squeeze",           1,       2,   1, 1,
+                            squeeze_op::infer, squeeze_op::prepare, nullptr, true};
 }  // namespace fg::ops

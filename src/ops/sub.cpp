@@ -3,10 +3,12 @@
 
 namespace fg::ops {
 namespace {
+namespace sub_op {
 Kernel prepare(const OpContext&) {
   return binary_kernel([](const at::Tensor& a, const at::Tensor& b) { return at::sub(a, b); },
                        [](at::Tensor& a, const at::Tensor& b) -> at::Tensor& { return a.sub_(b); });
 }
+}  // namespace sub_op
 }  // namespace
 
 extern const OpDef kSub{OpKind::kSub,
@@ -16,8 +18,8 @@ extern const OpDef kSub{OpKind::kSub,
                         1,
                         1,
                         broadcast_infer,
-                        prepare,
+                        sub_op::prepare,
                         nullptr,
                         false,
-                        elementwise_region_of<prepare>};
+                        elementwise_region_of<sub_op::prepare>};
 }  // namespace fg::ops

@@ -3,6 +3,7 @@
 
 namespace fg::ops {
 namespace {
+namespace transpose_op {
 std::vector<int64_t> perm_of(const OpContext& ctx) {
   const TensorInfo& x = ctx.in[0];
   FG_CHECK(x.rank_known, ShapeError, ctx.where(), ": input rank must be known");
@@ -54,8 +55,18 @@ std::optional<Region> region(const OpContext& ctx) {
   };
   return r;
 }
+}  // namespace transpose_op
 }  // namespace
 
-extern const OpDef kTranspose{
-    OpKind::kTranspose, "Transpose", 1, 1, 1, 1, infer, prepare, nullptr, true, region};
+extern const OpDef kTranspose{OpKind::kTranspose,
+                              "Transpose",
+                              1,
+                              1,
+                              1,
+                              1,
+                              transpose_op::infer,
+                              transpose_op::prepare,
+                              nullptr,
+                              true,
+                              transpose_op::region};
 }  // namespace fg::ops

@@ -4,6 +4,7 @@
 
 namespace fg::ops {
 namespace {
+namespace unsqueeze_op {
 std::vector<int64_t> axes_of(const OpContext& ctx) {
   const TensorInfo& x = ctx.in[0];
   FG_CHECK(x.rank_known, ShapeError, ctx.where(), ": input rank must be known");
@@ -41,8 +42,9 @@ Kernel prepare(const OpContext& ctx) {
     a.out[0] = a.in[0].reshape(unsqueezed_shape(axes, a.in[0].sizes().vec()));
   };
 }
+}  // namespace unsqueeze_op
 }  // namespace
 
-extern const OpDef kUnsqueeze{
-    OpKind::kUnsqueeze, "Unsqueeze", 1, 2, 1, 1, infer, prepare, nullptr, true};
+extern const OpDef kUnsqueeze{OpKind::kUnsqueeze,  "Unsqueeze",           1,       2,   1, 1,
+                              unsqueeze_op::infer, unsqueeze_op::prepare, nullptr, true};
 }  // namespace fg::ops

@@ -3,6 +3,7 @@
 
 namespace fg::ops {
 namespace {
+namespace where_op {
 std::vector<TensorInfo> infer(const OpContext& ctx) {
   const TensorInfo& c = ctx.in[0];
   const TensorInfo& x = ctx.in[1];
@@ -20,6 +21,7 @@ std::vector<TensorInfo> infer(const OpContext& ctx) {
 Kernel prepare(const OpContext&) {
   return [](KernelArgs& a) { a.out[0] = at::where(a.in[0], a.in[1], a.in[2]); };
 }
+}  // namespace where_op
 }  // namespace
 
 extern const OpDef kWhere{OpKind::kWhere,
@@ -28,9 +30,9 @@ extern const OpDef kWhere{OpKind::kWhere,
                           3,
                           1,
                           1,
-                          infer,
-                          prepare,
+                          where_op::infer,
+                          where_op::prepare,
                           nullptr,
                           false,
-                          elementwise_region_of<prepare>};
+                          elementwise_region_of<where_op::prepare>};
 }  // namespace fg::ops

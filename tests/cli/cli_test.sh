@@ -91,6 +91,7 @@ for f in eval.json confusion.csv confusion.png; do
   [ -s "$tmp/ev/$f" ] || { echo "FAIL eval: $f missing"; fail=1; }
 done
 check train_unknown_model 2 "unknown model 'resnet21'.*did you mean 'resnet20'" -- "$fg" train -m resnet21
+check train_model_near_no_name 2 "unknown model 'nosuchmodel' \\(built-in: " -- "$fg" train -m nosuchmodel
 check train_resume_without_checkpoint 2 "resuming needs a checkpoint folder" -- "$fg" train --resume --limit 8
 mkdir -p "$tmp/cifar"
 "${FG_PYTHON:-/usr/bin/python3}" - "$tmp/cifar" <<'PY'

@@ -162,6 +162,18 @@ TEST(Zoo, BadNamesAndInputsAreClearErrors) {
   } catch (const UsageError& e) {
     EXPECT_NE(std::string(e.what()).find("did you mean 'resnet50'"), std::string::npos) << e.what();
   }
+  // A name near no built-in one: the list alone (was an internal error: an empty suggestion
+  // list indexed).
+  try {
+    build_model("nosuchmodel");
+    FAIL();
+  } catch (const UsageError& e) {
+    const std::string m = e.what();
+    EXPECT_EQ(m.find("did you mean"), std::string::npos) << m;
+    EXPECT_NE(m.find("unknown model 'nosuchmodel' (built-in: seed_inception, resnet20"),
+              std::string::npos)
+        << m;
+  }
   ModelOptions tiny;
   tiny.height = tiny.width = 8;
   EXPECT_THROW(build_model("inception_v3", tiny), UsageError);

@@ -14,7 +14,7 @@
 namespace fg::ops {
 namespace {
 
-bool same_bits(const at::Tensor& a, const at::Tensor& b) {
+bool bits_equal(const at::Tensor& a, const at::Tensor& b) {
   const at::Tensor ac = a.contiguous(), bc = b.contiguous();
   return a.sizes().equals(b.sizes()) &&
          std::memcmp(ac.data_ptr(), bc.data_ptr(), static_cast<size_t>(a.numel()) * 4) == 0;
@@ -65,7 +65,7 @@ TEST(PointwiseConv, EveryKernelGivesTheSameBits) {
     const at::Tensor best = pointwise_conv(x, w, b);
     for (PointwiseKernel k :
          {PointwiseKernel::kPositions, PointwiseKernel::kChannels, PointwiseKernel::kPortable}) {
-      EXPECT_TRUE(same_bits(best, pointwise_conv(x, w, b, k)))
+      EXPECT_TRUE(bits_equal(best, pointwise_conv(x, w, b, k)))
           << "kernel " << static_cast<int>(k) << ": " << l.cin << " -> " << l.cout << " at " << l.h
           << " x " << l.w;
     }
@@ -81,8 +81,8 @@ TEST(PointwiseConv, WeightChangedInPlaceIsTiledAgain) {
   const at::Tensor before = pointwise_conv(x, w, {}, PointwiseKernel::kChannels);
   w.mul_(2);
   const at::Tensor after = pointwise_conv(x, w, {}, PointwiseKernel::kChannels);
-  EXPECT_TRUE(same_bits(after, pointwise_conv(x, w, {}, PointwiseKernel::kPositions)));
-  EXPECT_FALSE(same_bits(before, after));
+  EXPECT_TRUE(bits_equal(after, pointwise_conv(x, w, {}, PointwiseKernel::kPositions)));
+  EXPECT_FALSE(bits_equal(before, after));
 }
 
 // Any box of positions and output channels of any sample, alone, gives the whole layer's
@@ -102,7 +102,7 @@ TEST(PointwiseConv, WindowsAndSamplesGiveTheWholeLayersBits) {
           pointwise_conv(xw, w.narrow(0, o0, outs), b.defined() ? b.narrow(0, o0, outs) : b);
       at::Tensor want =
           whole.narrow(0, s, 1).narrow(1, o0, outs).narrow(2, r0, rows).narrow(3, c0, cols);
-      ASSERT_TRUE(same_bits(got, want))
+      ASSERT_TRUE(bits_equal(got, want))
           << l.cin << " -> " << l.cout << " window " << i << ": sample " << s << " rows " << r0
           << "+" << rows << " cols " << c0 << "+" << cols << " channels " << o0 << "+" << outs;
     }
@@ -120,7 +120,7 @@ TEST(PointwiseConv, ThreadCountDoesNotChangeTheBits) {
   at::set_num_threads(2);
   const at::Tensor two = pointwise_conv(x, w, b);
   at::set_num_threads(threads);
-  EXPECT_TRUE(same_bits(one, two));
+  EXPECT_TRUE(bits_equal(one, two));
 }
 
 TEST(PointwiseConv, LeavesOtherTensorsToTheConvolution) {
