@@ -116,6 +116,10 @@ class Reader {
 std::vector<int> parse_bits(const Reader& r, const YAML::Node& n, int width) {
   std::vector<int> bits;
   auto add = [&](const YAML::Node& at, long lo, long hi) {
+    if (lo > hi && lo < width && hi >= 0)
+      r.fail(
+          at, "fault.bits",
+          fmt::format("{}-{} runs backwards; write the lower bit first ({}-{})", lo, hi, hi, lo));
     if (lo > hi || lo < 0 || hi >= width)
       r.fail(at, "fault.bits",
              fmt::format("bits {}..{} are outside 0..{} ({} bits; bit 0 is the least significant)",

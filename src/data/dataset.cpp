@@ -137,7 +137,10 @@ DatasetSplits load_dataset(const std::string& spec, const DatasetOptions& option
     format = spec.substr(0, colon);
     path = spec.substr(colon + 1);
   }
-  FG_CHECK(path_exists(path), DatasetError, path, ": no such file or folder");
+  FG_CHECK(path_exists(path), DatasetError, path, ": no such file or folder",
+           format.empty() ? "; give a dataset folder, FORMAT:PATH (FORMAT one of idx, cifar10, "
+                            "gtsrb, folder) or fashion-mnist (Debian's dataset-fashion-mnist)"
+                          : "");
   if (format.empty()) {
     if (has_idx(path))
       format = "idx";

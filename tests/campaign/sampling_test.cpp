@@ -211,6 +211,11 @@ TEST(CampaignSpec, ErrorsNameTheLineAndKey) {
   EXPECT_NE(message("model: m\nsampling: {trails: 5}\n").find("did you mean 'trials'"),
             std::string::npos);
   EXPECT_NE(message("model: m\nfault: {bits: [40]}\n").find("c.yml:2"), std::string::npos);
+  // A range written backwards is named as such (was "bits 5..2 are outside 0..31").
+  EXPECT_NE(message("model: m\nfault: {bits: 5-2}\n")
+                .find("fault.bits: 5-2 runs backwards; write the lower bit first (2-5)"),
+            std::string::npos)
+      << message("model: m\nfault: {bits: 5-2}\n");
   EXPECT_NE(message("model: m\nsampling: {trials: 5, margin: 0.01}\n").find("not both"),
             std::string::npos);
   EXPECT_NE(message("targets: []\n").find("model"), std::string::npos);

@@ -134,6 +134,12 @@ sed 's/seed: 3/seed: 4/' spec.yml >other.yml
 check other_spec_refused 2 "straight.db: holds a campaign made from another spec" -- "$fg" campaign run other.yml --db straight.db
 printf 'model: resnet20\nsampling: {trails: 5}\n' >typo.yml
 check spec_typo 2 "typo.yml:2: sampling.trails: unknown key; did you mean 'trials'" -- "$fg" campaign run typo.yml
+printf 'model: resnet20\ndataset: mnist\n' >noset.yml
+check spec_dataset_missing 2 "noset.yml: dataset: mnist: no such file or folder; give a dataset folder, FORMAT:PATH .* or fashion-mnist" -- \
+  "$fg" campaign plan noset.yml
+printf 'model: resnet20\nfault: {bits: 5-2}\n' >backwards.yml
+check spec_bits_backwards 2 "backwards.yml:2: fault.bits: 5-2 runs backwards; write the lower bit first \\(2-5\\)" -- \
+  "$fg" campaign plan backwards.yml
 printf 'model: resnet20\ntargets: [{node: "nothing*"}]\n' >nomatch.yml
 check spec_no_match 2 "nomatch.yml:2: target .* matches no node" -- "$fg" campaign plan nomatch.yml
 mkdir -p adir

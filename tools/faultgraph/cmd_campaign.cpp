@@ -50,7 +50,12 @@ CampaignModel load_campaign_model(CampaignSpec spec) {
   fs::path beside = fs::path(spec.source).parent_path() / spec.model;
   std::error_code ec;
   CampaignModel l;
-  DatasetSplits splits = load_dataset(d);
+  DatasetSplits splits;
+  try {
+    splits = load_dataset(d);
+  } catch (const DatasetError& e) {  // named with the spec line that chose the dataset
+    FG_FAIL(DatasetError, spec.source, ": dataset: ", e.what());
+  }
   l.data = chosen_split(splits, d);
   bool builtin = false;
   for (const ModelInfo& m : builtin_models()) builtin = builtin || m.name == spec.model;

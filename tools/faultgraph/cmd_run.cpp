@@ -58,8 +58,7 @@ int run_model(const RunArgs& a) {
     if (v.dtype != DType::kUndefined && dt != v.dtype) {
       FG_FAIL(UsageError, a.inputs[i], ": holds ", numpy_name(dt), ", but ", a.model, "'s input '",
               v.name, "' takes ", numpy_name(v.dtype),
-              "; save it as such (NumPy: ", "np.save(path, x.astype(np.", numpy_name(v.dtype),
-              ")))");
+              "; save it as such (NumPy: np.save(path, x.astype(np.", numpy_name(v.dtype), ")))");
     }
     if (xs[i].dim() < 1) continue;  // a scalar: the executor names what the input takes
     if (std::optional<SampleMismatch> m = sample_mismatch(g, xs[i].sizes().slice(1), i)) {

@@ -1,4 +1,5 @@
-// Writing result files so that a failure never leaves a half-written one.
+// Writing result files so that a failure never leaves a half-written one, and reading input
+// files so that whatever the path names (a folder, a device, nothing) gets one clear error.
 #pragma once
 
 #include <cstdint>
