@@ -11,6 +11,7 @@
 
 #include "faultgraph/campaign/report.h"
 #include "faultgraph/core/error.h"
+#include "faultgraph/core/files.h"
 #include "faultgraph/ir/dump.h"
 #include "faultgraph/report/campaign_pictures.h"
 #include "faultgraph/report/charts.h"
@@ -72,12 +73,10 @@ std::string html_escape(const std::string& s) {
 
 namespace {
 
+// report.json and the pictures of an inject run's output folder.
 std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  FG_CHECK(in.good(), DatasetError, path, ": cannot read it");
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+  return read_input_file<DatasetError>(path, "a file of a faultgraph inject run's output",
+                                       uint64_t{1} << 30);
 }
 
 // An <img> with the file embedded; `alt` says what it shows.
