@@ -12,30 +12,6 @@
 namespace fg::cli {
 
 namespace {
-// NumPy's name of a dtype, for the errors about an .npy file.
-std::string_view numpy_name(DType t) {
-  switch (t) {
-    case DType::kFloat32:
-      return "float32";
-    case DType::kFloat64:
-      return "float64";
-    case DType::kFloat16:
-      return "float16";
-    case DType::kInt8:
-      return "int8";
-    case DType::kUInt8:
-      return "uint8";
-    case DType::kInt32:
-      return "int32";
-    case DType::kInt64:
-      return "int64";
-    case DType::kBool:
-      return "bool";
-    default:
-      return dtype_name(t);  // bf16: NumPy has no name for it
-  }
-}
-
 struct RunArgs {
   std::string model;
   std::vector<std::string> inputs;
@@ -54,11 +30,11 @@ int run_model(const RunArgs& a) {
   for (size_t i = 0; i < a.inputs.size(); ++i) {
     xs.push_back(read_npy(a.inputs[i]));
     const Value& v = g.value(runtime[i]);
-    DType dt = from_scalar_type(xs[i].scalar_type());
-    if (v.dtype != DType::kUndefined && dt != v.dtype) {
-      FG_FAIL(UsageError, a.inputs[i], ": holds ", numpy_name(dt), ", but ", a.model, "'s input '",
-              v.name, "' takes ", numpy_name(v.dtype),
-              "; save it as such (NumPy: np.save(path, x.astype(np.", numpy_name(v.dtype), ")))");
+    if (v.dtype != DType::kUndefined && from_scalar_type(xs[i].scalar_type()) != v.dtype) {
+      const std::string takes = numpy_name(to_scalar_type(v.dtype));
+      FG_FAIL(UsageError, a.inputs[i], ": holds ", numpy_name(xs[i].scalar_type()), ", but ",
+              a.model, "'s input '", v.name, "' takes ", takes,
+              "; save it as such (NumPy: np.save(path, x.astype(np.", takes, ")))");
     }
     if (xs[i].dim() < 1) continue;  // a scalar: the executor names what the input takes
     if (std::optional<SampleMismatch> m = sample_mismatch(g, xs[i].sizes().slice(1), i)) {

@@ -14,4 +14,8 @@ at::Tensor read_npy(const std::string& path);
 // Writes atomically (temporary file, then rename).
 void write_npy(const at::Tensor& t, const std::string& path);
 
+// NumPy's name of an element type ("float32"), for messages about .npy files; ATen's own
+// name for a type NumPy cannot hold.
+std::string numpy_name(at::ScalarType t);
+
 }  // namespace fg

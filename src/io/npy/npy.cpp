@@ -109,6 +109,29 @@ at::Tensor read_npy(const std::string& path) {
   return t;
 }
 
+std::string numpy_name(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat:
+      return "float32";
+    case at::kDouble:
+      return "float64";
+    case at::kHalf:
+      return "float16";
+    case at::kChar:
+      return "int8";
+    case at::kByte:
+      return "uint8";
+    case at::kInt:
+      return "int32";
+    case at::kLong:
+      return "int64";
+    case at::kBool:
+      return "bool";
+    default:
+      return c10::toString(t);
+  }
+}
+
 void write_npy(const at::Tensor& tensor, const std::string& path) {
   at::Tensor t = tensor.contiguous();
   std::vector<std::string> dims;
