@@ -189,6 +189,18 @@ CampaignInputs select_inputs(Executor& exec, const LabelledImages& data, const I
            "(set inputs.correct_only: false to use them anyway)");
   CampaignInputs in = gather(exec, data, ids, golden);
   in.candidates_seen = seen;
+  const auto found = static_cast<int64_t>(ids.size());
+  if (found < spec.count && spec.correct_only) {
+    in.shortfall = fmt::format(
+        "inputs: count is {}, but only {} of the {} split's {} images are classified correctly; "
+        "the campaign uses those {} (correct_only: false takes the others too)",
+        spec.count, found, spec.split, n, found);
+  } else if (found < spec.count) {
+    in.shortfall = fmt::format(
+        "inputs: count is {}, but the {} split holds {} images; the campaign uses all "
+        "of them",
+        spec.count, spec.split, n);
+  }
   return in;
 }
 
@@ -645,6 +657,8 @@ CampaignRun run_campaign(const CampaignSpec& spec, const Graph& model,
     }
   } cleanup{store_holder, db_path, created};
   PreparedCampaign p = prepare_campaign(exec, spec, data);
+  if (job.rank == 0 && options.note && !p.inputs.shortfall.empty())
+    options.note(spec.source + ": " + p.inputs.shortfall);
   CampaignRecord c;
   c.spec_text = spec.text;
   c.canonical = spec.canonical();

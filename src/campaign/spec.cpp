@@ -100,7 +100,15 @@ class Reader {
 
   int64_t integer(const YAML::Node& map, const std::string& key, int64_t fallback, int64_t lo,
                   int64_t hi) const {
+    // Digits that do not fit 64 bits are a number out of range, not "not a number".
+    if (const YAML::Node n = map[key]; n.IsDefined() && n.IsScalar()) {
+      const std::string& t = n.Scalar();
+      const size_t d = !t.empty() && (t[0] == '-' || t[0] == '+') ? 1 : 0;
+      if (t.size() > d + 18 && t.find_first_not_of("0123456789", d) == std::string::npos)
+        fail(n, key, fmt::format("{} is outside {}..{}", t, lo, hi));
+    }
     auto v = get<int64_t>(map, key, "a whole number", fallback);
+    if (!map[key].IsDefined() || map[key].IsNull()) return v;  // the fallback, not checked
     if (v < lo || v > hi) fail(map[key], key, fmt::format("{} is outside {}..{}", v, lo, hi));
     return v;
   }
@@ -302,7 +310,13 @@ CampaignSpec parse_campaign_spec(const std::string& text, const std::string& sou
     }
     if (sm["by"].IsDefined() && s.sampling.mode != SamplingMode::kStratified)
       r.fail(sm["by"], "sampling.by", "applies to mode: stratified only");
-    s.sampling.trials = r.integer(sm, "trials", 0, 0, int64_t{1} << 40);
+    // Absent: a statistical plan (margin, confidence); given: at least one trial (0 ran a
+    // whole statistical plan, thousands of trials, where a user may have wanted none).
+    if (const YAML::Node t = sm["trials"]; t.IsScalar() && t.Scalar() == "0")
+      r.fail(t, "sampling.trials",
+             "0 runs nothing; give 1 or more, or leave trials out for a statistical plan "
+             "(margin, confidence)");
+    s.sampling.trials = r.integer(sm, "trials", 0, 1, int64_t{1} << 40);
     bool statistical =
         sm["margin"].IsDefined() || sm["confidence"].IsDefined() || sm["t"].IsDefined();
     if (s.sampling.trials > 0 && statistical)

@@ -218,6 +218,16 @@ TEST(CampaignSpec, ErrorsNameTheLineAndKey) {
       << message("model: m\nfault: {bits: 5-2}\n");
   EXPECT_NE(message("model: m\nsampling: {trials: 5, margin: 0.01}\n").find("not both"),
             std::string::npos);
+  // trials: 0 ran a whole statistical plan; digits past 64 bits were "not a whole number".
+  EXPECT_NE(
+      message("model: m\nsampling: {trials: 0}\n").find("c.yml:2: sampling.trials: 0 runs nothing"),
+      std::string::npos)
+      << message("model: m\nsampling: {trials: 0}\n");
+  EXPECT_NE(message("model: m\nsampling: {trials: 99999999999999999999}\n")
+                .find("trials: 99999999999999999999 is outside 1..1099511627776"),
+            std::string::npos)
+      << message("model: m\nsampling: {trials: 99999999999999999999}\n");
+  EXPECT_NE(message("model: m\nseed: -99999999999999999999\n").find("seed:"), std::string::npos);
   EXPECT_NE(message("targets: []\n").find("model"), std::string::npos);
   EXPECT_NE(message("model: m\nmodel: n\n").find("twice"), std::string::npos);
   EXPECT_NE(message("model: m\nfault: {format: int8}\n").find("scale"), std::string::npos);

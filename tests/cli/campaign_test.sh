@@ -269,6 +269,31 @@ long=$(printf 'a%.0s' $(seq 1 300))
 printf 'Width,Height,Roi.X1,Roi.Y1,Roi.X2,Roi.Y2,ClassId,Path\n30,30,5,5,25,25,1,Train/1/%s.png\n' "$long" >long_gtsrb/Train.csv
 check gtsrb_long_name 2 "Train.csv:2: image" -- "$fg" eval -m seed_inception -d gtsrb:long_gtsrb -o e_long
 
+# A spec whose inputs: count exceeds what the split holds runs on what there is, and says so
+# (was: silently fewer inputs); sampling: {trials: 0} is refused (was: a whole statistical
+# plan, thousands of trials).
+"$py" - <<'PY'
+import os, struct, zlib
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+def png(shade):
+    rows = b"".join(b"\x00" + bytes([shade, 255 - shade, 40]) * 8 for _ in range(8))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+for split in ["train", "test"]:
+    for cls, shade in [("a", 20), ("b", 220)]:
+        os.makedirs(f"tiny/{split}/{cls}", exist_ok=True)
+        for i in range(2):
+            open(f"tiny/{split}/{cls}/{i}.png", "wb").write(png(shade + i))
+PY
+printf 'model: resnet20\ndataset: folder:tiny\ninputs: {count: 10, correct_only: false}\nsampling: {trials: 3}\n' >short.yml
+check inputs_count_short 0 "faultgraph: note: short.yml: inputs: count is 10, but the test split holds 4 images; the campaign uses all of them" -- \
+  "$fg" campaign run short.yml --db short.db
+grep -q "3 of 3 stored" out || { echo "FAIL inputs_count_short:"; cat out; fail=1; }
+printf 'model: resnet20\nsampling: {trials: 0}\n' >zero.yml
+check spec_trials_zero 2 "zero.yml:2: sampling.trials: 0 runs nothing; give 1 or more, or leave trials out" -- \
+  "$fg" campaign plan zero.yml
+
 # An IDX folder holding the test split only serves eval; a gzip file with a bad checksum
 # is "corrupt", not "truncated".
 mkdir -p test_only bad_crc

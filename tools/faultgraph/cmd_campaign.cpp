@@ -38,6 +38,9 @@ std::string expand_home(const std::string& path) {
   return path;
 }
 
+// A line for the user that changes nothing (stderr, so that stdout stays the report).
+void print_note(const std::string& line) { fmt::print(stderr, "faultgraph: note: {}\n", line); }
+
 }  // namespace
 
 CampaignModel load_campaign_model(CampaignSpec spec) {
@@ -87,6 +90,7 @@ int run_run(const CampaignArgs& a) {
   o.max_trials = a.limit;
   o.workers = a.workers;
   o.batch = a.batch;
+  o.note = print_note;
   std::string db = a.db.empty() ? default_db(a.spec) : a.db;
   // Under MPI, rank 0 alone writes the database and prints (campaign/mpi.h).
   const MpiJob job = mpi_job();
@@ -125,6 +129,7 @@ int run_plan(const CampaignArgs& a) {
   CampaignModel l = load_campaign_model(spec);
   Executor exec(l.model);
   PreparedCampaign p = prepare_campaign(exec, spec, l.data);
+  if (!p.inputs.shortfall.empty()) print_note(spec.source + ": " + p.inputs.shortfall);
   const TrialPlan& plan = p.plan;
   fmt::print("model {}, {} fault sites, {} inputs{}\n", l.model_name, plan.sites().size(),
              p.inputs.ids.size(),
@@ -186,6 +191,7 @@ int run_faults(const CampaignArgs& a) {
   CampaignModel l = load_campaign_model(spec);
   Executor exec(l.model);
   PreparedCampaign p = prepare_campaign(exec, spec, l.data);
+  if (!p.inputs.shortfall.empty()) print_note(spec.source + ": " + p.inputs.shortfall);
   std::string csv = trials_csv(p.plan, p.inputs.ids);
   if (a.out.empty() || a.out == "-") {
     std::cout << csv;

@@ -36,6 +36,9 @@ struct CampaignInputs {
   at::Tensor images, labels;
   std::vector<int64_t> golden_class;
   int64_t candidates_seen = 0;  // images looked at to find them (correct_only)
+  // Why there are fewer inputs than the spec's count (the split is smaller, or too few of
+  // its images are classified correctly), for a note to the user; empty when as many.
+  std::string shortfall;
 };
 CampaignInputs select_inputs(Executor& exec, const LabelledImages& data, const InputSpec& spec,
                              uint64_t seed);
@@ -62,6 +65,9 @@ struct RunnerOptions {
   bool progress = true;          // a progress line on a terminal
   double commit_seconds = 1.0;   // a transaction at least this often
   int64_t commit_trials = 2000;  // or after this many trials
+  // Called (rank 0) with a line for the user before the trials start, e.g. that the spec's
+  // inputs: count found fewer images (CampaignInputs::shortfall, the spec's name first).
+  std::function<void(const std::string&)> note;
 };
 
 struct RunSummary {
