@@ -113,6 +113,24 @@ check eval_missing_model 2 "nothere.onnx: cannot open" -- "$fg" eval -m "$tmp/no
 check eval_misspelt_builtin 2 "resnet21: no such file, and no built-in model of that name; did you mean 'resnet20'" -- \
   "$fg" eval -m resnet21
 check batch_zero 2 "--batch: '0' must be a number above 0" -- "$fg" inject -m seed_inception -c "$seedcfg" -b 0
+# Command lines CLI11 refuses: one line naming the command, the word and the nearest known
+# one (were "The following arguments were not expected: 3 --batch-size", "A subcommand is
+# required" for a mistyped command, "Could not convert: --epochs = ..."); --threads after
+# the command is taken (it was refused).
+check option_misspelt 2 "^faultgraph train: unknown option --batch-size; did you mean --batch\\? \\(see faultgraph train --help\\)$" -- \
+  "$fg" train --batch-size 3
+check option_misspelt_nested 2 "^faultgraph campaign run: unknown option --dbb; did you mean --db\\?" -- \
+  "$fg" campaign run spec.yml --dbb x.db
+check command_misspelt 2 "^faultgraph: unknown command campaing \\(did you mean campaign\\?\\); the commands: inspect, run," -- \
+  "$fg" campaing run
+check subcommand_misspelt 2 "^faultgraph campaign: unknown command rn \\(did you mean run\\?\\); the commands: run, plan, faults, report, export" -- \
+  "$fg" campaign rn spec.yml
+check subcommand_missing 2 "^faultgraph campaign: give a command: run, plan, faults, report, export" -- "$fg" campaign
+check argument_extra 2 "^faultgraph inspect: unexpected argument b.onnx \\(see faultgraph inspect --help\\)$" -- \
+  "$fg" inspect a.onnx b.onnx
+check number_too_large 2 "^faultgraph train: --epochs: '99999999999999999999' is not a value it takes" -- \
+  "$fg" train --epochs 99999999999999999999
+check threads_after_command 0 "" -- "$fg" models --threads 1
 
 # The failed run above was asked for y2.npy: neither it nor a temporary file may exist.
 [ ! -e "$tmp/y2.npy" ] && [ ! -e "$tmp/y2.npy.tmp" ] || { echo "FAIL half-written output"; fail=1; }

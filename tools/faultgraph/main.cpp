@@ -2,16 +2,21 @@
 // The one place where errors are caught: bad input prints one line and exits 2.
 #include <c10/util/Exception.h>
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "commands.h"
 #include "faultgraph/campaign/mpi.h"
 #include "faultgraph/core/error.h"
 #include "faultgraph/core/interrupt.h"
 #include "faultgraph/exec/runtime.h"
+#include "faultgraph/ir/graph.h"
 
 namespace {
 int run(int argc, char** argv);
@@ -31,6 +36,138 @@ int main(int argc, char** argv) {
 }
 
 namespace {
+// The deepest subcommand the command line reached ("faultgraph campaign run": run).
+const CLI::App* parsed_command(const CLI::App& app) {
+  const CLI::App* cur = &app;
+  for (;;) {
+    std::vector<const CLI::App*> subs;
+    for (const CLI::App* s : cur->get_subcommands({})) {
+      if (s->parsed()) subs.push_back(s);
+    }
+    if (subs.empty()) return cur;
+    cur = subs.front();
+  }
+}
+
+std::string command_path(const CLI::App* a) {
+  std::string path;
+  for (; a != nullptr; a = a->get_parent()) {
+    path = a->get_parent() == nullptr ? "faultgraph" + path : " " + a->get_name() + path;
+  }
+  return path;
+}
+
+// The known name a mistyped one most likely meant: one that begins the other ("--batch" for
+// "--batch-size", "--db" for "--dbb"), the longest such, else the nearest by edit distance.
+std::string nearest_name(const std::string& name, const std::vector<std::string>& known) {
+  std::string best;
+  for (const std::string& k : known) {
+    const std::string& shorter = k.size() < name.size() ? k : name;
+    const std::string& longer = k.size() < name.size() ? name : k;
+    const size_t skip = shorter.rfind("--", 0) == 0 ? 2 : 0;
+    if (shorter.size() >= skip + 2 && longer.rfind(shorter, 0) == 0 && k.size() > best.size())
+      best = k;
+  }
+  if (!best.empty()) return best;
+  // Edit distance over the names without their dashes ("--bogus" is not "--out").
+  auto bare = [](const std::string& n) {
+    return n.substr(n.find_first_not_of('-') == std::string::npos ? n.size()
+                                                                  : n.find_first_not_of('-'));
+  };
+  std::vector<std::string> bare_known;
+  for (const std::string& k : known) bare_known.push_back(bare(k));
+  const std::vector<std::string> near = fg::closest_names(bare(name), bare_known, 1);
+  if (near.empty()) return "";
+  for (const std::string& k : known) {
+    if (bare(k) == near[0]) return k;
+  }
+  return "";
+}
+
+std::string unknown_command(const CLI::App* cmd, const std::string& word) {
+  std::vector<std::string> names;
+  for (const CLI::App* s : cmd->get_subcommands({})) names.push_back(s->get_name());
+  if (word.empty())
+    return fmt::format("{}: give a command: {} (see {} --help)", command_path(cmd),
+                       fmt::join(names, ", "), command_path(cmd));
+  const std::string near = nearest_name(word, names);
+  return fmt::format("{}: unknown command {}{}; the commands: {} (see {} --help)",
+                     command_path(cmd), word, near.empty() ? "" : " (did you mean " + near + "?)",
+                     fmt::join(names, ", "), command_path(cmd));
+}
+
+// The app that declares option `name` ("--threads": the top level), from `cmd` up.
+const CLI::App* option_owner(const CLI::App* cmd, const std::string& name) {
+  for (const CLI::App* a = cmd; a != nullptr; a = a->get_parent()) {
+    if (a->get_option_no_throw(name) != nullptr) return a;
+  }
+  return cmd;
+}
+
+// One line for a command line CLI11 refused, naming the command and the fix where CLI11's
+// own words do not: an unknown option gets the nearest known one ("The following arguments
+// were not expected: 0 --batch-size"), a number too large for its option says so ("Could not
+// convert: --threads = 99999999999").
+std::string parse_error_line(const CLI::App& app, const CLI::ParseError& e,
+                             const std::vector<std::string>& args) {
+  const CLI::App* cmd = parsed_command(app);
+  // Words no command took (with --threads falling through to the top level, CLI11 keeps them
+  // all there): they belong to the deepest command named before the first of them, so that
+  // "faultgraph campaing run" is a mistyped command, not `run` without its model.
+  const std::vector<std::string> extras = app.remaining(true);
+  if (!extras.empty()) {
+    std::vector<const CLI::App*> chain;
+    for (const CLI::App* a = cmd; a != nullptr; a = a->get_parent()) chain.insert(chain.begin(), a);
+    const auto first = std::find(args.begin(), args.end(), extras.front());
+    const CLI::App* owner = chain.front();
+    auto at = args.begin();
+    for (size_t i = 1; i < chain.size(); ++i) {
+      at = std::find(at, args.end(), chain[i]->get_name());
+      if (at >= first) break;
+      owner = chain[i];
+    }
+    const std::string path = command_path(owner);
+    const std::string help = fmt::format(" (see {} --help)", path);
+    const std::string& x = extras.front();
+    if (x.size() >= 2 && x[0] == '-') {
+      std::vector<std::string> known;
+      for (const CLI::App* a = owner; a != nullptr; a = a->get_parent()) {
+        for (const CLI::Option* o : a->get_options({})) {
+          for (const std::string& n : o->get_lnames()) known.push_back("--" + n);
+          for (const std::string& n : o->get_snames()) known.push_back("-" + n);
+        }
+      }
+      const std::string name = x.substr(0, x.find('='));
+      // No guess for a one-letter option: any other letter is as near.
+      const std::string near = name.size() <= 2 ? "" : nearest_name(name, known);
+      return fmt::format("{}: unknown option {}{}{}", path, name,
+                         near.empty() ? "" : "; did you mean " + near + "?", help);
+    }
+    if (!owner->get_subcommands({}).empty()) return unknown_command(owner, x);
+    return fmt::format("{}: unexpected argument{} {}{}", path, extras.size() > 1 ? "s" : "",
+                       fmt::join(extras, " "), help);
+  }
+  const std::string path = command_path(cmd);
+  const std::string help = fmt::format(" (see {} --help)", path);
+  // "faultgraph campaign": CLI11 says "A subcommand is required".
+  if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && !cmd->get_subcommands({}).empty())
+    return unknown_command(cmd, "");
+  if (dynamic_cast<const CLI::ConversionError*>(&e) != nullptr) {
+    const std::string what = e.what();
+    const std::string prefix = "Could not convert: ";
+    const size_t eq = what.find(" = ");
+    if (what.rfind(prefix, 0) == 0 && eq != std::string::npos) {
+      const std::string option = what.substr(prefix.size(), eq - prefix.size());
+      const std::string owner = command_path(option_owner(cmd, option));
+      return fmt::format(
+          "{}: {}: '{}' is not a value it takes (a whole number out of range?) "
+          "(see {} --help)",
+          owner, option, what.substr(eq + 3), owner);
+    }
+  }
+  return fmt::format("{}: {}{}", path, e.what(), help);
+}
+
 // "faultgraph: error: " on one process; under MPI, other ranks name themselves.
 std::string error_prefix() {
   fg::MpiJob job = fg::mpi_job();
@@ -48,6 +185,9 @@ int run(int argc, char** argv) {
   int threads = 0;
   app.add_option("--threads", threads, "compute threads (default: one per core)")
       ->check(fg::cli::kNonNegative);
+  // --threads after the command too ("faultgraph campaign run spec.yml --threads 2" was
+  // refused as an unexpected argument); the commands made below inherit this.
+  app.fallthrough();
   const fg::cli::Command commands[] = {
       fg::cli::add_inspect(app), fg::cli::add_run(app),        fg::cli::add_ops(app),
       fg::cli::add_inject(app),  fg::cli::add_train(app),      fg::cli::add_eval(app),
@@ -63,7 +203,8 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "faultgraph: {} (see faultgraph --help)\n", e.what());
+    fmt::print(stderr, "{}\n",
+               parse_error_line(app, e, std::vector<std::string>(argv, argv + argc)));
     return 2;
   }
   try {
