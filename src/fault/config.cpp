@@ -6,8 +6,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
+#include <type_traits>
 
 #include "faultgraph/core/error.h"
 #include "faultgraph/core/files.h"
@@ -31,6 +33,14 @@ T get(const YAML::Node& n, const std::string& key, const char* expected) {
   try {
     return n[key].as<T>();
   } catch (const YAML::Exception&) {
+    // Digits that do not fit the type are a number out of range, not "not an integer".
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+      const std::string t = n[key].IsScalar() ? n[key].Scalar() : "";
+      const size_t d = !t.empty() && (t[0] == '-' || t[0] == '+') ? 1 : 0;
+      if (t.size() > d && t.find_first_not_of("0123456789", d) == std::string::npos)
+        entry_fail(key, ": ", t, " is out of range (", expected, " of at most ",
+                   std::numeric_limits<T>::max(), ")");
+    }
     entry_fail(key, ": expected ", expected, ", got '", YAML::Dump(n[key]), "'");
   }
 }

@@ -50,6 +50,21 @@ TEST(FaultConfig, UnknownLayerSuggestsClosest) {
       << c.entries[0].error;
 }
 
+// A number past the type's range is named as out of range (was "expected an integer").
+TEST(FaultConfig, NumberOutOfRangeIsNamedSo) {
+  Graph g = seed_inception_model();
+  FaultConfig c = parse_fault_config(
+      "- {layer_name: conv2d_2, fault_type: BitFlip, bit_flip_type: SpecificBit, "
+      "bit_number: 99999999999999999999}\n",
+      "f.yml", g);
+  ASSERT_EQ(c.entries.size(), 1U);
+  EXPECT_NE(c.entries[0].error.find(
+                "f.yml:1: entry 1: bit_number: 99999999999999999999 is out of range (an integer "
+                "of at most 2147483647)"),
+            std::string::npos)
+      << c.entries[0].error;
+}
+
 TEST(FaultConfig, ExtendedSchema) {
   Graph g = seed_inception_model();
   FaultConfig c = parse_fault_config(R"(
