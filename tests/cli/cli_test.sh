@@ -131,6 +131,12 @@ check argument_extra 2 "^faultgraph inspect: unexpected argument b.onnx \\(see f
 check number_too_large 2 "^faultgraph train: --epochs: '99999999999999999999' is not a value it takes" -- \
   "$fg" train --epochs 99999999999999999999
 check threads_after_command 0 "" -- "$fg" models --threads 1
+# inspect and run take a built-in model's name as eval, inject and campaigns do (was "cannot
+# open: no such file"), so that a campaign's node globs can be looked up first.
+check inspect_builtin 0 "" -- "$fg" inspect resnet20
+grep -q "^layer3.2.conv2 .*Conv" "$tmp/out" || { echo "FAIL inspect of a built-in model:"; cat "$tmp/out"; fail=1; }
+check inspect_builtin_misspelt 2 "resnt20: no such file, and no built-in model of that name; did you mean 'resnet20'" -- \
+  "$fg" inspect resnt20
 
 # The failed run above was asked for y2.npy: neither it nor a temporary file may exist.
 [ ! -e "$tmp/y2.npy" ] && [ ! -e "$tmp/y2.npy.tmp" ] || { echo "FAIL half-written output"; fail=1; }

@@ -40,7 +40,7 @@ std::string shape_str(const TensorInfo& t) {
 }
 
 int run_inspect(const InspectArgs& a) {
-  Graph g = import_onnx(a.model);
+  Graph g = load_model(a.model);  // an ONNX file or a built-in model (untrained)
   // A symbolic batch dim is taken as --batch for the table; other symbolic dims (a dynamic
   // height or width) stay unknown and show as "?".
   std::vector<TensorInfo> inputs;
@@ -117,7 +117,8 @@ Command add_inspect(CLI::App& app) {
   auto args = std::make_shared<InspectArgs>();
   CLI::App* cmd = app.add_subcommand(
       "inspect", "Print every node of a model with shapes, parameters and FLOPs");
-  cmd->add_option("model", args->model, "ONNX model file")->required();
+  cmd->add_option("model", args->model, "ONNX model file, or a built-in model name (untrained)")
+      ->required();
   cmd->add_option("--batch", args->batch, "batch size for symbolic batch dims (default 1)")
       ->check(kPositive);
   cmd->add_option("--dot", args->dot, "also write a Graphviz DOT picture of the graph");

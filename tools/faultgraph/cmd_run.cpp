@@ -19,7 +19,7 @@ struct RunArgs {
 };
 
 int run_model(const RunArgs& a) {
-  Graph g = import_onnx(a.model);
+  Graph g = load_model(a.model);  // an ONNX file or a built-in model (untrained)
   auto runtime = g.runtime_inputs();
   FG_CHECK(a.inputs.size() == runtime.size(), UsageError, a.model, ": the model takes ",
            runtime.size(), " input(s); pass one --input per input (got ", a.inputs.size(), ")");
@@ -67,7 +67,8 @@ int run_model(const RunArgs& a) {
 Command add_run(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* cmd = app.add_subcommand("run", "Run a model on NumPy .npy inputs");
-  cmd->add_option("model", args->model, "ONNX model file")->required();
+  cmd->add_option("model", args->model, "ONNX model file, or a built-in model name (untrained)")
+      ->required();
   cmd->add_option("-i,--input", args->inputs, "input .npy file, one per model input")->required();
   cmd->add_option("-o,--output", args->outputs, "where to write each output (.npy)");
   return {cmd, [args] { return run_model(*args); }};
