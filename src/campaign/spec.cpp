@@ -172,7 +172,8 @@ CampaignSpec parse_campaign_spec(const std::string& text, const std::string& sou
   try {
     root = YAML::Load(text);
   } catch (const YAML::ParserException& e) {
-    FG_FAIL(ConfigError, source, ":", e.mark.line + 1, ": not valid YAML (", e.msg, ")");
+    FG_FAIL(ConfigError, source, ":", e.mark.line + 1, ": not valid YAML (", e.msg,
+            yaml_tab_hint(text, e.mark.line + 1), ")");
   }
   if (!root.IsMap())
     r.fail(root, "",

@@ -102,6 +102,18 @@ bool read_input(const std::string& path, std::string_view what, uint64_t limit,
 }
 }  // namespace detail
 
+std::string yaml_tab_hint(std::string_view text, int line) {
+  int n = 1;
+  for (size_t at = 0; at <= text.size(); ++n) {
+    const size_t end = std::min(text.find('\n', at), text.size());
+    if ((n == line || n == line - 1) && at < text.size() && text[at] == '\t')
+      return "; line " + std::to_string(n) + " indents with a tab (YAML indents with spaces)";
+    if (n >= line) break;
+    at = end + 1;
+  }
+  return "";
+}
+
 void prepare_output_dir(const std::string& dir) {
   namespace fs = std::filesystem;
   FG_CHECK(!dir.empty(), UsageError, "the output folder name is empty");

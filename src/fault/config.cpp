@@ -227,7 +227,8 @@ FaultConfig parse_fault_config(const std::string& text, const std::string& sourc
   try {
     root = YAML::Load(text);
   } catch (const YAML::ParserException& e) {
-    FG_FAIL(ConfigError, source, ":", e.mark.line + 1, ": not valid YAML: ", e.msg);
+    FG_FAIL(ConfigError, source, ":", e.mark.line + 1, ": not valid YAML: ", e.msg,
+            yaml_tab_hint(text, e.mark.line + 1));
   }
   FaultConfig config;
   YAML::Node list = root;

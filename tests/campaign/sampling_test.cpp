@@ -233,6 +233,11 @@ TEST(CampaignSpec, ErrorsNameTheLineAndKey) {
   EXPECT_NE(message("model: m\nfault: {format: int8}\n").find("scale"), std::string::npos);
   EXPECT_NE(message("model: m\ntargets: [{site: wieght}]\n").find("wieght"), std::string::npos);
   EXPECT_NE(message("model: [1\n").find("not valid YAML"), std::string::npos);
+  // A tab in the indentation is named (was "not valid YAML (illegal map value)" only).
+  EXPECT_NE(message("model: m\nsampling:\n\ttrials: 5\n")
+                .find("line 3 indents with a tab (YAML indents with spaces)"),
+            std::string::npos)
+      << message("model: m\nsampling:\n\ttrials: 5\n");
   // Same campaign, other spelling: same canonical form; another seed: different.
   auto a = parse_campaign_spec("model: a.onnx\nseed: 3\nfault: {bits: 30-31}\n", "a.yml");
   auto b = parse_campaign_spec(

@@ -65,6 +65,18 @@ TEST(FaultConfig, NumberOutOfRangeIsNamedSo) {
       << c.entries[0].error;
 }
 
+TEST(FaultConfig, TabIndentIsNamed) {
+  Graph g = seed_inception_model();
+  try {
+    parse_fault_config("- layer_name: conv2d_2\n\tfault_type: BitFlip\n", "t.yml", g);
+    ADD_FAILURE() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("line 2 indents with a tab (YAML indents with spaces)"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(FaultConfig, ExtendedSchema) {
   Graph g = seed_inception_model();
   FaultConfig c = parse_fault_config(R"(
