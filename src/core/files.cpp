@@ -107,7 +107,7 @@ std::string yaml_tab_hint(std::string_view text, int line) {
   for (size_t at = 0; at <= text.size(); ++n) {
     const size_t end = std::min(text.find('\n', at), text.size());
     if ((n == line || n == line - 1) && at < text.size() && text[at] == '\t')
-      return "; line " + std::to_string(n) + " indents with a tab (YAML indents with spaces)";
+      return "; line " + std::to_string(n) + " indents with a tab; YAML indents with spaces only";
     if (n >= line) break;
     at = end + 1;
   }

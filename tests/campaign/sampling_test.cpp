@@ -235,7 +235,7 @@ TEST(CampaignSpec, ErrorsNameTheLineAndKey) {
   EXPECT_NE(message("model: [1\n").find("not valid YAML"), std::string::npos);
   // A tab in the indentation is named (was "not valid YAML (illegal map value)" only).
   EXPECT_NE(message("model: m\nsampling:\n\ttrials: 5\n")
-                .find("line 3 indents with a tab (YAML indents with spaces)"),
+                .find("line 3 indents with a tab; YAML indents with spaces only"),
             std::string::npos)
       << message("model: m\nsampling:\n\ttrials: 5\n");
   // Same campaign, other spelling: same canonical form; another seed: different.
