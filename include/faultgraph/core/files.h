@@ -42,13 +42,13 @@ std::string read_input_file(const std::string& path, std::string_view what, uint
   return bytes;
 }
 
-// Whether `p` exists / is a folder, false when that cannot be told (a name component longer
-// than the file system allows, no permission to look): std::filesystem's throwing forms
-// turned user-given paths into "internal error" exits.
 // For a YAML parse error at `line` (1-based) of `text`: "; line N indents with a tab; YAML
 // indents with spaces only" when that line or the one before begins with a tab, else "".
 std::string yaml_tab_hint(std::string_view text, int line);
 
+// Whether `p` exists / is a folder, false when that cannot be told (a name component longer
+// than the file system allows, no permission to look): std::filesystem's throwing forms
+// turned user-given paths into "internal error" exits.
 inline bool path_exists(const std::filesystem::path& p) {
   std::error_code ec;
   return std::filesystem::exists(p, ec) && !ec;
