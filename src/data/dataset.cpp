@@ -137,6 +137,9 @@ DatasetSplits load_dataset(const std::string& spec, const DatasetOptions& option
     format = spec.substr(0, colon);
     path = spec.substr(colon + 1);
   }
+  FG_CHECK(!path.empty(), DatasetError, spec.empty() ? "the dataset" : "'" + spec + "'",
+           " names no folder; give a dataset folder, FORMAT:PATH (FORMAT one of idx, cifar10, "
+           "gtsrb, folder) or fashion-mnist");
   FG_CHECK(path_exists(path), DatasetError, path, ": no such file or folder",
            format.empty() ? "; give a dataset folder, FORMAT:PATH (FORMAT one of idx, cifar10, "
                             "gtsrb, folder) or fashion-mnist (Debian's dataset-fashion-mnist)"

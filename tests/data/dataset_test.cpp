@@ -253,6 +253,11 @@ TEST(Dataset, SpecsAndDetection) {
   auto empty = fresh_dir("empty_ds");
   std::ofstream(empty / "readme.txt") << "x";
   EXPECT_THROW(load_dataset(empty.string()), DatasetError);  // a folder without class folders
+  // A format with no path after it (was "gtsrb:: no such file or folder" with an empty name).
+  e = error_of([&] { load_dataset("gtsrb:"); });
+  EXPECT_NE(e.find("'gtsrb:' names no folder; give a dataset folder, FORMAT:PATH"),
+            std::string::npos)
+      << e;
 }
 
 TEST(Dataset, FashionMnistByNameHasClassNames) {
