@@ -35,6 +35,15 @@ check wrong_input_shape 2 "conv1d.in0.npy: its samples are .* \\(after the batch
 check wrong_input_dtype 2 "f64.npy: holds float64, but .*conv_basic.onnx's input 'in0' takes float32; .*astype\\(np.float32\\)" -- \
   "$fg" run "$ops/conv_basic.onnx" -i "$tmp/f64.npy"
 check bad_npy 2 "bad.onnx: not a NumPy .npy file" -- "$fg" run "$ops/conv_basic.onnx" -i "$tmp/bad.onnx"
+# One sample saved without its batch dim: named, with the NumPy fix.
+"${FG_PYTHON:-/usr/bin/python3}" -c 'import sys, numpy as np; np.save(sys.argv[2], np.load(sys.argv[1])[0])' \
+  "$ops/conv_basic.in0.npy" "$tmp/nobatch.npy"
+check input_without_batch_dim 2 "nobatch.npy: .*the array is one sample without its batch dim: save x\\[None\\]" -- \
+  "$fg" run "$ops/conv_basic.onnx" -i "$tmp/nobatch.npy"
+# A folder named as the output is refused before the run (was "cannot replace the file" after it).
+mkdir -p "$tmp/outdir.npy"
+check run_output_is_folder 2 "outdir.npy: is a folder; name a file" -- \
+  "$fg" run "$ops/conv_basic.onnx" -i "$ops/conv_basic.in0.npy" -o "$tmp/outdir.npy"
 mkdir -p "$tmp/dir.onnx" "$tmp/dir.npy"
 check model_is_folder 2 "dir.onnx: is a folder; name an ONNX model file" -- "$fg" inspect "$tmp/dir.onnx"
 check npy_is_folder 2 "dir.npy: is a folder; name a NumPy .npy file" -- "$fg" run "$ops/conv_basic.onnx" -i "$tmp/dir.npy"

@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "faultgraph/core/error.h"
+#include "faultgraph/core/files.h"
 #include "faultgraph/exec/executor.h"
 #include "faultgraph/io/npy.h"
 #include "faultgraph/io/onnx.h"
@@ -19,6 +20,9 @@ struct RunArgs {
 };
 
 int run_model(const RunArgs& a) {
+  // Before any work: a folder named as an output was refused only after the run ("cannot
+  // replace the file").
+  for (const std::string& out : a.outputs) check_output_file(out);
   Graph g = load_model(a.model);  // an ONNX file or a built-in model (untrained)
   auto runtime = g.runtime_inputs();
   FG_CHECK(a.inputs.size() == runtime.size(), UsageError, a.model, ": the model takes ",
@@ -38,8 +42,13 @@ int run_model(const RunArgs& a) {
     }
     if (xs[i].dim() < 1) continue;  // a scalar: the executor names what the input takes
     if (std::optional<SampleMismatch> m = sample_mismatch(g, xs[i].sizes().slice(1), i)) {
+      // The whole array one sample: the batch dim is missing.
+      const bool no_batch = !sample_mismatch(g, xs[i].sizes(), i).has_value();
       FG_FAIL(UsageError, a.inputs[i], ": its samples are ", m->is, " (after the batch dim), but ",
-              a.model, "'s ", m->takes);
+              a.model, "'s ", m->takes,
+              no_batch ? "; the array is one sample without its batch dim: save x[None] (NumPy: "
+                         "np.save(path, x[None]))"
+                       : "");
     }
   }
   Executor exec(std::move(g));
