@@ -35,6 +35,14 @@ check wrong_input_shape 2 "conv1d.in0.npy: its samples are .* \\(after the batch
 check wrong_input_dtype 2 "f64.npy: holds float64, but .*conv_basic.onnx's input 'in0' takes float32; .*astype\\(np.float32\\)" -- \
   "$fg" run "$ops/conv_basic.onnx" -i "$tmp/f64.npy"
 check bad_npy 2 "bad.onnx: not a NumPy .npy file" -- "$fg" run "$ops/conv_basic.onnx" -i "$tmp/bad.onnx"
+# Outputs are checked before any work: the main job with a file for its folder trained the
+# seed's model first (half an hour); inspect --dot naming a folder printed the table first.
+touch "$tmp/afile"
+check demo_out_is_file 2 "afile: exists and is not a folder; name a folder for the results" -- \
+  timeout 300 "$fg" demo -o "$tmp/afile"
+check inspect_dot_is_folder 2 "outdir.dot: is a folder; name a file" -- \
+  bash -c "mkdir -p '$tmp/outdir.dot' && '$fg' inspect resnet20 --dot '$tmp/outdir.dot'"
+[ ! -s "$tmp/out" ] || { echo "FAIL inspect --dot into a folder printed its table first"; fail=1; }
 # One sample saved without its batch dim: named, with the NumPy fix.
 "${FG_PYTHON:-/usr/bin/python3}" -c 'import sys, numpy as np; np.save(sys.argv[2], np.load(sys.argv[1])[0])' \
   "$ops/conv_basic.in0.npy" "$tmp/nobatch.npy"

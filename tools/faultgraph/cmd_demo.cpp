@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "faultgraph/core/error.h"
+#include "faultgraph/core/files.h"
 #include "faultgraph/io/onnx.h"
 #include "faultgraph/train/trainer.h"
 #include "seed_faults.h"
@@ -33,6 +34,9 @@ std::string default_model_path() {
 }
 
 int run_demo(DemoArgs a) {
+  // Before any work: a file named as the output folder was refused only after the first
+  // run's training (half an hour).
+  prepare_output_dir(a.out);
   if (a.model.empty()) a.model = default_model_path();
   DatasetSplits splits = load_dataset(a.data);
   const LabelledImages& test_set = splits.test;

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "faultgraph/core/error.h"
+#include "faultgraph/core/files.h"
 #include "faultgraph/io/onnx.h"
 #include "faultgraph/ir/dump.h"
 #include "faultgraph/ir/topo.h"
@@ -40,7 +41,8 @@ std::string shape_str(const TensorInfo& t) {
 }
 
 int run_inspect(const InspectArgs& a) {
-  Graph g = load_model(a.model);  // an ONNX file or a built-in model (untrained)
+  if (!a.dot.empty()) check_output_file(a.dot);  // before the table (was refused after it)
+  Graph g = load_model(a.model);                 // an ONNX file or a built-in model (untrained)
   // A symbolic batch dim is taken as --batch for the table; other symbolic dims (a dynamic
   // height or width) stay unknown and show as "?".
   std::vector<TensorInfo> inputs;
