@@ -78,6 +78,14 @@ TrialStore::TrialStore(const std::string& path, Mode mode) : path_(path) {
   std::error_code ec;
   const bool read_only = mode != Mode::kWrite;
   if (mode == Mode::kRead) {
+    // Named by what is there: a folder or a device was "no such campaign database".
+    const fs::file_status st = fs::status(path, ec);
+    FG_CHECK(st.type() != fs::file_type::directory, UsageError, path,
+             ": is a folder; name a campaign database file (made by faultgraph campaign run)");
+    FG_CHECK(st.type() == fs::file_type::regular || st.type() == fs::file_type::not_found ||
+                 st.type() == fs::file_type::none,
+             UsageError, path,
+             ": is not a regular file (a device or a pipe); name a campaign database file");
     FG_CHECK(fs::is_regular_file(path, ec), UsageError, path, ": no such campaign database");
   } else {
     FG_CHECK(!fs::is_directory(path, ec), UsageError, path,

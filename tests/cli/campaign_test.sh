@@ -164,6 +164,9 @@ check run_db_of_another_program 2 "theirs.db: an SQLite database of another prog
   { echo "FAIL run_db_of_another_program: printed, or the database changed"; cat "$tmp/out"; fail=1; }
 check report_not_db 2 "spec.yml: not an SQLite database|spec.yml: not a faultgraph" -- "$fg" campaign report spec.yml
 check report_missing 2 "nope.db: no such campaign database" -- "$fg" campaign report nope.db
+check report_of_device 2 "/dev/null: is not a regular file \\(a device or a pipe\\); name a campaign database file" -- \
+  "$fg" campaign report /dev/null
+check report_of_folder 2 "adir: is a folder; name a campaign database file" -- "$fg" campaign report adir
 check report_bad_by 2 "--by colour: must be layer, bit, site, op or input" -- "$fg" campaign report straight.db --by colour
 
 # No shell: an output folder with quotes and a command in its name is just a name.

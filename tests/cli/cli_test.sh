@@ -148,6 +148,7 @@ check argument_extra 2 "^faultgraph inspect: unexpected argument b.onnx \\(see f
 check number_too_large 2 "^faultgraph train: --epochs: '99999999999999999999' is not a value it takes" -- \
   "$fg" train --epochs 99999999999999999999
 check threads_after_command 0 "" -- "$fg" models --threads 1
+check option_twice 2 "^faultgraph: --threads is given more than once; keep one" -- "$fg" --threads 1 models --threads 2
 # inspect and run take a built-in model's name as eval, inject and campaigns do (was "cannot
 # open: no such file"), so that a campaign's node globs can be looked up first.
 check inspect_builtin 0 "" -- "$fg" inspect resnet20

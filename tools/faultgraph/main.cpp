@@ -152,6 +152,17 @@ std::string parse_error_line(const CLI::App& app, const CLI::ParseError& e,
   // "faultgraph campaign": CLI11 says "A subcommand is required".
   if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && !cmd->get_subcommands({}).empty())
     return unknown_command(cmd, "");
+  // "--threads 1 run --threads 2": CLI11 says "--threads: At Most 1 required but received 2".
+  if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr) {
+    const std::string what = e.what();
+    const size_t at = what.find(": At Most 1 required but received ");
+    if (at != std::string::npos) {
+      const std::string option = what.substr(0, at);
+      const std::string owner = command_path(option_owner(cmd, option));
+      return fmt::format("{}: {} is given more than once; keep one (see {} --help)", owner, option,
+                         owner);
+    }
+  }
   if (dynamic_cast<const CLI::ConversionError*>(&e) != nullptr) {
     const std::string what = e.what();
     const std::string prefix = "Could not convert: ";
