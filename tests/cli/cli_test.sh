@@ -145,8 +145,10 @@ check subcommand_misspelt 2 "^faultgraph campaign: unknown command rn \\(did you
 check subcommand_missing 2 "^faultgraph campaign: give a command: run, plan, faults, report, export" -- "$fg" campaign
 check argument_extra 2 "^faultgraph inspect: unexpected argument b.onnx \\(see faultgraph inspect --help\\)$" -- \
   "$fg" inspect a.onnx b.onnx
-check number_too_large 2 "^faultgraph train: --epochs: '99999999999999999999' is not a value it takes" -- \
+check number_too_large 2 "^faultgraph train: --epochs: '99999999999999999999' is out of range" -- \
   "$fg" train --epochs 99999999999999999999
+check number_not_whole 2 "^faultgraph: --threads: '1.5' is not a whole number \\(see faultgraph --help\\)$" -- \
+  "$fg" --threads 1.5 models
 check threads_after_command 0 "" -- "$fg" models --threads 1
 check option_twice 2 "^faultgraph: --threads is given more than once; keep one" -- "$fg" --threads 1 models --threads 2
 # inspect and run take a built-in model's name as eval, inject and campaigns do (was "cannot

@@ -40,12 +40,12 @@ namespace {
 const CLI::App* parsed_command(const CLI::App& app) {
   const CLI::App* cur = &app;
   for (;;) {
-    std::vector<const CLI::App*> subs;
+    const CLI::App* next = nullptr;
     for (const CLI::App* s : cur->get_subcommands({})) {
-      if (s->parsed()) subs.push_back(s);
+      if (s->parsed()) next = next ? next : s;
     }
-    if (subs.empty()) return cur;
-    cur = subs.front();
+    if (next == nullptr) return cur;
+    cur = next;
   }
 }
 
@@ -71,8 +71,8 @@ std::string nearest_name(const std::string& name, const std::vector<std::string>
   if (!best.empty()) return best;
   // Edit distance over the names without their dashes ("--bogus" is not "--out").
   auto bare = [](const std::string& n) {
-    return n.substr(n.find_first_not_of('-') == std::string::npos ? n.size()
-                                                                  : n.find_first_not_of('-'));
+    const size_t first = n.find_first_not_of('-');
+    return first == std::string::npos ? std::string() : n.substr(first);
   };
   std::vector<std::string> bare_known;
   for (const std::string& k : known) bare_known.push_back(bare(k));
@@ -169,11 +169,13 @@ std::string parse_error_line(const CLI::App& app, const CLI::ParseError& e,
     const size_t eq = what.find(" = ");
     if (what.rfind(prefix, 0) == 0 && eq != std::string::npos) {
       const std::string option = what.substr(prefix.size(), eq - prefix.size());
+      const std::string value = what.substr(eq + 3);
       const std::string owner = command_path(option_owner(cmd, option));
-      return fmt::format(
-          "{}: {}: '{}' is not a value it takes (a whole number out of range?) "
-          "(see {} --help)",
-          owner, option, what.substr(eq + 3), owner);
+      const size_t sign = value.rfind('-', 0) == 0 || value.rfind('+', 0) == 0 ? 1 : 0;
+      const bool digits =
+          value.size() > sign && value.find_first_not_of("0123456789", sign) == std::string::npos;
+      return fmt::format("{}: {}: '{}' {} (see {} --help)", owner, option, value,
+                         digits ? "is out of range" : "is not a whole number", owner);
     }
   }
   return fmt::format("{}: {}{}", path, e.what(), help);
