@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -104,7 +105,10 @@ class Reader {
     if (const YAML::Node n = map[key]; n.IsDefined() && n.IsScalar()) {
       const std::string& t = n.Scalar();
       const size_t d = !t.empty() && (t[0] == '-' || t[0] == '+') ? 1 : 0;
-      if (t.size() > d + 18 && t.find_first_not_of("0123456789", d) == std::string::npos)
+      int64_t parsed = 0;
+      if (t.size() > d && t.find_first_not_of("0123456789", d) == std::string::npos &&
+          std::from_chars(t.data() + d, t.data() + t.size(), parsed).ec ==
+              std::errc::result_out_of_range)
         fail(n, key, fmt::format("{} is outside {}..{}", t, lo, hi));
     }
     auto v = get<int64_t>(map, key, "a whole number", fallback);

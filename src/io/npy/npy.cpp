@@ -20,41 +20,36 @@ namespace fg {
 namespace {
 constexpr char kMagic[] = "\x93NUMPY";
 
+// The element types .npy files carry here: ATen's type, NumPy's descr and NumPy's name.
+struct NpyType {
+  at::ScalarType type;
+  const char* descr;
+  const char* name;
+};
+constexpr NpyType kNpyTypes[] = {{at::kFloat, "<f4", "float32"}, {at::kDouble, "<f8", "float64"},
+                                 {at::kHalf, "<f2", "float16"},  {at::kChar, "|i1", "int8"},
+                                 {at::kByte, "|u1", "uint8"},    {at::kInt, "<i4", "int32"},
+                                 {at::kLong, "<i8", "int64"},    {at::kBool, "|b1", "bool"}};
+
+const NpyType* npy_type(at::ScalarType t) {
+  for (const NpyType& n : kNpyTypes) {
+    if (n.type == t) return &n;
+  }
+  return nullptr;
+}
+
 at::ScalarType dtype_from_descr(const std::string& descr, const std::string& path) {
-  if (descr == "<f4") return at::kFloat;
-  if (descr == "<f8") return at::kDouble;
-  if (descr == "<f2") return at::kHalf;
-  if (descr == "|i1") return at::kChar;
-  if (descr == "|u1") return at::kByte;
-  if (descr == "<i4") return at::kInt;
-  if (descr == "<i8") return at::kLong;
-  if (descr == "|b1") return at::kBool;
+  for (const NpyType& n : kNpyTypes) {
+    if (descr == n.descr) return n.type;
+  }
   FG_FAIL(UsageError, path, ": element type '", descr,
           "' is not supported (use float32, e.g. np.save(path, x.astype(np.float32)))");
 }
 
 std::string descr_of(at::ScalarType t) {
-  switch (t) {
-    case at::kFloat:
-      return "<f4";
-    case at::kDouble:
-      return "<f8";
-    case at::kHalf:
-      return "<f2";
-    case at::kChar:
-      return "|i1";
-    case at::kByte:
-      return "|u1";
-    case at::kInt:
-      return "<i4";
-    case at::kLong:
-      return "<i8";
-    case at::kBool:
-      return "|b1";
-    default:
-      break;
-  }
-  FG_FAIL(UsageError, "cannot write element type ", c10::toString(t), " to .npy");
+  const NpyType* n = npy_type(t);
+  FG_CHECK(n != nullptr, UsageError, "cannot write element type ", c10::toString(t), " to .npy");
+  return n->descr;
 }
 }  // namespace
 
@@ -110,26 +105,8 @@ at::Tensor read_npy(const std::string& path) {
 }
 
 std::string numpy_name(at::ScalarType t) {
-  switch (t) {
-    case at::kFloat:
-      return "float32";
-    case at::kDouble:
-      return "float64";
-    case at::kHalf:
-      return "float16";
-    case at::kChar:
-      return "int8";
-    case at::kByte:
-      return "uint8";
-    case at::kInt:
-      return "int32";
-    case at::kLong:
-      return "int64";
-    case at::kBool:
-      return "bool";
-    default:
-      return c10::toString(t);
-  }
+  const NpyType* n = npy_type(t);
+  return n != nullptr ? n->name : c10::toString(t);
 }
 
 void write_npy(const at::Tensor& tensor, const std::string& path) {
