@@ -110,6 +110,17 @@ std::string rate_ci(int64_t k, int64_t n, double z) {
 }
 }  // namespace
 
+std::string format_count(double n) {
+  if (!(std::fabs(n) < 9007199254740992.0) || n != std::floor(n)) return fmt::format("{:.4g}", n);
+  std::string digits = fmt::format("{}", static_cast<int64_t>(std::fabs(n)));
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return n < 0 ? "-" + out : out;
+}
+
 std::string format_campaign_report(const CampaignReport& r) {
   const CampaignRecord& c = r.campaign;
   std::string out;
@@ -117,8 +128,8 @@ std::string format_campaign_report(const CampaignReport& r) {
   out += fmt::format("inputs: {} ({})\n", c.inputs,
                      c.correct_only ? "only those the fault-free model classifies correctly"
                                     : "as chosen, correct or not");
-  out += fmt::format("trials: {} of {} planned, population {:.4g} faults{}\n", r.total.trials,
-                     c.trials, c.population,
+  out += fmt::format("trials: {} of {} planned, population {} faults{}\n", r.total.trials, c.trials,
+                     format_count(c.population),
                      c.finished.empty() ? " (not finished; run it again to resume)" : "");
   out += fmt::format("started {}{}  faultgraph {}  on {}\n\n", c.started,
                      c.finished.empty() ? "" : ", finished " + c.finished, c.version, c.machine);

@@ -212,7 +212,7 @@ std::string campaign_html_report(const TrialStore& store, const Graph* model,
             fmt::format("{} of {} planned{}", layer.total.trials, c.trials,
                         c.finished.empty() ? " (not finished)" : ""),
             "trials");
-  b += fact("fault population", fmt::format("{:.4g}", c.population));
+  b += fact("fault population", format_count(c.population));
   b += fact("started", html_escape(c.started));
   b += fact("finished", c.finished.empty() ? "not yet" : html_escape(c.finished));
   b += fact("faultgraph", html_escape(c.version) + " on " + html_escape(c.machine));

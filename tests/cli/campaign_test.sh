@@ -27,7 +27,9 @@ seed: 3
 YML
 
 check plan 0 "" -- "$fg" campaign plan spec.yml --estimate 10
-grep -q "^total .* 6000$" out && grep -q "measured .* ms per trial" out || { echo "FAIL plan:"; cat out; fail=1; }
+# The population exactly, with thousands separators (was 9.78077e+07).
+grep -q "^total  *[0-9]\{1,3\}\(,[0-9]\{3\}\)\{2,\}  *6000$" out && grep -q "measured .* ms per trial" out ||
+  { echo "FAIL plan:"; cat out; fail=1; }
 
 # An uninterrupted run, then the same campaign killed with SIGKILL mid-run and resumed each
 # time: the same table, every trial exactly once. Full recompute on one thread, so that a

@@ -150,6 +150,16 @@ check number_too_large 2 "^faultgraph train: --epochs: '99999999999999999999' is
 check number_not_whole 2 "^faultgraph: --threads: '1.5' is not a whole number \\(see faultgraph --help\\)$" -- \
   "$fg" --threads 1.5 models
 check threads_after_command 0 "" -- "$fg" models --threads 1
+# Seeds are unsigned: CLI11 took "-3" as 2^64 - 3 and trained. Ranges say so in plain numbers
+# (CLI::Range printed "Value 2 not in range 0.000000 to 1.000000").
+check seed_negative 2 "^faultgraph train: --seed: '-3' must be a whole number of 0 or more" -- \
+  "$fg" train --seed -3 -o never.onnx
+check split_seed_negative 2 "^faultgraph eval: --split-seed: '-1' must be a whole number of 0 or more" -- \
+  "$fg" eval -m resnet20 --split-seed -1
+check momentum_range 2 "^faultgraph train: --momentum: '2' must be a number from 0 to 1 \\(see" -- \
+  "$fg" train --momentum 2 -o never.onnx
+check workers_range 2 "^faultgraph campaign run: --workers: '-1' must be a number from 0 to 256 \\(see" -- \
+  "$fg" campaign run spec.yml --workers -1
 check option_twice 2 "^faultgraph: --threads is given more than once; keep one" -- "$fg" --threads 1 models --threads 2
 # inspect and run take a built-in model's name as eval, inject and campaigns do (was "cannot
 # open: no such file"), so that a campaign's node globs can be looked up first.

@@ -153,9 +153,9 @@ int run_plan(const CampaignArgs& a) {
   }
   fmt::print("\n{:<48} {:>14} {:>10}\n", "stratum", "population", "trials");
   for (const Stratum& s : plan.strata())
-    fmt::print("{:<48} {:>14.6g} {:>10}\n",
-               s.name.size() > 48 ? s.name.substr(0, 45) + "..." : s.name, s.population, s.trials);
-  fmt::print("{:<48} {:>14.6g} {:>10}\n", "total", plan.population(), plan.trials());
+    fmt::print("{:<48} {:>14} {:>10}\n", s.name.size() > 48 ? s.name.substr(0, 45) + "..." : s.name,
+               format_count(s.population), s.trials);
+  fmt::print("{:<48} {:>14} {:>10}\n", "total", format_count(plan.population()), plan.trials());
   int64_t probe = std::min<int64_t>(plan.trials(), a.estimate);
   if (probe > 0) {
     RunnerOptions o;
@@ -250,12 +250,12 @@ Command add_campaign(CLI::App& app) {
   run->add_option("--workers", a->workers,
                   "trials run side by side, each on one thread (0, the default: one per "
                   "--threads; 1: one at a time with every thread on its kernels)")
-      ->check(CLI::Range(0, 256));
+      ->check(number_from(0, 256));
   run->add_option("--batch", a->batch,
                   "batched fault variants: trials of one input rerun together, stacked along "
                   "the batch dim where their changes reach a layer whole; the same results at "
                   "any batch (1: one at a time; 0: the default, 1)")
-      ->check(CLI::Range(0, 1024));
+      ->check(number_from(0, 1024));
   CLI::App* plan = cmd->add_subcommand(
       "plan", "Population, trials per stratum (Leveugle) and the estimated run time");
   spec_arg(plan);

@@ -152,4 +152,17 @@ CLI::Validator number_at_least(double low, bool strict, const std::string& what)
 }  // namespace
 const CLI::Validator kPositive = number_at_least(0.0, true, "a number above 0");
 const CLI::Validator kNonNegative = number_at_least(0.0, false, "a number of 0 or more");
+const CLI::Validator kSeed = number_at_least(0.0, false, "a whole number of 0 or more");
+
+CLI::Validator number_from(double low, double high) {
+  std::string what = fmt::format("a number from {} to {}", low, high);
+  return CLI::Validator(
+      [low, high, what](std::string& text) -> std::string {
+        char* end = nullptr;
+        double v = std::strtod(text.c_str(), &end);
+        bool ok = end != text.c_str() && *end == '\0' && v >= low && v <= high;
+        return ok ? std::string() : "'" + text + "' must be " + what;
+      },
+      what);
+}
 }  // namespace fg::cli

@@ -90,6 +90,7 @@ void add_dataset_options(CLI::App* cmd, DatasetArgs& a, bool with_split) {
       ->capture_default_str();
   cmd->add_option("--split-seed", a.options.split_seed,
                   "seed of the 70/30 train/test split (gtsrb, folder without train/ and test/)")
+      ->check(kSeed)
       ->capture_default_str();
 }
 
@@ -189,7 +190,7 @@ Command add_train(CLI::App& app) {
       ->check(CLI::IsMember({"adam", "sgd"}))
       ->capture_default_str();
   cmd->add_option("--momentum", o.momentum, "SGD momentum")
-      ->check(CLI::Range(0.0, 1.0))
+      ->check(number_from(0, 1))
       ->capture_default_str();
   cmd->add_option("--weight-decay", o.weight_decay, "L2 weight decay")
       ->check(kNonNegative)
@@ -203,7 +204,9 @@ Command add_train(CLI::App& app) {
   cmd->add_option("--gamma", o.gamma, "step schedule: factor at each decay")
       ->check(kPositive)
       ->capture_default_str();
-  cmd->add_option("--seed", o.seed, "initialisation and shuffling seed")->capture_default_str();
+  cmd->add_option("--seed", o.seed, "initialisation and shuffling seed")
+      ->check(kSeed)
+      ->capture_default_str();
   cmd->add_option("--limit", o.limit, "train on the first N images only")->check(kNonNegative);
   cmd->add_option("--checkpoint", o.checkpoint_dir,
                   "folder for a checkpoint after every epoch (model, optimiser state)");

@@ -63,6 +63,9 @@ Graph load_model(const std::string& spec, const LabelledImages* data = nullptr);
 // CLI11 validators with short messages (CLI11's own print the whole double range).
 extern const CLI::Validator kPositive;     // a number > 0
 extern const CLI::Validator kNonNegative;  // a number >= 0
+extern const CLI::Validator kSeed;         // >= 0 (CLI11 takes "-3" for an unsigned 2^64 - 3)
+// low <= value <= high (CLI::Range's message prints doubles as 0.000000).
+CLI::Validator number_from(double low, double high);
 // samples, top1, top5, loss, non-finite outputs, per-class accuracy, confusion matrix.
 nlohmann::json evaluation_json(const Evaluation& e);
 

@@ -47,6 +47,9 @@ struct CampaignReport {
 // UsageError for an unknown `by`.
 CampaignReport build_campaign_report(const TrialStore& store, const std::string& by);
 std::string format_campaign_report(const CampaignReport& r);
+// A count such as a fault population, exact with thousands separators ("97,807,700");
+// past 2^53, where a double no longer holds every integer, 4 significant digits.
+std::string format_count(double n);
 nlohmann::json campaign_report_json(const CampaignReport& r);
 
 // Every trial row, in id order, with a header (CSV) or one JSON object per line.
