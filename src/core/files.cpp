@@ -1,5 +1,8 @@
 #include "faultgraph/core/files.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -101,6 +104,50 @@ bool read_input(const std::string& path, std::string_view what, uint64_t limit,
   return true;
 }
 }  // namespace detail
+
+InputFile& InputFile::operator=(InputFile&& o) noexcept {
+  if (this != &o) {
+    if (map_) munmap(map_, size_);
+    map_ = std::exchange(o.map_, nullptr);
+    size_ = std::exchange(o.size_, 0);
+    read_ = std::move(o.read_);
+  }
+  return *this;
+}
+
+InputFile::~InputFile() {
+  if (map_) munmap(map_, size_);
+}
+
+bool map_input(const std::string& path, std::string_view what, uint64_t limit,
+               std::string_view magic, InputFile& file, std::string& error) {
+  file = InputFile();
+  std::error_code ec;
+  // Anything but a plain file (and every error case) takes the reading path and its checks.
+  if (path.empty() ||
+      std::filesystem::status(path, ec).type() != std::filesystem::file_type::regular)
+    return detail::read_input(path, what, limit, magic, file.read_, error);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0 || st.st_size <= 0 ||
+      static_cast<uint64_t>(st.st_size) > limit) {
+    if (fd >= 0) ::close(fd);
+    return detail::read_input(path, what, limit, magic, file.read_, error);
+  }
+  const auto size = static_cast<size_t>(st.st_size);
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) return detail::read_input(path, what, limit, magic, file.read_, error);
+  file.map_ = map;
+  file.size_ = size;
+  if (!magic.empty() && file.bytes().substr(0, magic.size()) != magic) {
+    file = InputFile();
+    error =
+        path + ": not " + std::string(what) + " (it does not begin with the format's signature)";
+    return false;
+  }
+  return true;
+}
 
 std::string yaml_tab_hint(std::string_view text, int line) {
   int n = 1;

@@ -2,10 +2,14 @@
 // the problem, never a crash.
 #include "faultgraph/io/onnx.h"
 
+#include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "faultgraph/core/error.h"
 #include "onnx/onnx_pb.h"
@@ -130,6 +134,45 @@ TEST(OnnxImport, BadAttributeNamesNode) {
   a->set_s("SOMETIMES");
   expect_contains(error_of<ModelFormatError>(m.SerializeAsString()),
                   "auto_pad 'SOMETIMES' is not one of");
+}
+
+// A file is mapped while it is parsed; the weights are the parser's copies, so they stay
+// the same when the file changes after, and a pipe (no mapping) reads the same model.
+TEST(OnnxImport, FileMappedWeightsOutliveItAndPipesRead) {
+  const std::string bytes = read_bytes(test::refdata("ops") / "conv_basic.onnx");
+  const auto path = test::temp_path("mapped.onnx");
+  { std::ofstream(path, std::ios::binary) << bytes; }
+  Graph from_file = import_onnx(path.string());
+  Graph from_bytes = import_onnx_bytes(bytes, "bytes");
+  { std::ofstream(path, std::ios::binary | std::ios::trunc) << std::string(bytes.size(), 'x'); }
+  auto weights = [](Graph& g) {
+    std::vector<at::Tensor> w;
+    for (const Value& v : g.values())
+      if (v.is_initializer()) w.push_back(*v.data);
+    return w;
+  };
+  std::vector<at::Tensor> a = weights(from_file), b = weights(from_bytes);
+  ASSERT_EQ(a.size(), b.size());
+  ASSERT_FALSE(a.empty());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_TRUE(at::equal(a[i], b[i])) << i;
+    a[i].add_(1);  // writable: training updates imported weights in place
+  }
+  const auto fifo = test::temp_path("pipe.onnx");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  std::thread writer([&] { std::ofstream(fifo, std::ios::binary) << bytes; });
+  Graph from_pipe = import_onnx(fifo.string());
+  writer.join();
+  EXPECT_EQ(from_pipe.nodes().size(), from_bytes.nodes().size());
+  std::vector<at::Tensor> c = weights(from_pipe);
+  ASSERT_EQ(c.size(), b.size());
+  for (size_t i = 0; i < c.size(); ++i) EXPECT_TRUE(at::equal(c[i], b[i])) << i;
+  try {
+    import_onnx("/dev/null");
+    ADD_FAILURE() << "no error";
+  } catch (const ModelFormatError& e) {
+    EXPECT_EQ(std::string(e.what()), "/dev/null: the file is empty");
+  }
 }
 
 TEST(OnnxExport, WritesAtomicallyAndReadsBack) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 
 namespace fg {
 
@@ -23,11 +24,37 @@ void prepare_output_dir(const std::string& dir);
 // its folder exists (created if needed) and is writable. UsageError naming it otherwise.
 void check_output_file(const std::string& path);
 
+// The bytes of an input file (map_input_file): a regular file is mapped read-only, its pages
+// read in one go and never copied (a 100 MB ONNX model was read into a string, zero-filled
+// first, then copied by the parser); a pipe or a device is read into memory.
+class InputFile {
+ public:
+  InputFile() = default;
+  InputFile(InputFile&& o) noexcept { *this = std::move(o); }
+  InputFile& operator=(InputFile&& o) noexcept;
+  InputFile(const InputFile&) = delete;
+  InputFile& operator=(const InputFile&) = delete;
+  ~InputFile();
+  std::string_view bytes() const {
+    return map_ ? std::string_view(static_cast<const char*>(map_), size_) : std::string_view(read_);
+  }
+
+ private:
+  friend bool map_input(const std::string&, std::string_view, uint64_t, std::string_view,
+                        InputFile&, std::string&);
+  void* map_ = nullptr;
+  size_t size_ = 0;
+  std::string read_;
+};
+
 namespace detail {
 // read_input_file's work: true and the bytes, or false and the error's message.
 bool read_input(const std::string& path, std::string_view what, uint64_t limit,
                 std::string_view magic, std::string& bytes, std::string& error);
 }  // namespace detail
+// map_input_file's work, as detail::read_input.
+bool map_input(const std::string& path, std::string_view what, uint64_t limit,
+               std::string_view magic, InputFile& file, std::string& error);
 
 // Reads the whole input file `path`, which should be `what` ("an ONNX model file"): at most
 // `limit` bytes (devices and pipes never end). Throws E naming the path and the fix when it
@@ -40,6 +67,16 @@ std::string read_input_file(const std::string& path, std::string_view what, uint
   std::string bytes, error;
   if (!detail::read_input(path, what, limit, magic, bytes, error)) throw E(error);
   return bytes;
+}
+
+// read_input_file's checks and errors, the bytes mapped (see InputFile).
+template <class E>
+InputFile map_input_file(const std::string& path, std::string_view what, uint64_t limit,
+                         std::string_view magic = {}) {
+  InputFile file;
+  std::string error;
+  if (!map_input(path, what, limit, magic, file, error)) throw E(error);
+  return file;
 }
 
 // For a YAML parse error at `line` (1-based) of `text`: "; line N indents with a tab; YAML

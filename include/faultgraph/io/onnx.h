@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "faultgraph/ir/graph.h"
 
@@ -13,7 +14,7 @@ namespace fg {
 // file, unknown op, missing initializer, shape mismatch, unsupported feature.
 Graph import_onnx(const std::string& path);
 // Same, from serialized bytes; `source` names them in messages.
-Graph import_onnx_bytes(const std::string& bytes, const std::string& source);
+Graph import_onnx_bytes(std::string_view bytes, const std::string& source);
 
 // Serializes `g` (opset g.opset, IR version 8) with every weight inside the file.
 std::string export_onnx_bytes(const Graph& g);

@@ -1,6 +1,7 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include <climits>
 #include <fstream>
 #include <sstream>
 
@@ -59,7 +60,7 @@ Shape input_shape(const onnx::ValueInfoProto& vi) {
   return s;
 }
 
-Graph build(const onnx::ModelProto& m) {
+Graph build(onnx::ModelProto& m) {
   FG_CHECK(m.has_graph(), ModelFormatError, "the file holds no graph (is it an ONNX model?)");
   Graph g;
   g.opset = 0;
@@ -69,11 +70,12 @@ Graph build(const onnx::ModelProto& m) {
   if (g.opset == 0) g.opset = 1;
   FG_CHECK(g.opset >= 7 && g.opset <= 18, ModelFormatError, "opset ", g.opset,
            " is not supported (faultgraph reads opsets 7 to 18)");
-  const onnx::GraphProto& gp = m.graph();
+  onnx::GraphProto& gp = *m.mutable_graph();
   g.name = gp.name();
 
-  for (const auto& t : gp.initializer()) {
-    g.add_initializer(t.name(), tensor_from_proto(t, "initializer '" + t.name() + "'"));
+  // The weights' bytes become the tensors' storage (no copy: the proto is dropped after).
+  for (onnx::TensorProto& t : *gp.mutable_initializer()) {
+    g.add_initializer(t.name(), take_tensor_from_proto(t, "initializer '" + t.name() + "'"));
   }
   for (const auto& vi : gp.input()) {
     if (g.find_value(vi.name())) continue;  // IR < 4 lists initializers as inputs too
@@ -151,10 +153,12 @@ Graph build(const onnx::ModelProto& m) {
 
 }  // namespace
 
-Graph import_onnx_bytes(const std::string& bytes, const std::string& source) {
+Graph import_onnx_bytes(std::string_view bytes, const std::string& source) {
   onnx::ModelProto m;
   FG_CHECK(!bytes.empty(), ModelFormatError, source, ": the file is empty");
-  FG_CHECK(m.ParseFromString(bytes), ModelFormatError, source,
+  FG_CHECK(bytes.size() <= INT_MAX, ModelFormatError, source,
+           ": larger than the 2 GiB that an ONNX protobuf holds");
+  FG_CHECK(m.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())), ModelFormatError, source,
            ": not a valid ONNX protobuf (truncated or corrupt file?)");
   try {
     return build(m);
@@ -165,8 +169,8 @@ Graph import_onnx_bytes(const std::string& bytes, const std::string& source) {
 
 Graph import_onnx(const std::string& path) {
   // Protocol buffers hold at most 2 GiB.
-  return import_onnx_bytes(
-      read_input_file<ModelFormatError>(path, "an ONNX model file", uint64_t{2} << 30), path);
+  InputFile file = map_input_file<ModelFormatError>(path, "an ONNX model file", uint64_t{2} << 30);
+  return import_onnx_bytes(file.bytes(), path);
 }
 
 }  // namespace fg

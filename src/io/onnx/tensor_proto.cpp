@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <cstring>
 
 #include "faultgraph/core/error.h"
@@ -10,7 +12,9 @@
 
 namespace fg {
 
-at::Tensor tensor_from_proto(const onnx::TensorProto& t, const std::string& where) {
+namespace {
+at::Tensor from_proto(const onnx::TensorProto& t, onnx::TensorProto* take,
+                      const std::string& where) {
   FG_CHECK(t.data_location() != onnx::TensorProto::EXTERNAL, ModelFormatError, where,
            ": weights stored in an external file are not supported; save the model with all "
            "tensors inside (onnx.save(model, path, save_as_external_data=False))");
@@ -30,6 +34,12 @@ at::Tensor tensor_from_proto(const onnx::TensorProto& t, const std::string& wher
     FG_CHECK(t.raw_data().size() == nbytes, ModelFormatError, where, ": raw_data has ",
              t.raw_data().size(), " bytes, but shape and type need ", nbytes,
              " (truncated or corrupt file?)");
+    if (take && nbytes > 0 &&
+        reinterpret_cast<uintptr_t>(t.raw_data().data()) % alignof(std::max_align_t) == 0) {
+      std::string* bytes = take->release_raw_data();
+      return at::from_blob(
+          bytes->data(), dims, [bytes](void*) { delete bytes; }, at::TensorOptions().dtype(type));
+    }
     at::Tensor out = at::empty(dims, at::TensorOptions().dtype(type));
     if (nbytes > 0) std::memcpy(out.data_ptr(), t.raw_data().data(), nbytes);
     return out;
@@ -76,6 +86,15 @@ at::Tensor tensor_from_proto(const onnx::TensorProto& t, const std::string& wher
     }
   }
   return out;
+}
+}  // namespace
+
+at::Tensor tensor_from_proto(const onnx::TensorProto& t, const std::string& where) {
+  return from_proto(t, nullptr, where);
+}
+
+at::Tensor take_tensor_from_proto(onnx::TensorProto& t, const std::string& where) {
+  return from_proto(t, &t, where);
 }
 
 void tensor_to_proto(const at::Tensor& t, const std::string& name, onnx::TensorProto* out) {
