@@ -10,11 +10,14 @@ better; the target is <= 1.1).
 faultgraph links tcmalloc (where glibc's malloc is used, it raises its mmap and trim
 thresholds at start-up, DESIGN.md). --tcmalloc gives PyTorch the same allocator (preloaded),
 --tuned-malloc glibc's tuned as faultgraph tunes it (bench/malloc_env.py), so that the
-comparison does not rest on the allocator.
+comparison does not rest on the allocator. PyTorch runs each cell in both tensor layouts,
+contiguous (NCHW) and channels-last (NHWC, where oneDNN's convolutions skip reordering
+each activation to and from their blocked layout), and its faster one counts (the
+column "layout"); --pytorch-memory-format picks one.
 
   bench/forward_vs_pytorch.py [--bench build/release/bench/forward_bench] [--threads N]
       [--batches 1,16] [--models resnet50,mobilenet_v2,inception_v3] [--rounds 3]
-      [--tuned-malloc | --tcmalloc]
+      [--tuned-malloc | --tcmalloc] [--pytorch-memory-format best|contiguous|channels_last]
 """
 import argparse
 import json
@@ -41,6 +44,7 @@ def parse_args():
     ap.add_argument("--seconds", type=float, default=1.0, help="time per cell and round")
     ap.add_argument("--tuned-malloc", action="store_true", help="PyTorch on glibc malloc tuned as faultgraph tunes it")
     ap.add_argument("--tcmalloc", action="store_true", help="PyTorch on tcmalloc (preloaded), as faultgraph links it")
+    ap.add_argument("--pytorch-memory-format", choices=("best", "contiguous", "channels_last"), default="best")
     ap.add_argument("--refdata", default=os.path.join(os.path.expanduser("~"), ".cache", "faultgraph", "refdata", "models"))
     return ap.parse_args()
 
@@ -78,13 +82,19 @@ def main():
 
     torch_models = {}
 
-    def pytorch_ms(m, b):
-        if m not in torch_models:
+    layouts = ["contiguous", "channels_last"] if args.pytorch_memory_format == "best" else [args.pytorch_memory_format]
+
+    def pytorch_ms(m, b, layout):
+        if (m, layout) not in torch_models:
             net = specs[m][0](tv)
             net.load_state_dict(torch.load(os.path.join(args.refdata, f"{m}_state.pt")))
-            torch_models[m] = net.eval()
-        net, size = torch_models[m], specs[m][1]
+            if layout == "channels_last":
+                net = net.to(memory_format=torch.channels_last)
+            torch_models[(m, layout)] = net.eval()
+        net, size = torch_models[(m, layout)], specs[m][1]
         x = torch.randn(b, 3, size, size)
+        if layout == "channels_last":
+            x = x.contiguous(memory_format=torch.channels_last)
         with torch.no_grad():
             net(x)
             n, t0 = 0, time.perf_counter()
@@ -99,20 +109,23 @@ def main():
             for b in batches:
                 t, header = faultgraph_ms(m, b)
                 fg_times.setdefault((m, b), []).append(t)
-                pt_times.setdefault((m, b), []).append(pytorch_ms(m, b))
+                for layout in layouts:
+                    pt_times.setdefault((m, b, layout), []).append(pytorch_ms(m, b, layout))
 
     with open("/proc/self/maps") as f:
         blas = sorted({line.split()[-1] for line in f if "libopenblas" in line or "libblas" in line})
     print(header)
     print(f"PyTorch {torch.__version__} eager: threads={torch.get_num_threads()} blas={', '.join(blas) or 'none loaded'}"
           f" {malloc_env.describe()}")
-    print(f"{'model':<14} {'batch':>5} {'faultgraph ms':>14} {'PyTorch ms':>11} {'ratio':>6}")
+    print(f"{'model':<14} {'batch':>5} {'faultgraph ms':>14} {'PyTorch ms':>11} {'ratio':>6}  layout (PyTorch)")
     worst = 0.0
     for m in models:
         for b in batches:
-            fg, pt = statistics.median(fg_times[(m, b)]), statistics.median(pt_times[(m, b)])
+            fg = statistics.median(fg_times[(m, b)])
+            pt, layout = min((statistics.median(pt_times[(m, b, l)]), l) for l in layouts)
+            other = "".join(f"; {l} {statistics.median(pt_times[(m, b, l)]):.2f} ms" for l in layouts if l != layout)
             worst = max(worst, fg / pt)
-            print(f"{m:<14} {b:>5} {fg:>14.2f} {pt:>11.2f} {fg / pt:>6.2f}")
+            print(f"{m:<14} {b:>5} {fg:>14.2f} {pt:>11.2f} {fg / pt:>6.2f}  {layout}{other}")
     print(f"worst ratio {worst:.2f} (target <= 1.10); median of {args.rounds} alternating rounds")
 
 
