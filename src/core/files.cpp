@@ -35,6 +35,12 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
   }
 }
 
+namespace {
+std::string not_the_format(const std::string& path, std::string_view what) {
+  return path + ": not " + std::string(what) + " (it does not begin with the format's signature)";
+}
+}  // namespace
+
 namespace detail {
 bool read_input(const std::string& path, std::string_view what, uint64_t limit,
                 std::string_view magic, std::string& bytes, std::string& error) {
@@ -82,8 +88,7 @@ bool read_input(const std::string& path, std::string_view what, uint64_t limit,
       f.read(bytes.data() + old, static_cast<std::streamsize>(want));
       bytes.resize(old + static_cast<size_t>(f.gcount()));
       if (old == 0 && !magic.empty() && bytes.compare(0, magic.size(), magic) != 0) {
-        error = path + ": not " + std::string(what) + " (it does not begin with the format's " +
-                "signature)";
+        error = not_the_format(path, what);
         return false;
       }
     }
@@ -142,8 +147,7 @@ bool map_input(const std::string& path, std::string_view what, uint64_t limit,
   file.size_ = size;
   if (!magic.empty() && file.bytes().substr(0, magic.size()) != magic) {
     file = InputFile();
-    error =
-        path + ": not " + std::string(what) + " (it does not begin with the format's signature)";
+    error = not_the_format(path, what);
     return false;
   }
   return true;
