@@ -34,6 +34,7 @@ same outcome (masked, tolerable, sdc1, sdc5, due) on both sides.
       [--models resnet50,mobilenet_v2,inception_v3] [--trials 200] [--inputs 4]
       [--recompute cone,downstream] [--pytorch-malloc tcmalloc|tuned|default]
       [--pytorch-blas-threads 1|default] [--pytorch-memory-format contiguous|channels_last]
+      [--order pytorch-first|faultgraph-first]
       [--refdata ~/.cache/faultgraph/refdata/models]
 """
 import argparse
@@ -68,6 +69,8 @@ def parse_args():
     # campaign ran 104 trials/s at 2 threads with OPENBLAS_NUM_THREADS=1, 30 without.
     ap.add_argument("--pytorch-blas-threads", default="1",
                     help="OPENBLAS_NUM_THREADS for the PyTorch side (default: 1, its best here)")
+    ap.add_argument("--order", choices=("pytorch-first", "faultgraph-first"), default="pytorch-first",
+                    help="which side runs its campaigns first for each model")
     ap.add_argument("--pytorch-memory-format", choices=("contiguous", "channels_last"),
                     default="channels_last",
                     help="the PyTorch side's tensor layout (default: channels_last, its best here)")
@@ -166,6 +169,21 @@ def pytorch_campaign(name, state, onnx_path, images, faults, threads, memory_for
     return time.perf_counter() - start, results, gaps
 
 
+def faultgraph_campaign(a, spec, db, threads, mode):
+    """faultgraph's run of the spec: (trials/s, % of a forward recomputed, outcomes in trial order)."""
+    out = subprocess.run([a.faultgraph, "--threads", str(threads), "campaign", "run", spec,
+                          "--db", db, "--recompute", mode]
+                         + (["--workers", str(a.workers)] if a.workers else []),
+                         check=True, capture_output=True, text=True,
+                         env=malloc_env.without_malloc_settings(os.environ)).stdout
+    # The rate faultgraph prints is timed to the microsecond; "in 0.9 s" is rounded.
+    rate = float(re.search(r"ran \d+ trials in [0-9.]+ s \(([0-9.]+) trials/s\)", out).group(1))
+    frac = re.search(r"recomputed per trial: ([0-9.]+)%", out).group(1)
+    export = subprocess.run([a.faultgraph, "campaign", "export", db], check=True,
+                            capture_output=True, text=True).stdout
+    return rate, frac, [r["outcome"] for r in csv.DictReader(export.splitlines())]
+
+
 def main():
     a = parse_args()
     blas = {} if a.pytorch_blas_threads == "default" else {"OPENBLAS_NUM_THREADS": a.pytorch_blas_threads}
@@ -205,11 +223,19 @@ def main():
                 f["pos"] = int(f["input"])  # the split's index: the images are the test split
             images = load_images(os.path.join(work, "imgs"))
             thread_counts = [int(t) for t in a.threads.split(",")]
-            # PyTorch at every thread count first: its outcomes differ between thread counts
+            modes = a.recompute.split(",")
+
+            def faultgraph_runs():
+                return {(t, mode): faultgraph_campaign(a, spec, f"{work}/run{t}{mode}.db", t, mode)
+                        for t in thread_counts for mode in modes}
+            # PyTorch at every thread count in one go: its outcomes differ between thread counts
             # where ATen picks another convolution algorithm (1x1 layers at 1 thread), and a
             # disagreement with faultgraph is shown next to PyTorch's own at the other counts.
+            fg = faultgraph_runs() if a.order == "faultgraph-first" else None
             pt = {t: pytorch_campaign(name, state, onnx_path, images, faults, t, a.pytorch_memory_format)
                   for t in thread_counts}
+            if fg is None:
+                fg = faultgraph_runs()
             for t1 in thread_counts:
                 for t2 in thread_counts:
                     if t1 < t2:
@@ -219,19 +245,8 @@ def main():
             for threads in thread_counts:
                 secs, pt_outcomes, gaps = pt[threads]
                 pt_rate = len(faults) / secs
-                for mode in a.recompute.split(","):
-                    db = f"{work}/run{threads}{mode}.db"
-                    out = subprocess.run([a.faultgraph, "--threads", str(threads), "campaign", "run", spec,
-                                          "--db", db, "--recompute", mode]
-                                         + (["--workers", str(a.workers)] if a.workers else []),
-                                         check=True, capture_output=True, text=True,
-                                         env=malloc_env.without_malloc_settings(os.environ)).stdout
-                    # The rate faultgraph prints is timed to the microsecond; "in 0.9 s" is rounded.
-                    fg_rate = float(re.search(r"ran \d+ trials in [0-9.]+ s \(([0-9.]+) trials/s\)", out).group(1))
-                    frac = re.search(r"recomputed per trial: ([0-9.]+)%", out).group(1)
-                    export = subprocess.run([a.faultgraph, "campaign", "export", db], check=True,
-                                            capture_output=True, text=True).stdout
-                    fg_outcomes = [r["outcome"] for r in csv.DictReader(export.splitlines())]
+                for mode in modes:
+                    fg_rate, frac, fg_outcomes = fg[(threads, mode)]
                     agree = sum(x == y for x, y in zip(fg_outcomes, pt_outcomes))
                     for i, (x, y) in enumerate(zip(fg_outcomes, pt_outcomes)):
                         if x != y:
