@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include "commands.h"
 #include "faultgraph/core/error.h"
@@ -138,31 +139,25 @@ Command add_models(CLI::App& app) {
 
 namespace fg::cli {
 namespace {
-CLI::Validator number_at_least(double low, bool strict, const std::string& what) {
+// A number v with low < v (strict) or low <= v, and v <= high.
+CLI::Validator number_in(double low, bool strict, double high, const std::string& what) {
   return CLI::Validator(
-      [low, strict, what](std::string& text) -> std::string {
+      [low, strict, high, what](std::string& text) -> std::string {
         char* end = nullptr;
         double v = std::strtod(text.c_str(), &end);
         bool ok = end != text.c_str() && *end == '\0' && std::isfinite(v) &&
-                  (strict ? v > low : v >= low);
+                  (strict ? v > low : v >= low) && v <= high;
         return ok ? std::string() : "'" + text + "' must be " + what;
       },
       what);
 }
+constexpr double kAny = std::numeric_limits<double>::max();
 }  // namespace
-const CLI::Validator kPositive = number_at_least(0.0, true, "a number above 0");
-const CLI::Validator kNonNegative = number_at_least(0.0, false, "a number of 0 or more");
-const CLI::Validator kSeed = number_at_least(0.0, false, "a whole number of 0 or more");
+const CLI::Validator kPositive = number_in(0.0, true, kAny, "a number above 0");
+const CLI::Validator kNonNegative = number_in(0.0, false, kAny, "a number of 0 or more");
+const CLI::Validator kSeed = number_in(0.0, false, kAny, "a whole number of 0 or more");
 
 CLI::Validator number_from(double low, double high) {
-  std::string what = fmt::format("a number from {} to {}", low, high);
-  return CLI::Validator(
-      [low, high, what](std::string& text) -> std::string {
-        char* end = nullptr;
-        double v = std::strtod(text.c_str(), &end);
-        bool ok = end != text.c_str() && *end == '\0' && v >= low && v <= high;
-        return ok ? std::string() : "'" + text + "' must be " + what;
-      },
-      what);
+  return number_in(low, false, high, fmt::format("a number from {} to {}", low, high));
 }
 }  // namespace fg::cli
