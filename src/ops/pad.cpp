@@ -1,6 +1,8 @@
 // Pad: `pads` = [begin of each dim..., end of each dim...] (attribute before opset 11,
 // input 1 from then on; negative values crop), mode constant (value: attribute or
 // input 2), reflect or edge. reflect and edge pad only the trailing 1 to 3 dims.
+#include <algorithm>
+
 #include "ops/common.h"
 
 namespace fg::ops {
@@ -100,9 +102,58 @@ Kernel prepare(const OpContext& ctx) {
     }
   };
 }
+
+// Constant padding moves each input element by the begin pads (negative ones crop): a changed
+// box of the data is the same box of the output, shifted and clipped to it, and a window of
+// the output is the constant with the input's part copied in (exact: nothing is summed).
+// InceptionV3's average pools come as Pad + AveragePool; without a region, one changed
+// element made the pool and the 1x1 convolution after it run whole. Reflect and edge modes
+// mirror border changes into the pads: no region (a change reaches the whole output).
+std::optional<Region> region(const OpContext& ctx) {
+  if (!ctx.in[0].shape_known()) return std::nullopt;
+  PadParams p = parse(ctx);
+  if (p.mode != "constant") return std::nullopt;
+  const Shape in = ctx.in[0].shape;
+  const size_t rank = in.size();
+  std::vector<int64_t> begin(rank, 0);
+  Shape out = in;
+  for (size_t k = 0; k < p.aten_pads.size() / 2; ++k) {
+    begin[rank - 1 - k] = p.aten_pads[2 * k];
+    out[rank - 1 - k] += p.aten_pads[2 * k] + p.aten_pads[2 * k + 1];
+  }
+  Region r;
+  r.reach = [begin, out](size_t i, const Box& b) -> std::optional<Box> {
+    if (i != 0) return std::nullopt;  // the pads or the constant: everything
+    Box o = b;
+    for (size_t d = 0; d < o.lo.size(); ++d) {
+      o.lo[d] = std::clamp<int64_t>(b.lo[d] + begin[d], 0, out[d]);
+      o.hi[d] = std::clamp<int64_t>(b.hi[d] + begin[d], o.lo[d], out[d]);
+    }
+    return o;
+  };
+  const double value = p.value;
+  r.compute = [begin, in, value](const std::vector<WindowInput>& x, const Box& ob) {
+    std::vector<int64_t> sizes(ob.lo.size());
+    Box src = ob, dst = ob;
+    bool inside = true;
+    for (size_t d = 0; d < ob.lo.size(); ++d) {
+      sizes[d] = ob.hi[d] - ob.lo[d];
+      src.lo[d] = std::clamp<int64_t>(ob.lo[d] - begin[d], 0, in[d]);
+      src.hi[d] = std::clamp<int64_t>(ob.hi[d] - begin[d], src.lo[d], in[d]);
+      dst.lo[d] = src.lo[d] + begin[d] - ob.lo[d];
+      dst.hi[d] = src.hi[d] + begin[d] - ob.lo[d];
+      inside = inside && dst.lo[d] == 0 && dst.hi[d] == sizes[d];
+    }
+    if (inside) return x[0].part(src);  // no padding in the window: the input's part
+    at::Tensor w = at::full(sizes, value, x[0].base.options());
+    if (src.volume() > 0) x[0].copy_part(src, dst.of(w));
+    return w;
+  };
+  return r;
+}
 }  // namespace pad_op
 }  // namespace
 
-extern const OpDef kPad{OpKind::kPad,  "Pad",           1,       4,   1, 1,
-                        pad_op::infer, pad_op::prepare, nullptr, true};
+extern const OpDef kPad{
+    OpKind::kPad, "Pad", 1, 4, 1, 1, pad_op::infer, pad_op::prepare, nullptr, true, pad_op::region};
 }  // namespace fg::ops

@@ -105,6 +105,34 @@ TEST(Cone, AveragePoolWindows) {
   expect_cone_matches(g, in, "p", 60);
 }
 
+// Constant Pad (InceptionV3 exports its branch pools as Pad + AveragePool) shifts a changed
+// box by the begin pads, crops where a pad is negative, pads the channels too and fills with
+// its value; a reflect Pad after it has no region (a border change reaches its mirror).
+TEST(Cone, PadWindowsShiftCropAndFill) {
+  Graph g;
+  ValueId x = g.add_input("x", DType::kFloat32, {1, 4, 13, 11});
+  ValueId w = g.add_initializer("w", at::randn({4, 4, 3, 3}));
+  NodeId c = g.add_node("c", OpKind::kConv, {x, w}, {"a"}, ints("pads", {1, 1, 1, 1}));
+  // N, C, H, W begins then ends: one channel in front, 2 rows above and 1 below, the first
+  // column cropped and 3 added at the end: 1 x 5 x 16 x 13, the pads filled with 0.5.
+  ValueId pads = g.add_initializer("pads", at::tensor({0, 1, 2, -1, 0, 0, 1, 3}, at::kLong));
+  ValueId fill = g.add_initializer("fill", at::full({}, 0.5F));
+  NodeId p = g.add_node("pad", OpKind::kPad, {g.node(c).outputs[0], pads, fill}, {"q"});
+  NodeId ap = g.add_node("ap", OpKind::kAveragePool, {g.node(p).outputs[0]}, {"r"},
+                         ints("kernel_shape", {3, 3}));
+  ValueId mirror = g.add_initializer("mirror", at::tensor({0, 0, 1, 2, 0, 0, 2, 1}, at::kLong));
+  Attrs reflect;
+  reflect.set("mode", std::string("reflect"));
+  NodeId rp = g.add_node("rpad", OpKind::kPad, {g.node(ap).outputs[0], mirror}, {"s"}, reflect);
+  ValueId w2 = g.add_initializer("w2", at::randn({3, 5, 3, 3}));
+  NodeId c2 = g.add_node("c2", OpKind::kConv, {g.node(rp).outputs[0], w2}, {"t"});
+  g.add_output(g.node(c2).outputs[0]);
+  at::Tensor in = at::randn({1, 4, 13, 11});
+  expect_cone_matches(g, in, "a", 80);
+  expect_cone_matches(g, in, "a", 40, 30);  // NaN and Inf included
+  expect_cone_matches(g, in, "q", 60);      // faults in the pads too
+}
+
 TEST(Cone, ConcatAddBroadcastAndBatchNorm) {
   Graph g;
   ValueId x = g.add_input("x", DType::kFloat32, {1, 4, 9, 9});
