@@ -1,8 +1,9 @@
 // Conv: N-d convolution (1-d to 3-d) with groups (depthwise included), dilations, strides,
 // explicit pads or auto_pad. 2-d 1x1 convolutions of group 1 without padding run
-// faultgraph's own kernel (ops/pointwise_conv.h), whose windows are exact; the others go to
-// oneDNN (or ATen's), symmetric pads as padding, asymmetric ones applied beforehand with a
-// zero pad.
+// faultgraph's own kernel (ops/pointwise_conv.h), whose windows are exact, and so do other
+// 2-d convolutions of group 1 with at most 64 output positions, through im2col; the others
+// go to oneDNN (or ATen's), symmetric pads as padding, asymmetric ones applied beforehand
+// with a zero pad.
 #include <algorithm>
 #include <cmath>
 
@@ -173,16 +174,52 @@ at::Tensor strided_positions(const at::Tensor& x, const Window& w) {
   return s;
 }
 
+// Output positions per sample up to which a 2-d convolution of group 1 (other than those
+// pointwise_geometry takes) runs as im2col + faultgraph's 1x1 kernel (im2col_conv).
+// Measured at batch 1 on 1 thread (bench/conv_gemm_bench), ResNet-50's and InceptionV3's
+// layers with 7 x 7 and 8 x 8 outputs: 1.11-1.30x oneDNN's speed with weights cycling
+// through 96 MB, as a campaign meets them (138-170 GFLOP/s against 125-141), 0.93-1.14x
+// with one weight called again and again; their 14 x 14 and 17 x 17 layers 0.78-0.93x.
+constexpr int64_t kGemmMaxPositions = 64;
+
+// Whether a convolution runs as im2col_conv: group 1, 2-d, not a 1x1 without padding, a float
+// input of known spatial size with at most kGemmMaxPositions output positions. The choice
+// depends on the per-sample shape only, so every batch size gets the same sums.
+bool gemm_geometry(const OpContext& ctx, const ConvParams& p) {
+  if (p.group != 1 || p.window.kernel.size() != 2 || pointwise_geometry(p)) return false;
+  const TensorInfo& x = ctx.in[0];
+  if (x.dtype != DType::kFloat32 || !x.rank_known || x.shape[2] < 0 || x.shape[3] < 0) return false;
+  const Shape out = window_output(ctx, p.window, Shape(x.shape.begin() + 2, x.shape.end()));
+  return out[0] > 0 && out[1] > 0 && out[0] * out[1] <= kGemmMaxPositions;
+}
+
 Kernel prepare(const OpContext& ctx) {
   ConvParams p = parse(ctx);
   bool symmetric = p.window.symmetric();
   const bool pointwise = pointwise_geometry(p);
-  return [p, symmetric, pointwise](KernelArgs& a) {
+  const bool gemm = gemm_geometry(ctx, p);
+  return [p, symmetric, pointwise, gemm](KernelArgs& a) {
     const Window& w = p.window;
     if (pointwise) {
       const at::Tensor& bias = a.in.size() > 2 ? a.in[2] : at::Tensor();
       if (pointwise_conv_applies(a.in[0], a.in[1], bias)) {
         a.out[0] = pointwise_conv(strided_positions(a.in[0], w), a.in[1], bias);
+        return;
+      }
+    }
+    if (gemm) {
+      const at::Tensor& x = a.in[0];
+      int64_t len[2];
+      for (size_t j = 0; j < 2; ++j) {
+        const int64_t span = (w.kernel[j] - 1) * w.dilations[j] + 1;
+        len[j] = (x.size(static_cast<int64_t>(2 + j)) + w.pad_begin[j] + w.pad_end[j] - span) /
+                     w.strides[j] +
+                 1;
+      }
+      if (std::optional<at::Tensor> y =
+              im2col_conv(x, a.in[1], a.in.size() > 2 ? a.in[2] : at::Tensor(), w.strides,
+                          w.pad_begin, w.dilations, len[0], len[1])) {
+        a.out[0] = *y;
         return;
       }
     }
@@ -283,6 +320,26 @@ std::optional<Region> region(const OpContext& ctx) {
     }
     return y;
   };
+  if (gemm_geometry(ctx, p) && wt.dtype == DType::kFloat32) {
+    // im2col_conv on the window's positions (its input read with the padding applied) and
+    // output channels: the whole layer's sums, exact by construction.
+    r.compute = [p](const std::vector<WindowInput>& in, const Box& want) {
+      const at::Tensor x = window_input(in[0], p.window, want, 0, in[0].size(1), 0.0);
+      const int64_t c0 = want.lo[1], c = want.hi[1] - want.lo[1];
+      const at::Tensor w = in[1].base.narrow(0, c0, c);
+      const at::Tensor bias =
+          in.size() > 2 && in[2].defined() ? in[2].base.narrow(0, c0, c) : at::Tensor();
+      const std::vector<int64_t> zero{0, 0};
+      if (std::optional<at::Tensor> y =
+              im2col_conv(x, w, bias, p.window.strides, zero, p.window.dilations,
+                          want.hi[2] - want.lo[2], want.hi[3] - want.lo[3]))
+        return *y;
+      Window unpadded = p.window;
+      unpadded.pad_begin = unpadded.pad_end = zero;
+      return window_convolve(x, w, bias, unpadded, zero, 1);
+    };
+    return r;
+  }
   if (pointwise_geometry(p) && x.dtype == DType::kFloat32 && wt.dtype == DType::kFloat32) {
     // pointwise_conv on the window's positions and output channels: the whole layer's
     // kernel and sums, exact by construction (no rounded sizes, no checks).

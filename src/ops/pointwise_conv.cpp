@@ -413,4 +413,74 @@ at::Tensor pointwise_conv(const at::Tensor& x_in, const at::Tensor& w_in, const 
   return y;
 }
 
+namespace {
+namespace im2col_impl {
+int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// x N x C x H x W -> N x (C kh kw) x oh x ow: row (c, a, b) holds input channel c at row
+// i sh - ph + a dh, column j sw - pw + b dw for output position (i, j), and 0 outside the
+// input (the padding: a multiply-add of +0 or -0 leaves a sum as it was, as in the layer).
+at::Tensor im2col(const at::Tensor& x_in, int64_t kh, int64_t kw, at::IntArrayRef strides,
+                  at::IntArrayRef pad_begin, at::IntArrayRef dilations, int64_t oh, int64_t ow) {
+  const at::Tensor x = x_in.contiguous();
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), wd = x.size(3);
+  const int64_t sh = strides[0], sw = strides[1], dh = dilations[0], dw = dilations[1];
+  at::Tensor col = at::empty({n, c * kh * kw, oh, ow}, x.options());
+  const float* src = x.data_ptr<float>();
+  float* dst = col.data_ptr<float>();
+  const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, kh * kw * oh * ow));
+  fg::parallel_for(0, n * c, grain, [&](int64_t p0, int64_t p1) {
+    for (int64_t plane = p0; plane < p1; ++plane) {
+      const float* in = src + plane * h * wd;
+      float* out = dst + plane * kh * kw * oh * ow;
+      for (int64_t a = 0; a < kh; ++a) {
+        for (int64_t b = 0; b < kw; ++b, out += oh * ow) {
+          // Output columns j0 <= j < j1 read inside the input: 0 <= j sw + off < wd.
+          const int64_t off = b * dw - pad_begin[1];
+          const int64_t j1 = std::clamp<int64_t>(floor_div(wd - 1 - off, sw) + 1, 0, ow);
+          const int64_t j0 = std::clamp<int64_t>(-floor_div(off, sw), 0, j1);
+          for (int64_t i = 0; i < oh; ++i) {
+            float* row = out + i * ow;
+            const int64_t y = i * sh - pad_begin[0] + a * dh;
+            if (y < 0 || y >= h) {
+              std::fill(row, row + ow, 0.0F);
+              continue;
+            }
+            const float* line = in + y * wd + off;
+            std::fill(row, row + j0, 0.0F);
+            if (sw == 1) {
+              std::copy(line + j0, line + j1, row + j0);
+            } else {
+              for (int64_t j = j0; j < j1; ++j) row[j] = line[j * sw];
+            }
+            std::fill(row + j1, row + ow, 0.0F);
+          }
+        }
+      }
+    }
+  });
+  return col;
+}
+}  // namespace im2col_impl
+}  // namespace
+
+std::optional<at::Tensor> im2col_conv(const at::Tensor& x, const at::Tensor& w,
+                                      const at::Tensor& bias, at::IntArrayRef strides,
+                                      at::IntArrayRef pad_begin, at::IntArrayRef dilations,
+                                      int64_t oh, int64_t ow) {
+  const bool grads = at::GradMode::is_enabled() && (x.requires_grad() || w.requires_grad() ||
+                                                    (bias.defined() && bias.requires_grad()));
+  if (grads || x.scalar_type() != at::kFloat || w.scalar_type() != at::kFloat || x.dim() != 4 ||
+      w.dim() != 4 || w.size(1) != x.size(1) || !x.device().is_cpu() || !w.device().is_cpu() ||
+      strides.size() != 2 || pad_begin.size() != 2 || dilations.size() != 2 || oh < 0 || ow < 0)
+    return std::nullopt;
+  const at::Tensor wv = w.reshape({w.size(0), w.size(1) * w.size(2) * w.size(3), 1, 1});
+  if (bias.defined() && (bias.scalar_type() != at::kFloat || bias.dim() != 1 ||
+                         bias.size(0) != w.size(0) || bias.requires_grad()))
+    return std::nullopt;
+  return pointwise_conv(
+      im2col_impl::im2col(x, w.size(2), w.size(3), strides, pad_begin, dilations, oh, ow), wv,
+      bias);
+}
+
 }  // namespace fg::ops

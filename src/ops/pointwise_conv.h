@@ -3,6 +3,8 @@
 
 #include <ATen/ATen.h>
 
+#include <optional>
+
 namespace fg::ops {
 
 // Which kernel: the faster for the shape (kBest), or one of them (the tests compare them):
@@ -25,5 +27,17 @@ at::Tensor pointwise_conv(const at::Tensor& x, const at::Tensor& w, const at::Te
 // Whether pointwise_conv applies to these tensors: float, no gradients wanted, x 4-d, w
 // Cout x Cin x 1 x 1 with Cin = x's channels, bias undefined or Cout floats.
 bool pointwise_conv_applies(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias);
+
+// y = conv2d(x, w, bias) of group 1 as im2col + pointwise_conv, for any kernel, stride,
+// dilation and padding (pad_begin: zeros before the input; the output is oh x ow, which
+// sets the padding after it): each output element is one chain of fused multiply-adds over
+// (input channel, kernel row, kernel column) in order from +0, then the bias. So a window
+// (the input it reads, padding applied, and the rows of w) gives the whole layer's bits at
+// any batch, thread count or CPU. nullopt where it does not apply: not float 4-d tensors
+// with w's input channels = x's, or gradients wanted.
+std::optional<at::Tensor> im2col_conv(const at::Tensor& x, const at::Tensor& w,
+                                      const at::Tensor& bias, at::IntArrayRef strides,
+                                      at::IntArrayRef pad_begin, at::IntArrayRef dilations,
+                                      int64_t oh, int64_t ow);
 
 }  // namespace fg::ops

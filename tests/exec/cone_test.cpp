@@ -1,6 +1,7 @@
 // Windowed (cone) recompute against the downstream recompute, op by op, at odd geometry:
 // strides, dilations, groups, asymmetric pads, ceil mode, broadcasting, concat offsets.
 #include <ATen/ATen.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "faultgraph/exec/executor.h"
@@ -199,6 +200,77 @@ TEST(Cone, WideOneByOneConvWindowsGiveTheWholeLayersBits) {
       ASSERT_TRUE(bitwise_equal(cone.outputs[0], down.outputs[0])) << target << " trial " << i;
       EXPECT_LT(cone.flops, down.flops) << target << " trial " << i;
     }
+  }
+}
+
+// Convolutions with at most 64 output positions a sample (ResNet-50's 7 x 7 and
+// InceptionV3's 8 x 8 layers) run as im2col + faultgraph's 1x1 kernel: they agree with
+// ATen's convolution within rounding, every sample of a batch gets the bits it gets alone,
+// and windows give the whole layer's bits (no checks: exact by construction), at strides,
+// dilations, asymmetric pads and 3x1 / 1x3 kernels.
+TEST(Cone, SmallConvolutionsGiveTheirBitsInWindowsAndBatches) {
+  struct Layer {
+    int64_t cin, cout, h, w, kh, kw, stride, dilation;
+    std::vector<int64_t> pads;  // ONNX: begins, then ends
+  };
+  const std::vector<Layer> layers{{24, 16, 7, 7, 3, 3, 1, 1, {1, 1, 1, 1}},
+                                  {12, 20, 15, 15, 3, 3, 2, 1, {1, 1, 1, 1}},
+                                  {16, 16, 8, 8, 3, 1, 1, 1, {1, 0, 1, 0}},
+                                  {16, 8, 8, 8, 1, 3, 1, 1, {0, 1, 0, 1}},
+                                  {10, 12, 9, 9, 3, 3, 1, 2, {2, 1, 0, 2}},
+                                  {8, 8, 6, 6, 1, 1, 1, 1, {1, 1, 1, 1}}};  // a padded 1x1
+  int seed = 40;
+  for (const Layer& l : layers) {
+    at::manual_seed(seed++);
+    Graph g;
+    ValueId x = g.add_input("x", DType::kFloat32, {-1, l.cin, l.h, l.w});
+    ValueId w = g.add_initializer("w", at::randn({l.cout, l.cin, l.kh, l.kw}));
+    ValueId b = g.add_initializer("b", at::randn({l.cout}));
+    Attrs a =
+        ints("pads", l.pads,
+             ints("strides", {l.stride, l.stride}, ints("dilations", {l.dilation, l.dilation})));
+    NodeId c = g.add_node("c", OpKind::kConv, {x, w, b}, {"y"}, a);
+    NodeId r = g.add_node("r", OpKind::kRelu, {g.node(c).outputs[0]}, {"z"});
+    g.add_output(g.node(r).outputs[0]);
+    const std::string what =
+        fmt::format("{}x{}x{} k{}x{} s{} d{}", l.cin, l.h, l.w, l.kh, l.kw, l.stride, l.dilation);
+    Executor exec(g);
+    const at::Tensor batch = at::randn({3, l.cin, l.h, l.w});
+    GoldenCache golden = exec.run_cached({batch});
+    const at::Tensor y = golden.at("c");
+    ASSERT_LE(y.size(2) * y.size(3), 64) << what;
+    // ATen on the input padded as ONNX says (its own padding is symmetric only).
+    const at::Tensor padded =
+        at::constant_pad_nd(batch, {l.pads[1], l.pads[3], l.pads[0], l.pads[2]}, 0.0);
+    const std::vector<int64_t> strides{l.stride, l.stride}, zero{0, 0},
+        dilations{l.dilation, l.dilation};
+    const at::Tensor want =
+        at::conv2d(padded, golden.value(w), golden.value(b), strides, zero, dilations);
+    EXPECT_LE(test::relative_error(y, want), 1e-5) << what;
+    for (int64_t k = 0; k < 3; ++k) {
+      Executor alone(g);
+      GoldenCache one = alone.run_cached({batch.narrow(0, k, 1)});
+      EXPECT_TRUE(bitwise_equal(one.at("c"), y.narrow(0, k, 1).contiguous()))
+          << what << " sample " << k;
+    }
+    ExecOptions every_window;  // these layers are small: window wherever a region allows
+    every_window.min_window_saving = 0;
+    Executor single(g, every_window);
+    GoldenCache first = single.run_cached({batch.narrow(0, 1, 1).contiguous()});
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+    int windowed = 0;
+    for (int i = 0; i < 40; ++i) {
+      ValueFault f;
+      f.value = x;
+      f.elements = {at::randint(l.cin * l.h * l.w, {1}, gen).item<int64_t>()};
+      f.spec.bits = {static_cast<int>(at::randint(20, 31, {1}, gen).item<int64_t>())};
+      RerunResult down = single.rerun(first, f, Recompute::kDownstream);
+      RerunResult cone = single.rerun(first, f, Recompute::kCone);
+      ASSERT_EQ(down.masked, cone.masked) << what << " trial " << i;
+      ASSERT_TRUE(bitwise_equal(cone.outputs[0], down.outputs[0])) << what << " trial " << i;
+      windowed += cone.flops < down.flops ? 1 : 0;
+    }
+    EXPECT_GT(windowed, 0) << what;
   }
 }
 
