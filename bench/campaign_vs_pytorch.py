@@ -28,13 +28,16 @@ Trials whose outcomes differ are listed with the golden top-2 logit gap (a gap w
 floating-point noise lets a last-bit difference change the top-1 class).
 
 Prints trials/s of each side, the ratio (higher is better) and how many trials got the
-same outcome (masked, tolerable, sdc1, sdc5, due) on both sides.
+same outcome (masked, tolerable, sdc1, sdc5, due) on both sides. With --repeat N, each
+model's campaigns run N rounds, which side goes first alternating from round to round; a
+rate is the median over the rounds (single runs on a shared machine move by up to 20%),
+the range is printed beside it, and faultgraph's outcomes must be the same in every round.
 
   bench/campaign_vs_pytorch.py [--faultgraph build/release/faultgraph] [--threads 1,2]
       [--models resnet50,mobilenet_v2,inception_v3] [--trials 200] [--inputs 4]
       [--recompute cone,downstream] [--pytorch-malloc tcmalloc|tuned|default]
       [--pytorch-blas-threads 1|default] [--pytorch-memory-format contiguous|channels_last]
-      [--order pytorch-first|faultgraph-first]
+      [--order pytorch-first|faultgraph-first] [--repeat N]
       [--refdata ~/.cache/faultgraph/refdata/models]
 """
 import argparse
@@ -71,12 +74,16 @@ def parse_args():
                     help="OPENBLAS_NUM_THREADS for the PyTorch side (default: 1, its best here)")
     ap.add_argument("--order", choices=("pytorch-first", "faultgraph-first"), default="pytorch-first",
                     help="which side runs its campaigns first for each model")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="rounds per model, alternating which side runs first; rates are medians")
     ap.add_argument("--pytorch-memory-format", choices=("contiguous", "channels_last"),
                     default="channels_last",
                     help="the PyTorch side's tensor layout (default: channels_last, its best here)")
     ap.add_argument("--refdata", default=os.path.join(
         os.environ.get("FG_REFDATA_DIR", os.path.expanduser("~/.cache/faultgraph/refdata")), "models"))
     a = ap.parse_args()
+    if a.repeat < 1:
+        ap.error("--repeat must be at least 1")
     if not a.faultgraph or not os.path.exists(a.faultgraph):
         sys.exit("no faultgraph binary: build it (scripts/setup release) or pass --faultgraph")
     return a
@@ -225,17 +232,37 @@ def main():
             thread_counts = [int(t) for t in a.threads.split(",")]
             modes = a.recompute.split(",")
 
-            def faultgraph_runs():
-                return {(t, mode): faultgraph_campaign(a, spec, f"{work}/run{t}{mode}.db", t, mode)
+            def faultgraph_runs(r):
+                return {(t, mode): faultgraph_campaign(a, spec, f"{work}/run{r}_{t}{mode}.db", t, mode)
                         for t in thread_counts for mode in modes}
             # PyTorch at every thread count in one go: its outcomes differ between thread counts
             # where ATen picks another convolution algorithm (1x1 layers at 1 thread), and a
             # disagreement with faultgraph is shown next to PyTorch's own at the other counts.
-            fg = faultgraph_runs() if a.order == "faultgraph-first" else None
-            pt = {t: pytorch_campaign(name, state, onnx_path, images, faults, t, a.pytorch_memory_format)
-                  for t in thread_counts}
-            if fg is None:
-                fg = faultgraph_runs()
+            fg_rounds, pt_rounds = [], []
+            for r in range(a.repeat):
+                fg_first = (a.order == "faultgraph-first") != (r % 2 == 1)
+                fg = faultgraph_runs(r) if fg_first else None
+                pt = {t: pytorch_campaign(name, state, onnx_path, images, faults, t, a.pytorch_memory_format)
+                      for t in thread_counts}
+                if fg is None:
+                    fg = faultgraph_runs(r)
+                fg_rounds.append(fg)
+                pt_rounds.append(pt)
+                if a.repeat > 1:
+                    print(f"  {name} round {r + 1} ({'faultgraph' if fg_first else 'PyTorch'} first): "
+                          + ", ".join(f"{t} threads PyTorch {len(faults) / pt[t][0]:.1f}"
+                                      + "".join(f", {mode} {fg[(t, mode)][0]:.1f}" for mode in modes)
+                                      for t in thread_counts) + " trials/s", flush=True)
+            for key in fg_rounds[0]:
+                if any(fr[key][2] != fg_rounds[0][key][2] for fr in fg_rounds):
+                    sys.exit(f"{name} {key}: faultgraph's outcomes changed between rounds")
+            # Medians over the rounds (the middle one's lower neighbour for an even count).
+            def mid(xs):
+                return sorted(xs)[(len(xs) - 1) // 2]
+            fg_spread = {k: [fr[k][0] for fr in fg_rounds] for k in fg_rounds[0]}
+            pt_spread = {t: [len(faults) / pr[t][0] for pr in pt_rounds] for t in thread_counts}
+            fg = {k: (mid(fg_spread[k]),) + fg_rounds[0][k][1:] for k in fg_rounds[0]}
+            pt = {t: (len(faults) / mid(pt_spread[t]),) + pt_rounds[0][t][1:] for t in thread_counts}
             for t1 in thread_counts:
                 for t2 in thread_counts:
                     if t1 < t2:
@@ -256,14 +283,21 @@ def main():
                                   f"faultgraph {x}, PyTorch {y}"
                                   + "".join(f", PyTorch at {t} threads {pt[t][1][i]}" for t in thread_counts
                                             if t != threads), flush=True)
-                    rows.append((name, mode, threads, len(faults), fg_rate, pt_rate, fg_rate / pt_rate, agree, frac))
+                    spread = (f"{min(fg_spread[(threads, mode)]):.1f}-{max(fg_spread[(threads, mode)]):.1f} / "
+                              f"{min(pt_spread[threads]):.1f}-{max(pt_spread[threads]):.1f}")
+                    rows.append((name, mode, threads, len(faults), fg_rate, pt_rate, fg_rate / pt_rate, agree, frac,
+                                 spread))
                     print(f"  {name} {mode} threads={threads}: faultgraph {fg_rate:.1f} trials/s, PyTorch "
                           f"{pt_rate:.1f} trials/s, outcomes agree {agree}/{len(faults)}", flush=True)
+    if a.repeat > 1:
+        print(f"\nrates: medians of {a.repeat} rounds, which side ran first alternating; range: "
+              "faultgraph's / PyTorch's rates over the rounds")
     print(f"\n{'model':<14} {'recompute':>10} {'threads':>7} {'trials':>6} {'faultgraph/s':>12} "
-          f"{'PyTorch/s':>10} {'ratio':>7} {'agree':>9} {'recomputed':>10}")
-    for name, mode, threads, n, fg, pt, ratio, agree, frac in rows:
+          f"{'PyTorch/s':>10} {'ratio':>7} {'agree':>9} {'recomputed':>10}"
+          + (f"  {'range (trials/s)'}" if a.repeat > 1 else ""))
+    for name, mode, threads, n, fg, pt, ratio, agree, frac, spread in rows:
         print(f"{name:<14} {mode:>10} {threads:>7} {n:>6} {fg:>12.1f} {pt:>10.1f} {ratio:>7.2f} "
-              f"{agree:>4}/{n:<4} {frac:>9}%")
+              f"{agree:>4}/{n:<4} {frac:>9}%" + (f"  {spread}" if a.repeat > 1 else ""))
 
 
 if __name__ == "__main__":
