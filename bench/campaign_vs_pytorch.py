@@ -30,8 +30,9 @@ floating-point noise lets a last-bit difference change the top-1 class).
 Prints trials/s of each side, the ratio (higher is better) and how many trials got the
 same outcome (masked, tolerable, sdc1, sdc5, due) on both sides. With --repeat N, each
 model's campaigns run N rounds, which side goes first alternating from round to round; a
-rate is the median over the rounds (single runs on a shared machine move by up to 20%),
-the range is printed beside it, and faultgraph's outcomes must be the same in every round.
+rate is the median over the rounds (single runs on a shared machine move by up to 20%), a
+ratio the median of the rounds' ratios (each pairs rates measured minutes apart), the
+range is printed beside them, and faultgraph's outcomes must be the same in every round.
 
   bench/campaign_vs_pytorch.py [--faultgraph build/release/faultgraph] [--threads 1,2]
       [--models resnet50,mobilenet_v2,inception_v3] [--trials 200] [--inputs 4]
@@ -261,6 +262,9 @@ def main():
                 return sorted(xs)[(len(xs) - 1) // 2]
             fg_spread = {k: [fr[k][0] for fr in fg_rounds] for k in fg_rounds[0]}
             pt_spread = {t: [len(faults) / pr[t][0] for pr in pt_rounds] for t in thread_counts}
+            # Each round's ratio pairs rates measured minutes apart; the ratio is their median.
+            ratios = {k: mid([fr[k][0] * pr[k[0]][0] / len(faults) for fr, pr in zip(fg_rounds, pt_rounds)])
+                      for k in fg_rounds[0]}
             fg = {k: (mid(fg_spread[k]),) + fg_rounds[0][k][1:] for k in fg_rounds[0]}
             pt = {t: (len(faults) / mid(pt_spread[t]),) + pt_rounds[0][t][1:] for t in thread_counts}
             for t1 in thread_counts:
@@ -285,13 +289,13 @@ def main():
                                             if t != threads), flush=True)
                     spread = (f"{min(fg_spread[(threads, mode)]):.1f}-{max(fg_spread[(threads, mode)]):.1f} / "
                               f"{min(pt_spread[threads]):.1f}-{max(pt_spread[threads]):.1f}")
-                    rows.append((name, mode, threads, len(faults), fg_rate, pt_rate, fg_rate / pt_rate, agree, frac,
+                    rows.append((name, mode, threads, len(faults), fg_rate, pt_rate, ratios[(threads, mode)], agree, frac,
                                  spread))
                     print(f"  {name} {mode} threads={threads}: faultgraph {fg_rate:.1f} trials/s, PyTorch "
                           f"{pt_rate:.1f} trials/s, outcomes agree {agree}/{len(faults)}", flush=True)
     if a.repeat > 1:
-        print(f"\nrates: medians of {a.repeat} rounds, which side ran first alternating; range: "
-              "faultgraph's / PyTorch's rates over the rounds")
+        print(f"\nrates and ratios: medians of {a.repeat} rounds (a ratio: the median of the rounds' ratios), "
+              "which side ran first alternating; range: faultgraph's / PyTorch's rates over the rounds")
     print(f"\n{'model':<14} {'recompute':>10} {'threads':>7} {'trials':>6} {'faultgraph/s':>12} "
           f"{'PyTorch/s':>10} {'ratio':>7} {'agree':>9} {'recomputed':>10}"
           + (f"  {'range (trials/s)'}" if a.repeat > 1 else ""))
