@@ -190,7 +190,13 @@ bool gemm_geometry(const OpContext& ctx, const ConvParams& p) {
   const TensorInfo& x = ctx.in[0];
   if (x.dtype != DType::kFloat32 || !x.rank_known || x.shape[2] < 0 || x.shape[3] < 0) return false;
   const Shape out = window_output(ctx, p.window, Shape(x.shape.begin() + 2, x.shape.end()));
-  return out[0] > 0 && out[1] > 0 && out[0] * out[1] <= kGemmMaxPositions;
+  if (out[0] <= 0 || out[1] <= 0 || out[0] * out[1] > kGemmMaxPositions) return false;
+  // The im2col copy of a sample (its input channels x kernel x output positions) stays
+  // within 16 MB: a hostile kernel far larger than its output is left to oneDNN.
+  const double copy = static_cast<double>(x.shape[1]) * static_cast<double>(p.window.kernel[0]) *
+                      static_cast<double>(p.window.kernel[1]) *
+                      static_cast<double>(out[0] * out[1]);
+  return x.shape[1] >= 0 && copy <= static_cast<double>(int64_t{1} << 22);
 }
 
 Kernel prepare(const OpContext& ctx) {

@@ -446,12 +446,12 @@ at::Tensor im2col(const at::Tensor& x_in, int64_t kh, int64_t kw, at::IntArrayRe
               std::fill(row, row + ow, 0.0F);
               continue;
             }
-            const float* line = in + y * wd + off;
+            const float* line = in + y * wd;  // column j reads line[j sw + off]
             std::fill(row, row + j0, 0.0F);
             if (sw == 1) {
-              std::copy(line + j0, line + j1, row + j0);
+              std::copy(line + j0 + off, line + j1 + off, row + j0);
             } else {
-              for (int64_t j = j0; j < j1; ++j) row[j] = line[j * sw];
+              for (int64_t j = j0; j < j1; ++j) row[j] = line[j * sw + off];
             }
             std::fill(row + j1, row + ow, 0.0F);
           }
