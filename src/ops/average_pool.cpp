@@ -118,11 +118,6 @@ __attribute__((target("avx512f"))) void avg_row_avx512(const float* rows, int64_
   }
 }
 
-bool has_avx512() {
-  static const bool yes = __builtin_cpu_supports("avx512f") != 0;
-  return yes;
-}
-
 // Output box `ob` (N x C x H x W) of a 2-d float pool from `xp`, the zero-padded input that
 // its windows read (window_input): ATen's avg_pool2d bits at any box.
 at::Tensor avg_2d(const at::Tensor& padded, const Window& w, const Box& ob, const Shape& in_hw,

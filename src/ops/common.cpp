@@ -317,4 +317,9 @@ std::vector<int64_t> spatial_dims(const OpContext& ctx) {
   return dims;
 }
 
+bool has_avx512() {
+  static const bool yes = __builtin_cpu_supports("avx512f") != 0;
+  return yes;
+}
+
 }  // namespace fg::ops

@@ -76,6 +76,8 @@ at::Tensor pad_spatial(const at::Tensor& x, const Window& w, double value);
 
 inline at::IntArrayRef ref(const std::vector<int64_t>& v) { return at::IntArrayRef(v); }
 
+// Whether this CPU runs AVX-512F (faultgraph's own kernels pick their vector paths by it).
+bool has_avx512();
 }  // namespace fg::ops
 
 namespace fg::ops {

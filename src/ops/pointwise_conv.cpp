@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/parallel.h"
+#include "ops/common.h"
 #include "ops/weight_cache.h"
 
 namespace fg::ops {
@@ -204,11 +205,6 @@ constexpr std::array<ChannelTile, sizeof...(NP)> channel_tiles(
 }
 constexpr std::array<ChannelTile, kPositionTile> kChannelTiles =
     channel_tiles(std::make_integer_sequence<int, kPositionTile>{});
-
-bool has_avx512() {
-  static const bool yes = __builtin_cpu_supports("avx512f") != 0;
-  return yes;
-}
 
 // The weights laid out for tile_channels: per tile of 32 output channels, Cin x 32,
 // zero-padded. A tile's weights are contiguous: read with a stride of Cout floats, a
