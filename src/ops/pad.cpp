@@ -27,6 +27,9 @@ PadParams parse(const OpContext& ctx) {
     FG_CHECK(v >= -kMax && v <= kMax, ModelFormatError, ctx.where(), ": pad ", v, " is outside +/-",
              kMax);
   }
+  // A computed constant_value would be read as 0 below (const_scalar knows only constants).
+  FG_CHECK(ctx.opset < 11 || !ctx.has_input(2) || ctx.in[2].value, ModelFormatError, ctx.where(),
+           ": input 2 (constant_value) must be a constant (an initializer or a Constant node)");
   PadParams p;
   p.mode = ctx.attrs().get_string("mode", "constant");
   p.value =

@@ -358,6 +358,26 @@ TEST(HostileSizes, FlopCountsSaturate) {
   EXPECT_EQ(op_def(OpKind::kMaxPool).flops(ctx, outs), std::numeric_limits<int64_t>::max());
 }
 
+// Pad's constant_value computed by the graph (not an initializer or a Constant) was taken
+// as 0 without a word; it is refused, naming the node and the input.
+TEST(HostileSizes, PadValueMustBeAConstant) {
+  Graph g;
+  ValueId x = g.add_input("x", DType::kFloat32, {1, 2, 3, 3});
+  ValueId v = g.add_input("v", DType::kFloat32, {});
+  ValueId pads = g.add_initializer("pads", at::tensor({0, 0, 1, 1, 0, 0, 1, 1}, at::kLong));
+  NodeId n = g.add_node("pad", OpKind::kPad, {x, pads, v}, {"y"});
+  g.add_output(g.node(n).outputs[0]);
+  try {
+    Executor ex(g);
+    ex.run({at::randn({1, 2, 3, 3}), at::full({}, 7.0F)});
+    ADD_FAILURE() << "a computed constant_value was accepted";
+  } catch (const ModelFormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("'pad'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("constant_value) must be a constant"), std::string::npos)
+        << e.what();
+  }
+}
+
 // A lower limit than physical memory (the fuzz target that runs models sets one): a size
 // under it runs, one over it is refused with the limit named, and 0 restores the default.
 TEST(HostileSizes, TensorMemoryLimitCanBeLowered) {
