@@ -15,45 +15,15 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
-#include <functional>
 #include <string>
 #include <vector>
 
 #include "ops/dnnl_conv.h"
 #include "ops/pointwise_conv.h"
-
-namespace {
-
-// Seconds per call of f(weight) over `seconds`, cycling through ws (or ws[0] only when hot).
-double per_call(const std::vector<at::Tensor>& ws, bool hot, double seconds,
-                const std::function<void(const at::Tensor&)>& f) {
-  for (const at::Tensor& w : ws) f(w);  // primitives, blocked weights, first touch
-  using Clock = std::chrono::steady_clock;
-  int64_t calls = 0;
-  const auto t0 = Clock::now();
-  double elapsed = 0;
-  do {
-    f(hot ? ws[0] : ws[static_cast<size_t>(calls) % ws.size()]);
-    ++calls;
-    elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
-  } while (elapsed < seconds);
-  return elapsed / static_cast<double>(calls);
-}
-
-}  // namespace
+#include "weight_cycle.h"
 
 int main(int argc, char** argv) {
-  double seconds = 0.5;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--seconds" && i + 1 < argc) {
-      seconds = std::stod(argv[++i]);
-    } else {
-      fmt::print(stderr, "usage: conv_gemm_bench [--seconds S]\n");
-      return 2;
-    }
-  }
+  const double seconds = fg::bench::seconds_option(argc, argv, "conv_gemm_bench");
   at::set_num_threads(1);
   struct Layer {
     const char* model;
@@ -80,10 +50,10 @@ int main(int argc, char** argv) {
     const int64_t ow = (l.size + 2 * l.pw - l.kw) / l.stride + 1;
     const double flops = 2.0 * static_cast<double>(l.cin * l.cout * l.kh * l.kw * oh * ow);
     for (const bool hot : {true, false}) {
-      const double fg_s = per_call(ws, hot, seconds, [&](const at::Tensor& w) {
+      const double fg_s = fg::bench::per_call(ws, hot, seconds, [&](const at::Tensor& w) {
         fg::ops::im2col_conv(x, w, none, strides, pads, one, oh, ow);
       });
-      const double dnnl_s = per_call(ws, hot, seconds, [&](const at::Tensor& w) {
+      const double dnnl_s = fg::bench::per_call(ws, hot, seconds, [&](const at::Tensor& w) {
         fg::ops::dnnl_conv2d(x, w, none, strides, pads, one, 1);
       });
       fmt::print("{:<13} {:<26} {:<5} {:>14.1f} {:>10.1f} {:>10.1f} {:>10.1f} {:>7.2f}\n", l.model,
