@@ -207,7 +207,7 @@ TEST(Cone, WideOneByOneConvWindowsGiveTheWholeLayersBits) {
 // InceptionV3's 8 x 8 layers) run as im2col + faultgraph's 1x1 kernel: they agree with
 // ATen's convolution within rounding, every sample of a batch gets the bits it gets alone,
 // and windows give the whole layer's bits (no checks: exact by construction), at strides,
-// dilations, asymmetric pads and 3x1 / 1x3 kernels.
+// dilations, asymmetric pads, 3x1 / 1x3 and 3x5 kernels, rows of 7 to 30 columns.
 TEST(Cone, SmallConvolutionsGiveTheirBitsInWindowsAndBatches) {
   struct Layer {
     int64_t cin, cout, h, w, kh, kw, stride, dilation;
@@ -218,6 +218,8 @@ TEST(Cone, SmallConvolutionsGiveTheirBitsInWindowsAndBatches) {
                                   {16, 16, 8, 8, 3, 1, 1, 1, {1, 0, 1, 0}},
                                   {16, 8, 8, 8, 1, 3, 1, 1, {0, 1, 0, 1}},
                                   {10, 12, 9, 9, 3, 3, 1, 2, {2, 1, 0, 2}},
+                                  {6, 8, 4, 16, 3, 3, 1, 1, {1, 1, 1, 1}},
+                                  {6, 8, 2, 30, 3, 5, 1, 1, {1, 2, 1, 2}},
                                   {8, 8, 6, 6, 1, 1, 1, 1, {1, 1, 1, 1}}};  // a padded 1x1
   int seed = 40;
   for (const Layer& l : layers) {
