@@ -1,7 +1,9 @@
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <random>
@@ -195,6 +197,106 @@ TEST(AveragePoolKernel, HugePadsAreNotCopied) {
   at::Tensor x = at::randn({1, 2, 4, 4});
   at::Tensor got = Executor(g).run({x}).at(0);
   at::Tensor want = at::avg_pool2d(x, {2 * pad, 2 * pad}, {1, 1}, {pad, pad}, false, false);
+  EXPECT_TRUE(bitwise_equal(got, want));
+}
+}  // namespace
+}  // namespace fg
+
+namespace fg {
+namespace {
+at::Tensor run_max_pool(const at::Tensor& x, std::vector<int64_t> k, std::vector<int64_t> s,
+                        std::vector<int64_t> pads, std::vector<int64_t> d, bool ceil) {
+  Graph g;
+  ValueId in = g.add_input("x", DType::kFloat32, x.sizes().vec());
+  Attrs a;
+  a.set("kernel_shape", std::move(k));
+  a.set("strides", std::move(s));
+  a.set("pads", std::move(pads));
+  a.set("dilations", std::move(d));
+  a.set("ceil_mode", int64_t{ceil});
+  NodeId n = g.add_node("pool", OpKind::kMaxPool, {in}, {"y"}, a);
+  g.add_output(g.node(n).outputs[0]);
+  return Executor(g).run({x}).at(0);
+}
+
+float nan_with_payload(uint32_t payload) {
+  const uint32_t bits = 0x7fc00000U | (payload & 0x3fffffU);
+  float f = 0;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+// faultgraph's own float 2-d MaxPool (src/ops/max_pool.cpp) gives ATen's max_pool2d bits:
+// strides 1 to 3 (1 and 2 vectorised), padding, dilation, ceil mode, widths past one
+// 16-wide vector, and ATen's rule where values tie or are not numbers: the last NaN of a
+// window (payloads differ: a bit flip makes any of them), the first of +0 and -0, -inf.
+TEST(MaxPoolKernel, SameBitsAsATen) {
+  struct Geometry {
+    int64_t k, s, pad, d;
+    bool ceil;
+  };
+  for (Geometry c :
+       {Geometry{3, 2, 1, 1, false}, Geometry{3, 2, 0, 1, false}, Geometry{3, 1, 1, 1, false},
+        Geometry{2, 2, 0, 1, true}, Geometry{3, 2, 1, 2, true}, Geometry{3, 3, 1, 1, true},
+        Geometry{5, 1, 2, 1, false}}) {
+    at::Tensor x = at::randn({2, 3, 11, 150});
+    x.index_put_({0, 0, 3, 4}, std::numeric_limits<float>::infinity());
+    for (int64_t j = 10; j < 20; ++j) x.index_put_({1, 2, 7, j}, nan_with_payload(j));
+    x.index_put_({0, 1}, at::zeros({11, 150}));
+    for (int64_t j = 1; j < 150; j += 2) x.index_put_({0, 1, 5, j}, -0.0F);
+    x.index_put_({1, 0}, at::full({11, 150}, -std::numeric_limits<float>::infinity()));
+    const std::vector<int64_t> k{c.k, c.k}, s{c.s, c.s}, d{c.d, c.d};
+    at::Tensor got = run_max_pool(x, k, s, {c.pad, c.pad, c.pad, c.pad}, d, c.ceil);
+    at::Tensor want = at::max_pool2d(x, k, s, {c.pad, c.pad}, d, c.ceil);
+    ASSERT_EQ(got.sizes(), want.sizes()) << c.k << " " << c.s << " " << c.pad << " " << c.d;
+    EXPECT_TRUE(bitwise_equal(got, want))
+        << c.k << " " << c.s << " " << c.pad << " " << c.d << " " << c.ceil;
+  }
+}
+
+// The same over 300 random small geometries (kernel 1-5 per dim, stride 1-3, dilation 1-2,
+// pads up to half the kernel as ATen takes them, ceil mode, inputs from 1 x 1), values
+// from a few levels so that windows hold ties, with NaNs and -0.
+TEST(MaxPoolKernel, SameBitsAsATenAtRandomGeometries) {
+  std::mt19937 rng(11);
+  auto pick = [&rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  int compared = 0;
+  for (int t = 0; t < 300; ++t) {
+    const int64_t kh = pick(1, 5), kw = pick(1, 5), sh = pick(1, 3), sw = pick(1, 3);
+    const int64_t dh = pick(1, 2), dw = pick(1, 2);
+    const int64_t ph = pick(0, static_cast<int>(kh / 2)), pw = pick(0, static_cast<int>(kw / 2));
+    const bool ceil = pick(0, 1) == 1;
+    const int64_t h = pick(static_cast<int>(std::max<int64_t>(1, (kh - 1) * dh + 1 - 2 * ph)), 20);
+    const int64_t w = pick(static_cast<int>(std::max<int64_t>(1, (kw - 1) * dw + 1 - 2 * pw)), 40);
+    at::Tensor x = at::randint(-2, 3, {1, 3, h, w}).to(at::kFloat) * 0.5;
+    x.index_put_({x == 0}, -0.0F);
+    x.index_put_({0, 1, 0, 0}, nan_with_payload(static_cast<uint32_t>(t)));
+    x.index_put_({0, 2, h - 1, w - 1}, nan_with_payload(static_cast<uint32_t>(t + 1)));
+    at::Tensor want = at::max_pool2d(x, {kh, kw}, {sh, sw}, {ph, pw}, {dh, dw}, ceil);
+    at::Tensor got = run_max_pool(x, {kh, kw}, {sh, sw}, {ph, pw, ph, pw}, {dh, dw}, ceil);
+    const std::string what = fmt::format(
+        "case {}: kernel {}x{} stride {}x{} dilation {}x{} pads "
+        "{},{} ceil {} input {}x{}",
+        t, kh, kw, sh, sw, dh, dw, ph, pw, ceil, h, w);
+    // ONNX and ATen agree on the output size but where ceil mode's last window would start in
+    // the padding (ATen drops it, ONNX keeps it): those cases compare their common part.
+    if (got.sizes() != want.sizes()) {
+      ASSERT_TRUE(ceil) << what;
+      got = got.narrow(2, 0, want.size(2)).narrow(3, 0, want.size(3)).contiguous();
+    } else {
+      ++compared;
+    }
+    ASSERT_TRUE(bitwise_equal(got, want)) << what;
+  }
+  EXPECT_GT(compared, 250);
+}
+
+// Pads far wider than the input (a hostile model) keep ATen's pool: no padded copy.
+TEST(MaxPoolKernel, HugePadsAreNotCopied) {
+  const int64_t pad = int64_t{1} << 20;
+  at::Tensor x = at::randn({1, 2, 4, 4});
+  at::Tensor got = run_max_pool(x, {2 * pad, 2 * pad}, {1, 1}, {pad, pad, pad, pad}, {1, 1}, false);
+  at::Tensor want = at::max_pool2d(x, {2 * pad, 2 * pad}, {1, 1}, {pad, pad}, {1, 1}, false);
   EXPECT_TRUE(bitwise_equal(got, want));
 }
 }  // namespace
