@@ -361,6 +361,57 @@ TEST(BatchNormKernel, FusedMultiplyAddsPerChannel) {
   at::Tensor aten = at::batch_norm(x, scale, bias, mean, var, false, 0.1, 1e-5, false);
   EXPECT_TRUE(at::allclose(y, aten, 1e-6, 1e-6));
 }
+
+// The kernel keeps alpha and beta between calls; parameters changed in place (a new version)
+// or replaced (a weight fault's corrupted copy, in a rerun) are read again, in whole runs and
+// in windows alike.
+TEST(BatchNormKernel, ChangedParametersAreReadAgain) {
+  const int64_t c = 6;
+  Graph g;
+  ValueId in = g.add_input("x", DType::kFloat32, {1, c, 5, 5});
+  std::vector<ValueId> ins{in};
+  for (auto name : {"scale", "bias", "mean", "var"})
+    ins.push_back(g.add_initializer(name, at::rand({c}) + 0.5));
+  NodeId n = g.add_node("bn", OpKind::kBatchNormalization, ins, {"y"});
+  g.add_output(g.node(n).outputs[0]);
+  const at::Tensor x = at::randn({1, c, 5, 5});
+  auto aten = [&] {
+    const auto p = [&](size_t i) { return *g.value(ins[i]).data; };
+    return at::batch_norm(x, p(1), p(2), p(3), p(4), false, 0.1, 1e-5, false);
+  };
+  Executor exec(g);
+  EXPECT_TRUE(at::allclose(exec.run({x}).at(0), aten(), 1e-6, 1e-6));
+  g.value(ins[4]).data->mul_(4.0);  // var, in place
+  const at::Tensor after = exec.run({x}).at(0);
+  EXPECT_TRUE(at::allclose(after, aten(), 1e-6, 1e-6));
+  // A fault in the scale: a corrupted copy of it, whole output; then a fault in x, windowed.
+  GoldenCache golden = exec.run_cached({x});
+  ValueFault f;
+  f.value = ins[1];
+  f.elements = {2};
+  f.spec.bits = {30};
+  for (Recompute mode : {Recompute::kDownstream, Recompute::kCone}) {
+    RerunResult r = exec.rerun(golden, f, mode);
+    at::Tensor scale = g.value(ins[1]).data->clone();
+    scale[2] = r.faulty_values.at(0);
+    const at::Tensor want = at::batch_norm(x, scale, *g.value(ins[2]).data, *g.value(ins[3]).data,
+                                           *g.value(ins[4]).data, false, 0.1, 1e-5, false);
+    EXPECT_TRUE(at::allclose(r.outputs.at(0), want, 1e-6, 1e-6));
+    EXPECT_FALSE(at::allclose(r.outputs.at(0), after, 1e-6, 1e-6));
+    ValueFault fx;
+    fx.value = in;
+    fx.elements = {7};
+    fx.spec.bits = {29};
+    RerunResult rx = exec.rerun(golden, fx, mode);
+    at::Tensor xf = x.clone();
+    xf.view(-1)[7] = rx.faulty_values.at(0);
+    EXPECT_TRUE(at::allclose(
+        rx.outputs.at(0),
+        at::batch_norm(xf, *g.value(ins[1]).data, *g.value(ins[2]).data, *g.value(ins[3]).data,
+                       *g.value(ins[4]).data, false, 0.1, 1e-5, false),
+        1e-6, 1e-6));
+  }
+}
 }  // namespace
 }  // namespace fg
 
