@@ -364,52 +364,57 @@ TEST(BatchNormKernel, FusedMultiplyAddsPerChannel) {
 
 // The kernel keeps alpha and beta between calls; parameters changed in place (a new version)
 // or replaced (a weight fault's corrupted copy, in a rerun) are read again, in whole runs and
-// in windows alike.
+// in windows alike: each result is bit for bit what a fresh executor gives with those values.
 TEST(BatchNormKernel, ChangedParametersAreReadAgain) {
   const int64_t c = 6;
-  Graph g;
-  ValueId in = g.add_input("x", DType::kFloat32, {1, c, 5, 5});
-  std::vector<ValueId> ins{in};
-  for (auto name : {"scale", "bias", "mean", "var"})
-    ins.push_back(g.add_initializer(name, at::rand({c}) + 0.5));
-  NodeId n = g.add_node("bn", OpKind::kBatchNormalization, ins, {"y"});
-  g.add_output(g.node(n).outputs[0]);
-  const at::Tensor x = at::randn({1, c, 5, 5});
-  auto aten = [&] {
-    const auto p = [&](size_t i) { return *g.value(ins[i]).data; };
-    return at::batch_norm(x, p(1), p(2), p(3), p(4), false, 0.1, 1e-5, false);
+  auto make = [c](Graph& g, const std::vector<at::Tensor>& params) {
+    std::vector<ValueId> ins{g.add_input("x", DType::kFloat32, {1, c, 5, 5})};
+    for (size_t i = 0; i < 4; ++i)
+      ins.push_back(g.add_initializer(fmt::format("p{}", i), params[i].clone()));
+    NodeId n = g.add_node("bn", OpKind::kBatchNormalization, ins, {"y"});
+    g.add_output(g.node(n).outputs[0]);
+    return ins;
   };
+  std::vector<at::Tensor> params;
+  for (int i = 0; i < 4; ++i) params.push_back(at::rand({c}) + 0.5);
+  auto fresh = [&](const std::vector<at::Tensor>& p, const at::Tensor& x) {
+    Graph g;
+    make(g, p);
+    return Executor(g).run({x}).at(0);
+  };
+  Graph g;
+  const std::vector<ValueId> ins = make(g, params);
+  const at::Tensor x = at::randn({1, c, 5, 5});
   Executor exec(g);
-  EXPECT_TRUE(at::allclose(exec.run({x}).at(0), aten(), 1e-6, 1e-6));
+  const at::Tensor before = exec.run({x}).at(0);
+  EXPECT_TRUE(bitwise_equal(before, fresh(params, x)));
   g.value(ins[4]).data->mul_(4.0);  // var, in place
+  params[3].mul_(4.0);
   const at::Tensor after = exec.run({x}).at(0);
-  EXPECT_TRUE(at::allclose(after, aten(), 1e-6, 1e-6));
-  // A fault in the scale: a corrupted copy of it, whole output; then a fault in x, windowed.
+  EXPECT_FALSE(bitwise_equal(after, before));
+  EXPECT_TRUE(bitwise_equal(after, fresh(params, x)));
   GoldenCache golden = exec.run_cached({x});
-  ValueFault f;
-  f.value = ins[1];
-  f.elements = {2};
-  f.spec.bits = {30};
   for (Recompute mode : {Recompute::kDownstream, Recompute::kCone}) {
+    // A fault in the scale: a corrupted copy of it, the whole output recomputed.
+    ValueFault f;
+    f.value = ins[1];
+    f.elements = {2};
+    f.spec.bits = {23};
     RerunResult r = exec.rerun(golden, f, mode);
-    at::Tensor scale = g.value(ins[1]).data->clone();
-    scale[2] = r.faulty_values.at(0);
-    const at::Tensor want = at::batch_norm(x, scale, *g.value(ins[2]).data, *g.value(ins[3]).data,
-                                           *g.value(ins[4]).data, false, 0.1, 1e-5, false);
-    EXPECT_TRUE(at::allclose(r.outputs.at(0), want, 1e-6, 1e-6));
-    EXPECT_FALSE(at::allclose(r.outputs.at(0), after, 1e-6, 1e-6));
+    std::vector<at::Tensor> faulty = params;
+    faulty[0] = params[0].clone();
+    faulty[0][2] = r.faulty_values.at(0);
+    EXPECT_TRUE(bitwise_equal(r.outputs.at(0), fresh(faulty, x)));
+    EXPECT_FALSE(bitwise_equal(r.outputs.at(0), after));
+    // Then a fault in x (a window in cone mode): the layer's own parameters again.
     ValueFault fx;
-    fx.value = in;
+    fx.value = ins[0];
     fx.elements = {7};
     fx.spec.bits = {29};
     RerunResult rx = exec.rerun(golden, fx, mode);
     at::Tensor xf = x.clone();
     xf.view(-1)[7] = rx.faulty_values.at(0);
-    EXPECT_TRUE(at::allclose(
-        rx.outputs.at(0),
-        at::batch_norm(xf, *g.value(ins[1]).data, *g.value(ins[2]).data, *g.value(ins[3]).data,
-                       *g.value(ins[4]).data, false, 0.1, 1e-5, false),
-        1e-6, 1e-6));
+    EXPECT_TRUE(bitwise_equal(rx.outputs.at(0), fresh(params, xf)));
   }
 }
 }  // namespace
