@@ -163,21 +163,9 @@ at::Tensor avg_2d(const at::Tensor& padded, const Window& w, const Box& ob, cons
   return y;
 }
 
-// A float N x C x H x W input of known shape whose padded copy (what the windows read) is
-// not much larger than the input: faultgraph's kernel (and Region) apply. Pads far wider
-// than the input (a hostile model) keep ATen's pool, which does not copy them.
+// faultgraph's kernel (and Region) apply: see own_pool_kernel.
 bool own_kernel(const OpContext& ctx) {
-  const TensorInfo& x = ctx.in[0];
-  if (x.dtype != DType::kFloat32 || !x.shape_known() || x.rank() != 4) return false;
-  const AvgParams p = parse(ctx);
-  const Shape out = infer(ctx)[0].shape;
-  double padded = static_cast<double>(x.shape[0]) * static_cast<double>(x.shape[1]);
-  for (size_t j = 0; j < 2; ++j) {
-    padded *= static_cast<double>(std::max<int64_t>(out[2 + j] - 1, 0)) *
-                  static_cast<double>(p.window.strides[j]) +
-              static_cast<double>(p.window.kernel[j]);
-  }
-  return padded <= 2.0 * static_cast<double>(std::max<int64_t>(x.numel(), 1)) + 1e6;
+  return own_pool_kernel(ctx.in[0], parse(ctx).window, infer(ctx)[0].shape);
 }
 
 Kernel ate_kernel(const AvgParams& p);

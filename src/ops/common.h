@@ -136,4 +136,9 @@ std::pair<int64_t, int64_t> window_reach(const Window& w, size_t dim, int64_t in
 // reads 55; oneDNN sums a window like the whole layer only when they agree).
 at::Tensor window_input(const WindowInput& x, const Window& w, const Box& out, int64_t c0,
                         int64_t c1, double pad_value, std::span<const int64_t> slack = {});
+// Whether a float N x C x H x W input of known shape can run a 2-d pool on faultgraph's own
+// kernel: the padded copy its windows read for the whole output `out` (window_input) is not
+// much larger than the input. Pads far wider than the input (a hostile model) keep ATen's
+// pool, which does not copy them.
+bool own_pool_kernel(const TensorInfo& x, const Window& w, const Shape& out);
 }  // namespace fg::ops

@@ -137,22 +137,6 @@ at::Tensor max_2d(const at::Tensor& padded, const Window& w, const Box& ob) {
   return y;
 }
 
-// A float N x C x H x W input of known shape whose padded copy (what the windows read) is
-// not much larger than the input: faultgraph's kernel applies. Pads far wider than the
-// input (a hostile model) keep ATen's pool, which does not copy them.
-bool own_kernel(const OpContext& ctx, const Window& w) {
-  const TensorInfo& x = ctx.in[0];
-  if (x.dtype != DType::kFloat32 || !x.shape_known() || x.rank() != 4) return false;
-  const Shape out = infer(ctx)[0].shape;
-  double padded = static_cast<double>(x.shape[0]) * static_cast<double>(x.shape[1]);
-  for (size_t j = 0; j < 2; ++j) {
-    padded *= static_cast<double>(std::max<int64_t>(out[2 + j] - 1, 0)) *
-                  static_cast<double>(w.strides[j]) +
-              static_cast<double>((w.kernel[j] - 1) * w.dilations[j] + 1);
-  }
-  return padded <= 2.0 * static_cast<double>(std::max<int64_t>(x.numel(), 1)) + 1e6;
-}
-
 Kernel prepare(const OpContext& ctx) {
   Window w = parse(ctx);
   // ATen takes symmetric padding of at most half the kernel; anything else is padded first.
@@ -163,7 +147,7 @@ Kernel prepare(const OpContext& ctx) {
     std::vector<int64_t> pad = native ? w.pad_begin : std::vector<int64_t>(w.kernel.size(), 0);
     a.out[0] = max_pool(x, w, pad, w.ceil_mode);
   };
-  if (!own_kernel(ctx, w)) return aten;
+  if (!own_pool_kernel(ctx.in[0], w, infer(ctx)[0].shape)) return aten;
   const Shape out = infer(ctx)[0].shape;
   const Shape in = ctx.in[0].shape;
   return [w, in, out, aten](KernelArgs& a) {
@@ -192,7 +176,7 @@ std::optional<Region> region(const OpContext& ctx) {
     }
     return o;
   };
-  const bool own = own_kernel(ctx, w);
+  const bool own = own_pool_kernel(ctx.in[0], w, out);
   r.compute = [w, own](const std::vector<WindowInput>& in, const Box& ob) {
     at::Tensor x = window_input(in[0], w, ob, ob.lo[1], ob.hi[1], kMinusInf);
     if (own && x.scalar_type() == at::kFloat) return max_2d(x, w, ob);

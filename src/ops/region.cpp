@@ -149,6 +149,18 @@ std::pair<int64_t, int64_t> window_reach(const Window& w, size_t j, int64_t in_l
   return {std::clamp<int64_t>(lo, 0, out_len), std::clamp<int64_t>(hi, 0, out_len)};
 }
 
+bool own_pool_kernel(const TensorInfo& x, const Window& w, const Shape& out) {
+  if (x.dtype != DType::kFloat32 || !x.shape_known() || x.rank() != 4 || out.size() != 4)
+    return false;
+  double padded = static_cast<double>(x.shape[0]) * static_cast<double>(x.shape[1]);
+  for (size_t j = 0; j < 2; ++j) {
+    padded *= static_cast<double>(std::max<int64_t>(out[2 + j] - 1, 0)) *
+                  static_cast<double>(w.strides[j]) +
+              static_cast<double>((w.kernel[j] - 1) * w.dilations[j] + 1);
+  }
+  return padded <= 2.0 * static_cast<double>(std::max<int64_t>(x.numel(), 1)) + 1e6;
+}
+
 at::Tensor window_input(const WindowInput& x, const Window& w, const Box& out, int64_t c0,
                         int64_t c1, double pad_value, std::span<const int64_t> slack) {
   Box read;
