@@ -147,8 +147,8 @@ Kernel prepare(const OpContext& ctx) {
     std::vector<int64_t> pad = native ? w.pad_begin : std::vector<int64_t>(w.kernel.size(), 0);
     a.out[0] = max_pool(x, w, pad, w.ceil_mode);
   };
-  if (!own_pool_kernel(ctx.in[0], w, infer(ctx)[0].shape)) return aten;
   const Shape out = infer(ctx)[0].shape;
+  if (!own_pool_kernel(ctx.in[0], w, out)) return aten;
   const Shape in = ctx.in[0].shape;
   return [w, in, out, aten](KernelArgs& a) {
     const at::Tensor& x = a.in[0];
