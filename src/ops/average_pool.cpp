@@ -163,9 +163,12 @@ at::Tensor avg_2d(const at::Tensor& padded, const Window& w, const Box& ob, cons
   return y;
 }
 
-// faultgraph's kernel (and Region) apply: see own_pool_kernel.
+// faultgraph's kernel (and Region) apply: see own_pool_kernel. Inputs of another type or
+// rank are refused before the attributes are parsed, as before the check was shared.
 bool own_kernel(const OpContext& ctx) {
-  return own_pool_kernel(ctx.in[0], parse(ctx).window, infer(ctx)[0].shape);
+  const TensorInfo& x = ctx.in[0];
+  if (x.dtype != DType::kFloat32 || !x.shape_known() || x.rank() != 4) return false;
+  return own_pool_kernel(x, parse(ctx).window, infer(ctx)[0].shape);
 }
 
 Kernel ate_kernel(const AvgParams& p);
