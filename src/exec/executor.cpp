@@ -636,7 +636,7 @@ struct Executor::Slot {
   void materialize(ValueId v) {
     if (!patches[v].box) return;
     at::Tensor whole = cache.values_[v].clone();
-    patches[v].box->of(whole).copy_(patches[v].data);
+    copy_into(patches[v].box->of(whole), patches[v].data);
     values[v] = std::move(whole);
     patches[v] = Patch{};
   }

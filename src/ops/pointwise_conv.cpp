@@ -133,8 +133,10 @@ constexpr int kPositionTile = 12;  // positions per channel tile
 // channel c), which start at +0 for the first block (k0 = 0). The same fused multiply-adds
 // per element as tile_avx512 (w x x + acc, input channels in order), so the same bits;
 // finish_channels adds the bias. [next, next_end): a part of the weights the tile reads
-// next, fetched into the L2 cache a cache line every other input channel while this one
-// is computed.
+// next, fetched into the L2 cache two cache lines an input channel (as fast as the tile
+// reads its own) while this one is computed. (One line every other channel fetched only a
+// quarter of a panel where one tile covers the positions, as in a window of up to 12: cold
+// 3 x 3 windows of ResNet-50's 1x1 layers took 1.1-1.9x as long.)
 template <int NP>
 __attribute__((target("avx512f"))) void tile_channels(const float* x, int64_t ldx, const float* wt,
                                                       int64_t ldw, int64_t k0, int64_t k1,
@@ -165,9 +167,10 @@ __attribute__((target("avx512f"))) void tile_channels(const float* x, int64_t ld
   for (int64_t i = k0; i < k1; ++i) {
     _mm_prefetch(reinterpret_cast<const char*>(wt + (i + 8) * ldw), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(wt + (i + 8) * ldw + 16), _MM_HINT_T0);
-    if (((i - k0) & 1) == 0 && next < next_end) {
+    if (next < next_end) {
       _mm_prefetch(reinterpret_cast<const char*>(next), _MM_HINT_T1);
-      next += 16;
+      _mm_prefetch(reinterpret_cast<const char*>(next + 16), _MM_HINT_T1);
+      next += 32;
     }
     const __m512 w0 = _mm512_maskz_loadu_ps(m0, wt + i * ldw);
     const __m512 w1 = _mm512_maskz_loadu_ps(m1, wt + i * ldw + 16);
@@ -396,10 +399,17 @@ at::Tensor pointwise_conv(const at::Tensor& x_in, const at::Tensor& w_in, const 
   const bool avx512 = kernel != PointwiseKernel::kPortable && has_avx512();
   // Output channels across the lanes where positions would leave many lanes empty (measured
   // on the 1x1 layers of ResNet-50 and MobileNetV2: faster at 7 x 7, slower at 14 x 14, whose
-  // lanes are 94% full, and where the input has few channels).
+  // lanes are 94% full, and where the input has few channels), and, where the channel tiles
+  // are nearly full, also for fewer than 64 positions or position lanes under 95% full: there
+  // the channel kernel's fetch of the next weights ahead wins when the weights come from
+  // memory, as in a campaign's windows (1 thread, weights cycling through 96 MB, ResNet-50's
+  // 1x1 shapes: 4 x 4 positions 58 vs 97 us, 6 x 7 129 vs 158, 10 x 10 277 vs 324; 8 x 8 and
+  // 12 x 12 even; ResNet-50 campaign 79 -> 86 trials/s, MobileNetV2 and InceptionV3 within
+  // noise).
+  const double pl = position_lanes(p), cl = channel_lanes(cout);
+  const bool best_channels = (pl < 0.85 && cl > pl + 0.05) || ((pl < 0.95 || p < 64) && cl >= 0.9);
   const bool channels = avx512 && (kernel == PointwiseKernel::kChannels ||
-                                   (kernel == PointwiseKernel::kBest && position_lanes(p) < 0.85 &&
-                                    channel_lanes(cout) > position_lanes(p) + 0.05));
+                                   (kernel == PointwiseKernel::kBest && best_channels));
   if (channels) {
     const at::Tensor wt = tiled_weight(w);
     run_channels(px, wt.data_ptr<float>(), pb, py, n, cin, cout, p);
@@ -435,6 +445,31 @@ at::Tensor im2col(const at::Tensor& x_in, int64_t kh, int64_t kw, at::IntArrayRe
           const int64_t off = b * dw - pad_begin[1];
           const int64_t j1 = std::clamp<int64_t>(floor_div(wd - 1 - off, sw) + 1, 0, ow);
           const int64_t j0 = std::clamp<int64_t>(-floor_div(off, sw), 0, j1);
+          if (sw == 1 && sh == 1 && ow == wd) {
+            // Rows as long as the input's (a "same" convolution, stride 1): the rows that read
+            // inside it are one shifted run of the plane, its ends clipped to the plane, then
+            // the columns outside [j0, j1) set to 0 (per row: a copy each cost more than the
+            // GEMM's tenth).
+            const int64_t shift = a * dh - pad_begin[0];  // output row i reads input row i + shift
+            const int64_t i0 = std::clamp<int64_t>(-shift, 0, oh);
+            const int64_t i1 = std::clamp<int64_t>(h - shift, i0, oh);
+            std::fill(out, out + i0 * ow, 0.0F);
+            std::fill(out + i1 * ow, out + oh * ow, 0.0F);
+            if (i0 < i1) {
+              // out[i ow + j] = in[(i + shift) wd + j + off], for i0 <= i < i1, all j.
+              int64_t first = i0 * ow, last = i1 * ow;  // out positions
+              const int64_t delta = shift * wd + off;   // in index - out index
+              first = std::max(first, -delta);
+              last = std::min(last, h * wd - delta);
+              if (first < last) std::copy(in + first + delta, in + last + delta, out + first);
+              for (int64_t i = i0; i < i1; ++i) {
+                float* row = out + i * ow;
+                for (int64_t j = 0; j < j0; ++j) row[j] = 0.0F;
+                for (int64_t j = j1; j < ow; ++j) row[j] = 0.0F;
+              }
+            }
+            continue;
+          }
           for (int64_t i = 0; i < oh; ++i) {
             float* row = out + i * ow;
             const int64_t y = i * sh - pad_begin[0] + a * dh;

@@ -1,5 +1,8 @@
 // Boxes and the shared parts of windowed recompute (Region): element-wise ops and sliding
 // windows.
+#include <array>
+#include <cstring>
+
 #include "ops/common.h"
 
 namespace fg {
@@ -44,6 +47,42 @@ at::Tensor Box::of(const at::Tensor& t) const {
   return whole ? t : t.as_strided(sizes, t.strides(), offset);
 }
 
+void copy_into(const at::Tensor& dst, const at::Tensor& src) {
+  const int64_t rank = dst.dim();
+  const auto unit_last = [](const at::Tensor& t) { return t.size(-1) <= 1 || t.stride(-1) == 1; };
+  bool rows = rank >= 1 && rank <= 8 && dst.numel() > 0 && src.dtype() == dst.dtype() &&
+              src.sizes() == dst.sizes() && dst.device().is_cpu() && src.device().is_cpu() &&
+              !src.is_conj() && !src.is_neg() && !dst.is_conj() && !dst.is_neg() &&
+              unit_last(dst) && unit_last(src);
+  for (int64_t d = 0; rows && d < rank - 1; ++d) rows = dst.size(d) == 1 || dst.stride(d) != 0;
+  if (!rows) {
+    dst.copy_(src);
+    return;
+  }
+  const int64_t len = dst.size(-1), count = dst.numel() / len;
+  const auto item = static_cast<int64_t>(dst.element_size());
+  const size_t bytes = static_cast<size_t>(len * item);
+  std::array<int64_t, 8> at{}, size{}, ds{}, ss{};
+  for (int64_t d = 0; d < rank - 1; ++d) {
+    size[d] = dst.size(d);
+    ds[d] = dst.stride(d) * item;
+    ss[d] = src.stride(d) * item;
+  }
+  auto* to = static_cast<char*>(dst.data_ptr());
+  const auto* from = static_cast<const char*>(src.data_ptr());
+  for (int64_t r = 0; r < count; ++r) {
+    std::memcpy(to, from, bytes);
+    for (int64_t d = rank - 2; d >= 0; --d) {  // the next row: an odometer over the outer dims
+      to += ds[d];
+      from += ss[d];
+      if (++at[d] < size[d]) break;
+      to -= ds[d] * size[d];
+      from -= ss[d] * size[d];
+      at[d] = 0;
+    }
+  }
+}
+
 // The part of the patch inside `b`, and where it lies in `b` and in the patch; nullopt when
 // there is no patch or it does not overlap `b`.
 std::optional<std::pair<Box, Box>> WindowInput::overlap(const Box& b) const {
@@ -64,15 +103,16 @@ at::Tensor WindowInput::part(const Box& b) const {
   std::optional<std::pair<Box, Box>> o = overlap(b);
   if (!o) return b.of(base);
   if (o->first.volume() == b.volume()) return o->second.of(patch);  // b lies in the patch
-  at::Tensor out = b.of(base).clone();
-  o->first.of(out).copy_(o->second.of(patch));
+  at::Tensor out = at::empty(b.of(base).sizes(), base.options());
+  copy_into(out, b.of(base));
+  copy_into(o->first.of(out), o->second.of(patch));
   return out;
 }
 
 void WindowInput::copy_part(const Box& b, const at::Tensor& dst) const {
   std::optional<std::pair<Box, Box>> o = overlap(b);
-  if (!o || o->first.volume() != b.volume()) dst.copy_(b.of(base));
-  if (o) o->first.of(dst).copy_(o->second.of(patch));
+  if (!o || o->first.volume() != b.volume()) copy_into(dst, b.of(base));
+  if (o) copy_into(o->first.of(dst), o->second.of(patch));
 }
 
 namespace ops {

@@ -554,3 +554,46 @@ TEST(HostileSizes, TensorMemoryLimitCanBeLowered) {
 }
 }  // namespace
 }  // namespace fg
+
+namespace fg {
+namespace {
+// copy_into (windowed recompute's copies of boxes): what ATen's copy_ gives, for boxes of
+// every rank up to 5 of contiguous tensors of several types, into boxes of another tensor
+// and into fresh ones; and ATen's copy_ for what it does not copy by rows (a transposed view,
+// another type).
+TEST(CopyInto, SameAsATensCopy) {
+  std::mt19937 rng(5);
+  auto pick = [&](int64_t n) { return std::uniform_int_distribution<int64_t>(0, n - 1)(rng); };
+  for (const at::ScalarType type : {at::kFloat, at::kDouble, at::kLong, at::kBool, at::kByte}) {
+    for (int trial = 0; trial < 60; ++trial) {
+      const int64_t rank = 1 + trial % 5;
+      std::vector<int64_t> shape;
+      for (int64_t d = 0; d < rank; ++d) shape.push_back(1 + pick(6));
+      const at::Tensor src = (at::randn(shape) * 5).to(type);
+      Box b = Box::whole(shape);
+      for (int64_t d = 0; d < rank; ++d) {
+        b.lo[d] = pick(shape[d]);
+        b.hi[d] = b.lo[d] + 1 + pick(shape[d] - b.lo[d]);
+      }
+      const at::Tensor from = b.of(src);
+      at::Tensor fresh = at::empty(from.sizes(), from.options());
+      copy_into(fresh, from);
+      EXPECT_TRUE(at::equal(fresh, from)) << trial;
+      // Into the same box of another tensor: the rest of it untouched.
+      at::Tensor dst = at::zeros(shape, src.options());
+      at::Tensor want = dst.clone();
+      b.of(want).copy_(from);
+      copy_into(b.of(dst), from);
+      EXPECT_TRUE(at::equal(dst, want)) << trial;
+    }
+  }
+  const at::Tensor m = at::randn({4, 5});
+  at::Tensor t = at::empty({5, 4});
+  copy_into(t, m.t());
+  EXPECT_TRUE(at::equal(t, m.t()));
+  at::Tensor d = at::empty({4, 5}, at::kDouble);
+  copy_into(d, m);
+  EXPECT_TRUE(at::equal(d, m.to(at::kDouble)));
+}
+}  // namespace
+}  // namespace fg

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <optional>
 
 #include "test_util.h"
 
@@ -121,6 +122,47 @@ TEST(PointwiseConv, ThreadCountDoesNotChangeTheBits) {
   const at::Tensor two = pointwise_conv(x, w, b);
   at::set_num_threads(threads);
   EXPECT_TRUE(bits_equal(one, two));
+}
+
+// im2col_conv is the 1x1 kernel on the im2col matrix: ATen's unfold of the input (padded
+// beforehand, so that asymmetric pads work alike) through pointwise_conv gives its bits. The
+// geometries cover the shifted-run copy of "same" convolutions at stride 1 (square and 1 x k
+// kernels, dilation, pads at one end only) and the row copies of the others (strides, a
+// window's unpadded input, fewer or more output columns than input columns).
+TEST(Im2colConv, IsThePointwiseKernelOnTheUnfoldedInput) {
+  struct Geometry {
+    int64_t cin, h, w, cout, kh, kw, sh, sw, dh, dw, ph, pw, oh, ow;
+  };
+  const Geometry geometries[] = {
+      {5, 7, 7, 6, 3, 3, 1, 1, 1, 1, 1, 1, 7, 7},     {3, 8, 8, 4, 1, 3, 1, 1, 1, 1, 0, 1, 8, 8},
+      {3, 8, 8, 4, 3, 1, 1, 1, 1, 1, 1, 0, 8, 8},     {2, 6, 9, 3, 5, 5, 1, 1, 1, 1, 2, 2, 6, 9},
+      {4, 7, 7, 5, 3, 3, 1, 1, 2, 2, 2, 2, 7, 7},     {3, 5, 6, 2, 2, 2, 1, 1, 1, 1, 0, 0, 5, 6},
+      {3, 5, 6, 2, 2, 2, 1, 1, 1, 1, 1, 1, 5, 6},     {2, 4, 4, 3, 3, 3, 1, 1, 1, 1, 3, 3, 4, 4},
+      {4, 14, 14, 3, 3, 3, 2, 2, 1, 1, 1, 1, 7, 7},   {3, 9, 9, 4, 3, 3, 1, 1, 1, 1, 0, 0, 7, 7},
+      {3, 9, 11, 2, 3, 3, 1, 2, 1, 1, 1, 1, 9, 6},    {2, 5, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1, 3, 4},
+      {6, 17, 17, 5, 7, 1, 1, 1, 1, 1, 3, 0, 17, 17}, {1, 1, 1, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1}};
+  int64_t seed = 40;
+  for (const Geometry& g : geometries) {
+    at::manual_seed(++seed);
+    const at::Tensor x = at::randn({2, g.cin, g.h, g.w});
+    const at::Tensor w = at::randn({g.cout, g.cin, g.kh, g.kw});
+    const at::Tensor b = at::randn({g.cout});
+    const std::optional<at::Tensor> got =
+        im2col_conv(x, w, b, {g.sh, g.sw}, {g.ph, g.pw}, {g.dh, g.dw}, g.oh, g.ow);
+    ASSERT_TRUE(got.has_value());
+    // The input as the output positions read it: pad_begin before, and after it up to the
+    // last position read (a negative pad cuts what none reads).
+    const int64_t end_h = (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1 - g.h - g.ph;
+    const int64_t end_w = (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1 - g.w - g.pw;
+    const at::Tensor padded = at::constant_pad_nd(x, {g.pw, end_w, g.ph, end_h}, 0.0);
+    const at::Tensor cols = at::im2col(padded, {g.kh, g.kw}, {g.dh, g.dw}, {0, 0}, {g.sh, g.sw})
+                                .reshape({2, g.cin * g.kh * g.kw, g.oh, g.ow});
+    const at::Tensor want = pointwise_conv(cols, w.reshape({g.cout, -1, 1, 1}), b);
+    EXPECT_TRUE(bits_equal(*got, want))
+        << g.cin << " x " << g.h << " x " << g.w << ", kernel " << g.kh << " x " << g.kw
+        << ", stride " << g.sh << " x " << g.sw << ", dilation " << g.dh << " x " << g.dw
+        << ", pad " << g.ph << " x " << g.pw << " -> " << g.oh << " x " << g.ow;
+  }
 }
 
 TEST(PointwiseConv, LeavesOtherTensorsToTheConvolution) {
