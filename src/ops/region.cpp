@@ -51,9 +51,10 @@ void copy_into(const at::Tensor& dst, const at::Tensor& src) {
   const int64_t rank = dst.dim();
   const auto unit_last = [](const at::Tensor& t) { return t.size(-1) <= 1 || t.stride(-1) == 1; };
   bool rows = rank >= 1 && rank <= 8 && dst.numel() > 0 && src.dtype() == dst.dtype() &&
-              src.sizes() == dst.sizes() && dst.device().is_cpu() && src.device().is_cpu() &&
+              src.sizes() == dst.sizes() && dst.layout() == at::kStrided &&
+              src.layout() == at::kStrided && dst.device().is_cpu() && src.device().is_cpu() &&
               !src.is_conj() && !src.is_neg() && !dst.is_conj() && !dst.is_neg() &&
-              unit_last(dst) && unit_last(src);
+              !dst.requires_grad() && !src.requires_grad() && unit_last(dst) && unit_last(src);
   for (int64_t d = 0; rows && d < rank - 1; ++d) rows = dst.size(d) == 1 || dst.stride(d) != 0;
   if (!rows) {
     dst.copy_(src);

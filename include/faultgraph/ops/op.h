@@ -67,9 +67,10 @@ struct Box {
   at::Tensor of(const at::Tensor& t) const;
 };
 
-// dst.copy_(src) for tensors of one shape and type. Views whose last dim is unit-strided (a
-// box of a contiguous tensor) are copied a row at a time with memcpy: ATen's copy of the 3- to
-// 14-element rows of a window cost a call per row (a tenth of a ResNet-50 campaign's Add).
+// dst.copy_(src) for tensors in distinct memory. Views of one shape and type whose last dim
+// is unit-strided (a box of a contiguous tensor), without gradients, are copied a row at a
+// time with memcpy: ATen's copy of the 3- to 14-element rows of a window paid for each row
+// (ResNet-50 campaign: its Add windows' copies 0.21 -> 0.18 s of 6.9 s).
 void copy_into(const at::Tensor& dst, const at::Tensor& src);
 
 // An input of a windowed computation: `base` (the golden value, or a full faulty one) whose
