@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -110,9 +112,91 @@ bool read_input(const std::string& path, std::string_view what, uint64_t limit,
 }
 }  // namespace detail
 
+namespace {
+// A mapped file that another process shortens makes every read of its lost pages raise SIGBUS
+// (a crash with no message). The mapped regions are registered here, and a SIGBUS handler
+// names the file of a faulting address and exits with the error status; a SIGBUS elsewhere
+// goes to the handler that was there before, or kills as it would have.
+struct MappedRegion {
+  std::atomic<bool> taken{false};
+  std::atomic<const char*> begin{nullptr};
+  std::atomic<size_t> size{0};
+  char path[1024] = {};
+};
+constexpr int kWatched = 16;  // files mapped at once (one per model being read)
+MappedRegion g_mapped[kWatched];
+struct sigaction g_previous_bus {};
+
+void write_err(const char* text) {
+  ssize_t ignored = ::write(STDERR_FILENO, text, std::strlen(text));
+  (void)ignored;
+}
+
+extern "C" void on_bus(int sig, siginfo_t* info, void* context) {
+  const auto* addr = static_cast<const char*>(info ? info->si_addr : nullptr);
+  for (MappedRegion& m : g_mapped) {
+    const char* b = m.begin.load(std::memory_order_acquire);
+    if (b && addr >= b && addr < b + m.size.load(std::memory_order_relaxed)) {
+      // Only async-signal-safe calls here.
+      write_err("faultgraph: error: ");
+      write_err(m.path);
+      write_err(
+          ": the file shrank while faultgraph was reading it (another program wrote or "
+          "truncated it); let that finish, then run again\n");
+      _exit(2);
+    }
+  }
+  if ((g_previous_bus.sa_flags & SA_SIGINFO) && g_previous_bus.sa_sigaction) {
+    g_previous_bus.sa_sigaction(sig, info, context);
+  } else if (!(g_previous_bus.sa_flags & SA_SIGINFO) && g_previous_bus.sa_handler != SIG_DFL &&
+             g_previous_bus.sa_handler != SIG_IGN) {
+    g_previous_bus.sa_handler(sig);
+  } else {
+    signal(SIGBUS, SIG_DFL);  // a real bus error: die of it, as without this handler
+    raise(SIGBUS);
+  }
+}
+
+void install_bus_handler() {
+  static const bool installed = [] {
+    struct sigaction sa {};
+    sa.sa_sigaction = on_bus;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGBUS, &sa, &g_previous_bus);
+    return true;
+  }();
+  (void)installed;
+}
+
+// The registry slot of a mapping, or -1 when all are taken (then it goes unwatched).
+int watch_mapping(const void* begin, size_t size, const std::string& path) {
+  install_bus_handler();
+  for (int i = 0; i < kWatched; ++i) {
+    bool expected = false;
+    if (!g_mapped[i].taken.compare_exchange_strong(expected, true)) continue;
+    const size_t n = std::min(path.size(), sizeof g_mapped[i].path - 1);
+    std::memcpy(g_mapped[i].path, path.data(), n);
+    g_mapped[i].path[n] = '\0';
+    g_mapped[i].size.store(size, std::memory_order_relaxed);
+    g_mapped[i].begin.store(static_cast<const char*>(begin), std::memory_order_release);
+    return i;
+  }
+  return -1;
+}
+
+void unwatch_mapping(int slot) {
+  if (slot < 0) return;
+  g_mapped[slot].begin.store(nullptr, std::memory_order_release);
+  g_mapped[slot].taken.store(false, std::memory_order_release);
+}
+}  // namespace
+
 InputFile& InputFile::operator=(InputFile&& o) noexcept {
   if (this != &o) {
+    unwatch_mapping(watch_);
     if (map_) munmap(map_, size_);
+    watch_ = std::exchange(o.watch_, -1);
     map_ = std::exchange(o.map_, nullptr);
     size_ = std::exchange(o.size_, 0);
     read_ = std::move(o.read_);
@@ -121,6 +205,7 @@ InputFile& InputFile::operator=(InputFile&& o) noexcept {
 }
 
 InputFile::~InputFile() {
+  unwatch_mapping(watch_);
   if (map_) munmap(map_, size_);
 }
 
@@ -145,6 +230,7 @@ bool map_input(const std::string& path, std::string_view what, uint64_t limit,
   if (map == MAP_FAILED) return detail::read_input(path, what, limit, magic, file.read_, error);
   file.map_ = map;
   file.size_ = size;
+  file.watch_ = watch_mapping(map, size, path);
   if (!magic.empty() && file.bytes().substr(0, magic.size()) != magic) {
     file = InputFile();
     error = not_the_format(path, what);

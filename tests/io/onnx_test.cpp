@@ -4,6 +4,7 @@
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "faultgraph/core/error.h"
+#include "faultgraph/core/files.h"
 #include "onnx/onnx_pb.h"
 #include "test_util.h"
 
@@ -185,6 +187,36 @@ TEST(OnnxExport, WritesAtomicallyAndReadsBack) {
   Graph again = import_onnx(path.string());
   EXPECT_EQ(again.nodes().size(), g.nodes().size());
   EXPECT_THROW(export_onnx(g, "/nonexistent/dir/x.onnx"), UsageError);
+}
+
+// A model file shortened by another program while it is mapped: reading its lost pages raises
+// SIGBUS, which must end the process with the error status and one line naming the file, not
+// "Bus error" and a core dump.
+TEST(InputFileDeathTest, FileThatShrinksWhileMappedIsNamed) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const auto path = test::temp_path("shrinks.onnx");
+  auto mapped = [&] {
+    {
+      std::ofstream f(path, std::ios::binary);
+      f << std::string(3 * 4096, 'x');
+    }
+    return map_input_file<ModelFormatError>(path.string(), "an ONNX model file", 1 << 20);
+  };
+  auto read_after_truncation = [&] {
+    InputFile file = mapped();
+    if (::truncate(path.c_str(), 0) != 0) std::_Exit(3);
+    volatile char last = file.bytes()[file.bytes().size() - 1];
+    (void)last;
+    std::_Exit(0);  // not reached when the page is gone
+  };
+  EXPECT_EXIT(read_after_truncation(), ::testing::ExitedWithCode(2),
+              "error: .*shrinks.onnx: the file shrank while faultgraph was reading it");
+  // A bus error elsewhere, while a file is mapped, keeps its default action.
+  auto other_bus_error = [&] {
+    InputFile file = mapped();
+    raise(SIGBUS);
+  };
+  EXPECT_EXIT(other_bus_error(), ::testing::KilledBySignal(SIGBUS), "");
 }
 
 }  // namespace

@@ -80,7 +80,8 @@ Command add_activations(CLI::App& app) {
   cmd->add_option("--max-channels", args->options.max_channels, "channels drawn per layer")
       ->check(kPositive)
       ->capture_default_str();
-  cmd->add_option("-o,--out", args->out, "folder for the PNG files")->capture_default_str();
+  cmd->add_option("-o,--out", args->out, "folder for the PNG files (created if missing)")
+      ->capture_default_str();
   return {cmd, [args] { return run_activations(*args); }};
 }
 

@@ -240,7 +240,9 @@ Command add_campaign(CLI::App& app) {
   };
   CLI::App* run = cmd->add_subcommand("run", "Run (or resume) a campaign into its database");
   spec_arg(run);
-  run->add_option("--db", a->db, "results database (default: the spec's name with .db)");
+  run->add_option(
+      "--db", a->db,
+      "results database (default: the spec's name with .db; missing folders are created)");
   run->add_option("--recompute", a->recompute,
                   "full: every node per trial; downstream: only the nodes the fault reaches; "
                   "cone: only the part of each node's output the fault reaches")
@@ -264,7 +266,8 @@ Command add_campaign(CLI::App& app) {
       ->capture_default_str();
   CLI::App* faults = cmd->add_subcommand("faults", "Export the campaign's fault list (CSV)");
   spec_arg(faults);
-  faults->add_option("-o,--out", a->out, "CSV file (default: standard output)");
+  faults->add_option("-o,--out", a->out,
+                     "CSV file (default: standard output; missing folders are created)");
   CLI::App* report = cmd->add_subcommand("report", "Outcome rates with confidence intervals");
   report->add_option("db", a->db, "campaign database")->required();
   report->add_option("--by", a->by, "layer, bit, site, op or input")->capture_default_str();
@@ -272,7 +275,8 @@ Command add_campaign(CLI::App& app) {
   CLI::App* exp = cmd->add_subcommand("export", "The trial table as CSV or JSON lines");
   exp->add_option("db", a->db, "campaign database")->required();
   exp->add_option("--format", a->format, "csv or jsonl")->capture_default_str();
-  exp->add_option("-o,--out", a->out, "output file (default: standard output)");
+  exp->add_option("-o,--out", a->out,
+                  "output file (default: standard output; missing folders are created)");
   return {cmd, [a, run, plan, faults, report, exp] {
             if (run->parsed()) return run_run(*a);
             if (plan->parsed()) return run_plan(*a);

@@ -91,7 +91,8 @@ Command add_demo(CLI::App& app) {
       ->check(kNonNegative);
   cmd->add_option("--limit", args->limit, "evaluate on the first N test images only")
       ->check(kNonNegative);
-  cmd->add_option("-o,--out", args->out, "folder for report.json, confusion matrices and pictures")
+  cmd->add_option("-o,--out", args->out,
+                  "folder for report.json, confusion matrices and pictures (created if missing)")
       ->capture_default_str();
   return {cmd, [args] { return run_demo(*args); }};
 }

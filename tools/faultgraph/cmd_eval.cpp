@@ -109,7 +109,8 @@ Command add_eval(CLI::App& app) {
   add_dataset_options(cmd, args->data, true);
   cmd->add_option("-b,--batch", args->batch, "batch size")->check(kPositive)->capture_default_str();
   cmd->add_option("--limit", args->limit, "evaluate the first N images only")->check(kNonNegative);
-  cmd->add_option("-o,--out", args->out, "folder for eval.json and the confusion matrix")
+  cmd->add_option("-o,--out", args->out,
+                  "folder for eval.json and the confusion matrix (created if missing)")
       ->capture_default_str();
   return {cmd, [args] { return run_eval(*args); }};
 }

@@ -186,7 +186,8 @@ Command add_inject(CLI::App& app) {
   cmd->add_option("-b,--batch", args->batch, "batch size")->check(kPositive)->capture_default_str();
   cmd->add_option("--limit", args->limit, "use only the first N samples (0: all)")
       ->check(kNonNegative);
-  cmd->add_option("-o,--out", args->out, "folder for report.json, confusion matrices and pictures")
+  cmd->add_option("-o,--out", args->out,
+                  "folder for report.json, confusion matrices and pictures (created if missing)")
       ->capture_default_str();
   return {cmd, [args] { return run_inject_command(*args); }};
 }

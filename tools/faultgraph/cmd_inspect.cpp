@@ -123,7 +123,8 @@ Command add_inspect(CLI::App& app) {
       ->required();
   cmd->add_option("--batch", args->batch, "batch size for symbolic batch dims (default 1)")
       ->check(kPositive);
-  cmd->add_option("--dot", args->dot, "also write a Graphviz DOT picture of the graph");
+  cmd->add_option("--dot", args->dot,
+                  "also write a Graphviz DOT picture of the graph (missing folders are created)");
   cmd->add_flag("--text", args->text, "print the graph as text (one line per node) instead");
   return {cmd, [args] { return run_inspect(*args); }};
 }

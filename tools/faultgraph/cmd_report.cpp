@@ -109,7 +109,8 @@ Command add_report(CLI::App& app) {
   cmd->add_option("input", args->input,
                   "campaign results database (campaign run --db), or the --out folder of inject")
       ->required();
-  cmd->add_option("-o,--out", args->out, "the HTML file to write")->capture_default_str();
+  cmd->add_option("-o,--out", args->out, "the HTML file to write (missing folders are created)")
+      ->capture_default_str();
   cmd->add_option("--model", args->model,
                   "the campaign's model, when the file the database names is not here");
   cmd->add_option("--images", args->images, "also keep every chart as PNG and SVG in this folder");

@@ -79,7 +79,8 @@ Command add_run(CLI::App& app) {
   cmd->add_option("model", args->model, "ONNX model file, or a built-in model name (untrained)")
       ->required();
   cmd->add_option("-i,--input", args->inputs, "input .npy file, one per model input")->required();
-  cmd->add_option("-o,--output", args->outputs, "where to write each output (.npy)");
+  cmd->add_option("-o,--output", args->outputs,
+                  "where to write each output (.npy; missing folders are created)");
   return {cmd, [args] { return run_model(*args); }};
 }
 

@@ -211,7 +211,8 @@ Command add_train(CLI::App& app) {
   cmd->add_option("--checkpoint", o.checkpoint_dir,
                   "folder for a checkpoint after every epoch (model, optimiser state)");
   cmd->add_flag("--resume", o.resume, "continue from the checkpoint in --checkpoint, if any");
-  cmd->add_option("-o,--out", args->out, "where to save the trained model (ONNX)")
+  cmd->add_option("-o,--out", args->out,
+                  "where to save the trained model (ONNX; missing folders are created)")
       ->capture_default_str();
   return {cmd, [args] { return run_train(*args); }};
 }

@@ -26,7 +26,9 @@ void check_output_file(const std::string& path);
 
 // The bytes of an input file (map_input_file): a regular file is mapped read-only, its pages
 // read in one go and never copied (a 100 MB ONNX model was read into a string, zero-filled
-// first, then copied by the parser); a pipe or a device is read into memory.
+// first, then copied by the parser); a pipe or a device is read into memory. A mapped file
+// that another program shortens while it is read ends the process with one line naming it
+// (not a bare "Bus error").
 class InputFile {
  public:
   InputFile() = default;
@@ -44,6 +46,7 @@ class InputFile {
                         InputFile&, std::string&);
   void* map_ = nullptr;
   size_t size_ = 0;
+  int watch_ = -1;  // its slot among the mappings whose SIGBUS is reported by name
   std::string read_;
 };
 
