@@ -285,4 +285,12 @@ void check_output_file(const std::string& path) {
   prepare_output_dir(dir.empty() ? std::string(".") : dir.string());
 }
 
+void check_output_not_input(const std::string& out, const std::string& input,
+                            std::string_view what) {
+  std::error_code ec;
+  if (out.empty() || input.empty() || !std::filesystem::equivalent(out, input, ec) || ec) return;
+  FG_FAIL(UsageError, out, ": is ", what, out == input ? "" : " (" + input + ")",
+          ", which this command reads; writing there would replace it: name another output file");
+}
+
 }  // namespace fg

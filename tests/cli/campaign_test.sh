@@ -66,6 +66,19 @@ assert {"masked", "tolerable"} <= outcomes, outcomes
 print("ok   killed and resumed campaign equals the uninterrupted one")
 PY
 [ "$kills" -ge 2 ] || { echo "FAIL: the campaign finished before it could be killed"; fail=1; }
+# An output that is the command's own input is refused before anything is written: `campaign
+# export r.db -o r.db` replaced the database by its CSV. Same name, another spelling, a link.
+cp straight.db same.db
+ln -sf same.db link.db
+check export_onto_db 2 "same.db: is the campaign database, which this command reads; .*name another output file" -- \
+  "$fg" campaign export same.db -o same.db
+check export_onto_db_link 2 "link.db: is the campaign database \\(./same.db\\)" -- \
+  "$fg" campaign export ./same.db -o link.db
+check report_onto_db 2 "same.db: is the campaign database" -- "$fg" report same.db -o ../"$(basename "$PWD")"/same.db
+cmp -s straight.db same.db && echo "ok   the database is untouched" || { echo "FAIL: same.db changed"; fail=1; }
+cp spec.yml spec_copy.yml
+check faults_onto_spec 2 "spec_copy.yml: is the campaign spec" -- "$fg" campaign faults spec_copy.yml -o spec_copy.yml
+cmp -s spec.yml spec_copy.yml || { echo "FAIL: spec_copy.yml changed"; fail=1; }
 
 # Report: text, JSON; the JSON's counts are the export's.
 check report 0 "" -- "$fg" campaign report straight.db --by bit

@@ -52,6 +52,18 @@ check input_without_batch_dim 2 "nobatch.npy: .*the array is one sample without 
 mkdir -p "$tmp/outdir.npy"
 check run_output_is_folder 2 "outdir.npy: is a folder; name a file" -- \
   "$fg" run "$ops/conv_basic.onnx" -i "$ops/conv_basic.in0.npy" -o "$tmp/outdir.npy"
+# An output that is one of the inputs (any spelling) or named twice is refused before the run.
+cp "$ops/conv_basic.onnx" "$tmp/m.onnx"
+cp "$ops/conv_basic.in0.npy" "$tmp/x.npy"
+check run_output_is_input 2 "x.npy: is --input 1 \\(.*x.npy\\), which this command reads" -- \
+  "$fg" run "$tmp/m.onnx" -i "$tmp/x.npy" -o "$tmp/../$(basename "$tmp")/x.npy"
+check run_output_is_model 2 "m.onnx: is the model, which this command reads" -- \
+  "$fg" run "$tmp/m.onnx" -i "$tmp/x.npy" -o "$tmp/m.onnx"
+check run_output_twice 2 "y.npy: named for outputs 1 and 2 .*give each --output its own file" -- \
+  bash -c "cd '$tmp' && '$fg' run m.onnx -i x.npy -o y.npy -o ./y.npy"
+check inspect_dot_is_model 2 "m.onnx: is the model" -- "$fg" inspect "$tmp/m.onnx" --dot "$tmp/m.onnx"
+cmp -s "$ops/conv_basic.onnx" "$tmp/m.onnx" && cmp -s "$ops/conv_basic.in0.npy" "$tmp/x.npy" &&
+  echo "ok   the model and input are untouched" || { echo "FAIL: m.onnx or x.npy changed"; fail=1; }
 mkdir -p "$tmp/dir.onnx" "$tmp/dir.npy"
 check model_is_folder 2 "dir.onnx: is a folder; name an ONNX model file" -- "$fg" inspect "$tmp/dir.onnx"
 check npy_is_folder 2 "dir.npy: is a folder; name a NumPy .npy file" -- "$fg" run "$ops/conv_basic.onnx" -i "$tmp/dir.npy"

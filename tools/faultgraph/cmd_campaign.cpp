@@ -189,6 +189,10 @@ int run_faults(const CampaignArgs& a) {
   if (!a.out.empty() && a.out != "-") check_output_file(a.out);
   CampaignSpec spec = load_campaign_spec(a.spec);
   CampaignModel l = load_campaign_model(spec);
+  if (!a.out.empty() && a.out != "-") {
+    check_output_not_input(a.out, spec.source, "the campaign spec");
+    check_output_not_input(a.out, l.model_name, "the campaign's model");
+  }
   Executor exec(l.model);
   PreparedCampaign p = prepare_campaign(exec, spec, l.data);
   if (!p.inputs.shortfall.empty()) print_note(spec.source + ": " + p.inputs.shortfall);
@@ -214,7 +218,10 @@ int run_report(const CampaignArgs& a) {
 }
 
 int run_export(const CampaignArgs& a) {
-  if (!a.out.empty() && a.out != "-") check_output_file(a.out);
+  if (!a.out.empty() && a.out != "-") {
+    check_output_file(a.out);
+    check_output_not_input(a.out, a.db, "the campaign database");
+  }
   TrialStore store(a.db, true);
   if (a.out.empty() || a.out == "-") {
     export_trials(store, a.format, std::cout);

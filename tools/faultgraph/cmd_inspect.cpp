@@ -41,8 +41,11 @@ std::string shape_str(const TensorInfo& t) {
 }
 
 int run_inspect(const InspectArgs& a) {
-  if (!a.dot.empty()) check_output_file(a.dot);  // before the table (was refused after it)
-  Graph g = load_model(a.model);                 // an ONNX file or a built-in model (untrained)
+  if (!a.dot.empty()) {  // before the table (was refused after it)
+    check_output_file(a.dot);
+    check_output_not_input(a.dot, a.model, "the model");
+  }
+  Graph g = load_model(a.model);  // an ONNX file or a built-in model (untrained)
   // A symbolic batch dim is taken as --batch for the table; other symbolic dims (a dynamic
   // height or width) stay unknown and show as "?".
   std::vector<TensorInfo> inputs;

@@ -81,6 +81,10 @@ int run_report(const ReportArgs& a) {
   FG_CHECK(fs::exists(a.input, ec), UsageError, a.input,
            ": no such file or folder (give a campaign database or the --out folder of inject)");
   check_output_file(a.out);
+  check_output_not_input(a.out, a.input, "the campaign database");
+  check_output_not_input(a.out, (fs::path(a.input) / "report.json").string(),
+                         "the inject run's record");
+  check_output_not_input(a.out, a.model, "the campaign's model");
   ImagesDir images(a.images);
   std::string html;
   if (fs::is_directory(a.input, ec)) {

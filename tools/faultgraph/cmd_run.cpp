@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <filesystem>
+
 #include "commands.h"
 #include "faultgraph/core/error.h"
 #include "faultgraph/core/files.h"
@@ -22,7 +24,25 @@ struct RunArgs {
 int run_model(const RunArgs& a) {
   // Before any work: a folder named as an output was refused only after the run ("cannot
   // replace the file").
-  for (const std::string& out : a.outputs) check_output_file(out);
+  namespace fs = std::filesystem;
+  for (size_t i = 0; i < a.outputs.size(); ++i) {
+    const std::string& out = a.outputs[i];
+    check_output_file(out);
+    check_output_not_input(out, a.model, "the model");
+    for (size_t j = 0; j < a.inputs.size(); ++j) {
+      check_output_not_input(out, a.inputs[j], fmt::format("--input {}", j + 1));
+    }
+    auto where = [](const std::string& p) {
+      std::error_code ec;
+      fs::path c = fs::weakly_canonical(fs::absolute(p, ec), ec);  // relative: "y" != "./y"
+      return ec ? fs::path(p).lexically_normal() : c;
+    };
+    for (size_t j = 0; j < i; ++j) {
+      FG_CHECK(where(a.outputs[j]) != where(out), UsageError, out, ": named for outputs ", j + 1,
+               " and ", i + 1,
+               " (the second would replace the first); give each --output its own file");
+    }
+  }
   Graph g = load_model(a.model);  // an ONNX file or a built-in model (untrained)
   auto runtime = g.runtime_inputs();
   FG_CHECK(a.inputs.size() == runtime.size(), UsageError, a.model, ": the model takes ",

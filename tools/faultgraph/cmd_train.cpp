@@ -146,6 +146,7 @@ struct TrainArgs {
 int run_train(TrainArgs a) {
   // Before hours of training: the model file and checkpoint folder must be writable.
   check_output_file(a.out);
+  check_output_not_input(a.out, a.data.spec, "the dataset");
   if (!a.options.checkpoint_dir.empty()) prepare_output_dir(a.options.checkpoint_dir);
   DatasetSplits data = load_dataset(a.data);
   Graph model = model_for(a.model, data.train, a.width, a.options.seed);

@@ -24,6 +24,13 @@ void prepare_output_dir(const std::string& dir);
 // its folder exists (created if needed) and is writable. UsageError naming it otherwise.
 void check_output_file(const std::string& path);
 
+// Refuses an output file that is one of the command's input files under any name (the same
+// name, another spelling, a link): the command would replace what it reads (`campaign export
+// r.db -o r.db` replaced the database by its own CSV). `what` names the input ("the campaign
+// database"). UsageError naming both and the fix; nothing when `out` does not exist yet.
+void check_output_not_input(const std::string& out, const std::string& input,
+                            std::string_view what);
+
 // The bytes of an input file (map_input_file): a regular file is mapped read-only, its pages
 // read in one go and never copied (a 100 MB ONNX model was read into a string, zero-filled
 // first, then copied by the parser); a pipe or a device is read into memory. A mapped file
