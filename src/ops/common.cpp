@@ -322,4 +322,9 @@ bool has_avx512() {
   return yes;
 }
 
+bool has_avx2_fma() {
+  static const bool yes = __builtin_cpu_supports("avx2") != 0 && __builtin_cpu_supports("fma") != 0;
+  return yes;
+}
+
 }  // namespace fg::ops

@@ -78,6 +78,8 @@ inline at::IntArrayRef ref(const std::vector<int64_t>& v) { return at::IntArrayR
 
 // Whether this CPU runs AVX-512F (faultgraph's own kernels pick their vector paths by it).
 bool has_avx512();
+// Whether it runs AVX2 and FMA (the vector paths for CPUs without AVX-512).
+bool has_avx2_fma();
 }  // namespace fg::ops
 
 namespace fg::ops {

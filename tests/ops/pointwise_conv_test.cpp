@@ -58,14 +58,14 @@ TEST(PointwiseConv, MatchesPyTorchWithinRounding) {
   }
 }
 
-// The kernels (positions or output channels across the lanes, portable C++) give the same
-// bits, so that the choice by shape never shows.
+// The kernels (positions or output channels across the lanes, AVX2, portable C++) give the
+// same bits, so that the choice by shape or CPU never shows.
 TEST(PointwiseConv, EveryKernelGivesTheSameBits) {
   for (const Layer& l : kLayers) {
     const auto [x, w, b] = make(l, l.h * 7 + l.cout);
     const at::Tensor best = pointwise_conv(x, w, b);
-    for (PointwiseKernel k :
-         {PointwiseKernel::kPositions, PointwiseKernel::kChannels, PointwiseKernel::kPortable}) {
+    for (PointwiseKernel k : {PointwiseKernel::kPositions, PointwiseKernel::kChannels,
+                              PointwiseKernel::kAvx2, PointwiseKernel::kPortable}) {
       EXPECT_TRUE(bits_equal(best, pointwise_conv(x, w, b, k)))
           << "kernel " << static_cast<int>(k) << ": " << l.cin << " -> " << l.cout << " at " << l.h
           << " x " << l.w;
