@@ -277,6 +277,63 @@ constexpr std::array<ChannelTile, sizeof...(NP)> channel_tiles(
 constexpr std::array<ChannelTile, kPositionTile> kChannelTiles =
     channel_tiles(std::make_integer_sequence<int, kPositionTile>{});
 
+// The channel tile on AVX2 with FMA: the 32 output channels as 4 vectors of 8 (the zero-padded
+// tiled weights: lanes past the layer's channels compute 0 into sums that nobody reads) by NP
+// <= 3 positions, 12 accumulators. The same fused multiply-adds per element as tile_channels,
+// so the same bits. For windows of few positions, where the AVX2 position tiles would leave
+// most of their 16 lanes empty (a 3 x 3 window: 9 of 16).
+constexpr int kPositionTileAvx2 = 3;
+template <int NP>
+__attribute__((target("avx2,fma"))) void tile_channels_avx2(
+    const float* x, int64_t ldx, const float* wt, int64_t ldw, int64_t k0, int64_t k1,
+    int /*channels*/, float* acc, int64_t lds, const float* /*next*/, const float* /*next_end*/) {
+#define FG_ZERO(j) __m256 c##j##0, c##j##1, c##j##2, c##j##3;
+  FG_ZERO(0)
+  FG_ZERO(1)
+  FG_ZERO(2)
+#undef FG_ZERO
+#define FG_INIT(j)                                                 \
+  if constexpr (NP > j) {                                          \
+    if (k0 > 0) {                                                  \
+      c##j##0 = _mm256_loadu_ps(acc + j * lds);                    \
+      c##j##1 = _mm256_loadu_ps(acc + j * lds + 8);                \
+      c##j##2 = _mm256_loadu_ps(acc + j * lds + 16);               \
+      c##j##3 = _mm256_loadu_ps(acc + j * lds + 24);               \
+    } else {                                                       \
+      c##j##0 = c##j##1 = c##j##2 = c##j##3 = _mm256_setzero_ps(); \
+    }                                                              \
+  }
+      FG_INIT(0) FG_INIT(1) FG_INIT(2)
+#undef FG_INIT
+          for (int64_t i = k0; i < k1; ++i) {
+    const float* wi = wt + i * ldw;
+    const __m256 w0 = _mm256_loadu_ps(wi), w1 = _mm256_loadu_ps(wi + 8);
+    const __m256 w2 = _mm256_loadu_ps(wi + 16), w3 = _mm256_loadu_ps(wi + 24);
+    const float* xi = x + i * ldx;
+#define FG_POS(j)                                  \
+  if constexpr (NP > j) {                          \
+    const __m256 xb = _mm256_broadcast_ss(xi + j); \
+    c##j##0 = _mm256_fmadd_ps(w0, xb, c##j##0);    \
+    c##j##1 = _mm256_fmadd_ps(w1, xb, c##j##1);    \
+    c##j##2 = _mm256_fmadd_ps(w2, xb, c##j##2);    \
+    c##j##3 = _mm256_fmadd_ps(w3, xb, c##j##3);    \
+  }
+    FG_POS(0) FG_POS(1) FG_POS(2)
+#undef FG_POS
+  }
+#define FG_OUT(j)                                  \
+  if constexpr (NP > j) {                          \
+    _mm256_storeu_ps(acc + j * lds, c##j##0);      \
+    _mm256_storeu_ps(acc + j * lds + 8, c##j##1);  \
+    _mm256_storeu_ps(acc + j * lds + 16, c##j##2); \
+    _mm256_storeu_ps(acc + j * lds + 24, c##j##3); \
+  }
+  FG_OUT(0) FG_OUT(1) FG_OUT(2)
+#undef FG_OUT
+}
+constexpr std::array<ChannelTile, kPositionTileAvx2> kChannelTilesAvx2 = {
+    &tile_channels_avx2<1>, &tile_channels_avx2<2>, &tile_channels_avx2<3>};
+
 // The weights laid out for tile_channels: per tile of 32 output channels, Cin x 32,
 // zero-padded. A tile's weights are contiguous: read with a stride of Cout floats, a
 // transposed weight cost a TLB miss per input channel (a ResNet-50 campaign ran 64-66
@@ -399,9 +456,11 @@ void run_positions(const float* px, const float* pw, const float* pb, float* py,
 constexpr int64_t kBlockChannels = 128;
 
 void run_channels(const float* px, const float* wt, const float* pb, float* py, int64_t n,
-                  int64_t cin, int64_t cout, int64_t p) {
+                  int64_t cin, int64_t cout, int64_t p, bool avx512) {
+  const int64_t most = avx512 ? kPositionTile : kPositionTileAvx2;
+  const ChannelTile* tiles = avx512 ? kChannelTiles.data() : kChannelTilesAvx2.data();
   // Positions in near-equal tiles of at most 12 (49 = 10 + 10 + 10 + 10 + 9, not 4 x 12 + 1).
-  const int64_t pos_tiles = (p + kPositionTile - 1) / kPositionTile;
+  const int64_t pos_tiles = (p + most - 1) / most;
   const int64_t per_tile = (p + pos_tiles - 1) / pos_tiles;
   // Tasks: (block of output channels, sample), channels outermost.
   const int64_t chan_blocks = (cout + kBlockChannels - 1) / kBlockChannels;
@@ -436,9 +495,9 @@ void run_channels(const float* px, const float* wt, const float* pb, float* py, 
               share = next + 16 * (lines * part / pos_tiles);
               share_end = next + 16 * (lines * (part + 1) / pos_tiles);
             }
-            kChannelTiles[np - 1](xs + p0, p, wt + c * cin, kChannelTile, k0, k1, channels,
-                                  sums.data() + p0 * kBlockChannels + (c - c0), kBlockChannels,
-                                  share, share_end);
+            tiles[np - 1](xs + p0, p, wt + c * cin, kChannelTile, k0, k1, channels,
+                          sums.data() + p0 * kBlockChannels + (c - c0), kBlockChannels, share,
+                          share_end);
           }
         }
       }
@@ -460,6 +519,12 @@ void run_channels(const float* px, const float* wt, const float* pb, float* py, 
 // channels across lanes (tiles of 32).
 double position_lanes(int64_t p) {
   return static_cast<double>(p) / static_cast<double>(16 * ((p + 15) / 16));
+}
+// The AVX2 position tiles: parts of 16 positions, the last of up to 8 as one vector.
+double position_lanes_avx2(int64_t p) {
+  const int64_t last = p % 16;
+  const int64_t lanes = 16 * (p / 16) + (last == 0 ? 0 : last <= 8 ? 8 : 16);
+  return static_cast<double>(p) / static_cast<double>(lanes);
 }
 double channel_lanes(int64_t cout) {
   return static_cast<double>(cout) /
@@ -491,11 +556,11 @@ at::Tensor pointwise_conv(const at::Tensor& x_in, const at::Tensor& w_in, const 
   const float* pw = w.data_ptr<float>();
   const float* pb = b.defined() ? b.data_ptr<float>() : nullptr;
   float* py = y.data_ptr<float>();
-  const bool avx512 =
-      kernel != PointwiseKernel::kPortable && kernel != PointwiseKernel::kAvx2 && has_avx512();
-  const Isa isa = avx512                                                   ? Isa::kAvx512
-                  : kernel != PointwiseKernel::kPortable && has_avx2_fma() ? Isa::kAvx2
-                                                                           : Isa::kPortable;
+  const bool avx512 = (kernel == PointwiseKernel::kBest || kernel == PointwiseKernel::kPositions ||
+                       kernel == PointwiseKernel::kChannels) &&
+                      has_avx512();
+  const bool avx2 = !avx512 && kernel != PointwiseKernel::kPortable && has_avx2_fma();
+  const Isa isa = avx512 ? Isa::kAvx512 : avx2 ? Isa::kAvx2 : Isa::kPortable;
   // Output channels across the lanes where positions would leave many lanes empty (measured
   // on the 1x1 layers of ResNet-50 and MobileNetV2: faster at 7 x 7, slower at 14 x 14, whose
   // lanes are 94% full, and where the input has few channels), and, where the channel tiles
@@ -505,13 +570,21 @@ at::Tensor pointwise_conv(const at::Tensor& x_in, const at::Tensor& w_in, const 
   // 1x1 shapes: 4 x 4 positions 58 vs 97 us, 6 x 7 129 vs 158, 10 x 10 277 vs 324; 8 x 8 and
   // 12 x 12 even; ResNet-50 campaign 79 -> 86 trials/s, MobileNetV2 and InceptionV3 within
   // noise).
-  const double pl = position_lanes(p), cl = channel_lanes(cout);
-  const bool best_channels = (pl < 0.85 && cl > pl + 0.05) || ((pl < 0.95 || p < 64) && cl >= 0.9);
-  const bool channels = avx512 && (kernel == PointwiseKernel::kChannels ||
-                                   (kernel == PointwiseKernel::kBest && best_channels));
+  // On AVX2 (Zen 1, 1 thread, batch 1) the channel tiles, 4 vectors by 3 positions, ran
+  // ResNet-50's whole 7 x 7 and 14 x 14 1x1 layers at 32-37 GFLOP/s, 0.85-1.02x oneDNN, where
+  // the 6 x 16 position tiles ran 24-30 (a 7 x 7 layer is 3 parts of 16 and one of 1; a
+  // 3 x 3 window fills 9 of 16 lanes); so they take every shape up to 14 x 14 whose channel
+  // tiles are nearly full, and, past it, shapes whose position tiles would be under 85% full.
+  const double pl = avx512 ? position_lanes(p) : position_lanes_avx2(p), cl = channel_lanes(cout);
+  const bool best_channels =
+      avx512 ? (pl < 0.85 && cl > pl + 0.05) || ((pl < 0.95 || p < 64) && cl >= 0.9)
+             : (p <= 196 && cl >= 0.9) || (pl < 0.85 && cl > pl + 0.05);
+  const bool channels = (avx512 || avx2) && (kernel == PointwiseKernel::kChannels ||
+                                             kernel == PointwiseKernel::kAvx2Channels ||
+                                             (kernel == PointwiseKernel::kBest && best_channels));
   if (channels) {
     const at::Tensor wt = tiled_weight(w);
-    run_channels(px, wt.data_ptr<float>(), pb, py, n, cin, cout, p);
+    run_channels(px, wt.data_ptr<float>(), pb, py, n, cin, cout, p, avx512);
   } else {
     run_positions(px, pw, pb, py, n, cin, cout, p, isa);
   }

@@ -9,10 +9,10 @@ namespace fg::ops {
 
 // Which kernel: the faster for the shape (kBest), or one of them (the tests compare them):
 // positions across vector lanes (AVX-512; AVX2 on CPUs without it), output channels across
-// lanes (AVX-512, for few positions; else as kPositions), positions across AVX2 lanes (where
-// the CPU has AVX2 and FMA; else portable), or portable C++ (fused multiply-adds, no vector
-// code of ours). All give the same bits.
-enum class PointwiseKernel { kBest, kPositions, kChannels, kAvx2, kPortable };
+// lanes (AVX-512, for few positions; AVX2 on CPUs without it), positions or output channels
+// across AVX2 lanes (where the CPU has AVX2 and FMA; else portable), or portable C++ (fused
+// multiply-adds, no vector code of ours). All give the same bits.
+enum class PointwiseKernel { kBest, kPositions, kChannels, kAvx2, kAvx2Channels, kPortable };
 
 // y = conv2d(x, w, bias) for a 1 x 1 kernel, stride 1, no padding, group 1: x N x Cin x H x W
 // contiguous float, w Cout x Cin x 1 x 1, y N x Cout x H x W. Every output element is the

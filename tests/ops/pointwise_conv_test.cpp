@@ -64,8 +64,9 @@ TEST(PointwiseConv, EveryKernelGivesTheSameBits) {
   for (const Layer& l : kLayers) {
     const auto [x, w, b] = make(l, l.h * 7 + l.cout);
     const at::Tensor best = pointwise_conv(x, w, b);
-    for (PointwiseKernel k : {PointwiseKernel::kPositions, PointwiseKernel::kChannels,
-                              PointwiseKernel::kAvx2, PointwiseKernel::kPortable}) {
+    for (PointwiseKernel k :
+         {PointwiseKernel::kPositions, PointwiseKernel::kChannels, PointwiseKernel::kAvx2,
+          PointwiseKernel::kAvx2Channels, PointwiseKernel::kPortable}) {
       EXPECT_TRUE(bits_equal(best, pointwise_conv(x, w, b, k)))
           << "kernel " << static_cast<int>(k) << ": " << l.cin << " -> " << l.cout << " at " << l.h
           << " x " << l.w;
