@@ -280,17 +280,16 @@ constexpr std::array<ChannelTile, kPositionTile> kChannelTiles =
 // The channel tile on AVX2 with FMA: the 32 output channels as 4 vectors of 8 (the zero-padded
 // tiled weights: lanes past the layer's channels compute 0 into sums that nobody reads) by NP
 // <= 3 positions, 12 accumulators. The same fused multiply-adds per element as tile_channels,
-// so the same bits. For windows of few positions, where the AVX2 position tiles would leave
-// most of their 16 lanes empty (a 3 x 3 window: 9 of 16).
+// so the same bits. Faster on Zen 1 than the AVX2 position tiles up to 14 x 14 positions
+// (pointwise_conv says by how much), whose 16 lanes a window leaves part empty (3 x 3: 9).
 constexpr int kPositionTileAvx2 = 3;
 template <int NP>
 __attribute__((target("avx2,fma"))) void tile_channels_avx2(
     const float* x, int64_t ldx, const float* wt, int64_t ldw, int64_t k0, int64_t k1,
     int /*channels*/, float* acc, int64_t lds, const float* /*next*/, const float* /*next_end*/) {
 #define FG_ZERO(j) __m256 c##j##0, c##j##1, c##j##2, c##j##3;
-  FG_ZERO(0)
-  FG_ZERO(1)
-  FG_ZERO(2)
+  // clang-format off
+  FG_ZERO(0) FG_ZERO(1) FG_ZERO(2)
 #undef FG_ZERO
 #define FG_INIT(j)                                                 \
   if constexpr (NP > j) {                                          \
@@ -303,9 +302,10 @@ __attribute__((target("avx2,fma"))) void tile_channels_avx2(
       c##j##0 = c##j##1 = c##j##2 = c##j##3 = _mm256_setzero_ps(); \
     }                                                              \
   }
-      FG_INIT(0) FG_INIT(1) FG_INIT(2)
+  FG_INIT(0) FG_INIT(1) FG_INIT(2)
 #undef FG_INIT
-          for (int64_t i = k0; i < k1; ++i) {
+  for (int64_t i = k0; i < k1; ++i) {
+    // clang-format on
     const float* wi = wt + i * ldw;
     const __m256 w0 = _mm256_loadu_ps(wi), w1 = _mm256_loadu_ps(wi + 8);
     const __m256 w2 = _mm256_loadu_ps(wi + 16), w3 = _mm256_loadu_ps(wi + 24);
@@ -318,7 +318,9 @@ __attribute__((target("avx2,fma"))) void tile_channels_avx2(
     c##j##2 = _mm256_fmadd_ps(w2, xb, c##j##2);    \
     c##j##3 = _mm256_fmadd_ps(w3, xb, c##j##3);    \
   }
+    // clang-format off
     FG_POS(0) FG_POS(1) FG_POS(2)
+    // clang-format on
 #undef FG_POS
   }
 #define FG_OUT(j)                                  \
@@ -328,7 +330,9 @@ __attribute__((target("avx2,fma"))) void tile_channels_avx2(
     _mm256_storeu_ps(acc + j * lds + 16, c##j##2); \
     _mm256_storeu_ps(acc + j * lds + 24, c##j##3); \
   }
+  // clang-format off
   FG_OUT(0) FG_OUT(1) FG_OUT(2)
+  // clang-format on
 #undef FG_OUT
 }
 constexpr std::array<ChannelTile, kPositionTileAvx2> kChannelTilesAvx2 = {
