@@ -575,7 +575,7 @@ at::Tensor pointwise_conv(const at::Tensor& x_in, const at::Tensor& w_in, const 
   // 12 x 12 even; ResNet-50 campaign 79 -> 86 trials/s, MobileNetV2 and InceptionV3 within
   // noise).
   // On AVX2 (Zen 1, 1 thread, batch 1) the channel tiles, 4 vectors by 3 positions, ran
-  // ResNet-50's whole 7 x 7 and 14 x 14 1x1 layers at 32-37 GFLOP/s, 0.85-1.02x oneDNN, where
+  // ResNet-50's whole 7 x 7 and 14 x 14 1x1 layers at 32-37 GFLOP/s, 0.85-1.04x oneDNN, where
   // the 6 x 16 position tiles ran 24-30 (a 7 x 7 layer is 3 parts of 16 and one of 1; a
   // 3 x 3 window fills 9 of 16 lanes); so they take every shape up to 14 x 14 whose channel
   // tiles are nearly full, and, past it, shapes whose position tiles would be under 85% full.
