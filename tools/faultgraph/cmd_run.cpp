@@ -25,6 +25,12 @@ int run_model(const RunArgs& a) {
   // Before any work: a folder named as an output was refused only after the run ("cannot
   // replace the file").
   namespace fs = std::filesystem;
+  // Where an output will be, links resolved (it may not exist yet, so not fs::equivalent).
+  auto where = [](const std::string& p) {
+    std::error_code ec;
+    fs::path c = fs::weakly_canonical(fs::absolute(p, ec), ec);  // relative: "y" != "./y"
+    return ec ? fs::path(p).lexically_normal() : c;
+  };
   for (size_t i = 0; i < a.outputs.size(); ++i) {
     const std::string& out = a.outputs[i];
     check_output_file(out);
@@ -32,11 +38,6 @@ int run_model(const RunArgs& a) {
     for (size_t j = 0; j < a.inputs.size(); ++j) {
       check_output_not_input(out, a.inputs[j], fmt::format("--input {}", j + 1));
     }
-    auto where = [](const std::string& p) {
-      std::error_code ec;
-      fs::path c = fs::weakly_canonical(fs::absolute(p, ec), ec);  // relative: "y" != "./y"
-      return ec ? fs::path(p).lexically_normal() : c;
-    };
     for (size_t j = 0; j < i; ++j) {
       FG_CHECK(where(a.outputs[j]) != where(out), UsageError, out, ": named for outputs ", j + 1,
                " and ", i + 1,
