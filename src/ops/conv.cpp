@@ -1,7 +1,7 @@
 // Conv: N-d convolution (1-d to 3-d) with groups (depthwise included), dilations, strides,
 // explicit pads or auto_pad. 2-d 1x1 convolutions of group 1 without padding run
 // faultgraph's own kernel (ops/pointwise_conv.h), whose windows are exact, and so do other
-// 2-d convolutions of group 1 with at most 64 output positions, through im2col; the others
+// 2-d convolutions of group 1 with at most 196 output positions, through im2col; the others
 // go to oneDNN (or ATen's), symmetric pads as padding, asymmetric ones applied beforehand
 // with a zero pad.
 #include <algorithm>
@@ -180,7 +180,14 @@ at::Tensor strided_positions(const at::Tensor& x, const Window& w) {
 // layers with 7 x 7 and 8 x 8 outputs: 1.11-1.30x oneDNN's speed with weights cycling
 // through 96 MB, as a campaign meets them (138-170 GFLOP/s against 125-141), 0.93-1.14x
 // with one weight called again and again; their 14 x 14 and 17 x 17 layers 0.78-0.93x.
-constexpr int64_t kGemmMaxPositions = 64;
+// Up to 196 (ResNet-50's 14 x 14 layers) since: on a Zen 5 core those run 0.90x oneDNN's
+// speed hot and 1.0x cold, and in a campaign their whole layers ran as fast as on oneDNN
+// (187 against 184 GFLOP/s) while their windows, now exact (no rounded sizes, no checks),
+// went from 39-125 to 57-161 GFLOP/s: ResNet-50 `cone` 92 -> 104-105 trials/s on 1 thread
+// (1,000 trials). Past 196 (28 x 28, 17 x 17) nothing changed beyond noise (ResNet-50
+// 105-110, InceptionV3 67-73 trials/s against 64-72), and whole layers there run 0.85-0.9x
+// oneDNN's speed, so they stay on oneDNN.
+constexpr int64_t kGemmMaxPositions = 196;
 
 // Whether a convolution runs as im2col_conv: group 1, 2-d, not a 1x1 without padding, a float
 // input of known spatial size with at most kGemmMaxPositions output positions. The choice
