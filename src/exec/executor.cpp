@@ -397,6 +397,14 @@ bool all_finite(const at::Tensor& t) {
 namespace {
 // A window larger than this share of the output is recomputed whole.
 constexpr double kMaxWindowShare = 0.5;
+// The same for a region whose windows are exact by construction (no rounded sizes, no
+// checks, the whole layer's kernel: faultgraph's 1x1 and im2col convolutions, element-wise
+// ops), where a window costs its share of the whole layer and little more. Measured, 1
+// thread, campaigns of the bench's models (1,000, 300 and 600 trials), alternating against
+// 0.5: ResNet-50 86-89 -> 93-101 trials/s (FLOPs per trial 15.2% -> 12.7% of a forward),
+// MobileNetV2 379-460 -> 453-458 (16.7% -> 14.5%), InceptionV3 54-73 -> 57-65 (16.2% ->
+// 15.9%, within this machine's noise).
+constexpr double kMaxExactWindowShare = 0.9;
 // The work, in FLOPs, that a node computed whole spends per output element beyond its FLOPs
 // (copying its input whole, allocating and passing over its output): chosen by measurement
 // (MobileNetV2 campaigns: 16 to 128 the same within noise; ResNet-20, whose tensors are
@@ -766,7 +774,7 @@ struct Executor::Slot {
     for (const Box& b : candidates) {
       const double share = share_of(b, v);
       // Most of the output: the full kernel costs no more than a window and its bookkeeping.
-      if (share > kMaxWindowShare) continue;
+      if (share > (step.region->exact ? kMaxExactWindowShare : kMaxWindowShare)) continue;
       // Nor does a window that saves less work than ExecOptions::min_window_saving (1e6,
       // tens of microseconds of one core: its slicing, padding and allocations cost more).
       // Measured, 1 thread: ResNet-20 campaign 2321 -> 2591 trials/s, MobileNetV2 231 ->
