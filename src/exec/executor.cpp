@@ -398,8 +398,9 @@ namespace {
 // A window larger than this share of the output is recomputed whole.
 constexpr double kMaxWindowShare = 0.5;
 // The same for a region whose windows are exact by construction (no rounded sizes, no
-// checks, the whole layer's kernel: faultgraph's 1x1 and im2col convolutions, element-wise
-// ops), where a window costs its share of the whole layer and little more. Measured, 1
+// checks, the whole layer's kernel: faultgraph's 1x1 and im2col convolutions, pools, Pad,
+// Concat, element-wise ops), where a window costs its share of the whole layer and little
+// more. Measured, 1
 // thread, campaigns of the bench's models (1,000, 300 and 600 trials), alternating against
 // 0.5: ResNet-50 86-89 -> 93-101 trials/s (FLOPs per trial 15.2% -> 12.7% of a forward),
 // MobileNetV2 379-460 -> 453-458 (16.7% -> 14.5%), InceptionV3 54-73 -> 57-65 (16.2% ->
