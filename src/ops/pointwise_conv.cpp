@@ -278,6 +278,8 @@ __attribute__((target("avx512f"))) void sums_to_rows(const float* s, int64_t lds
   const auto mp = static_cast<__mmask16>(np >= 16 ? 0xffff : (1U << np) - 1);
   __m512 r[16];  // NOLINT(*-avoid-c-arrays): std::array drops __m512's alignment attribute
   __m512 t[16];  // NOLINT(*-avoid-c-arrays)
+  // Every loop unrolled, so that r and t stay in registers (else they went through the stack).
+#pragma GCC unroll 16
   for (int j = 0; j < 16; ++j) {
     r[j] = j < np ? _mm512_maskz_loadu_ps(mc, s + j * lds) : _mm512_setzero_ps();
   }
@@ -285,27 +287,34 @@ __attribute__((target("avx512f"))) void sums_to_rows(const float* s, int64_t lds
   // 128-bit lanes twice. (The mask forms with every lane set: the plain ones pass GCC 12 an
   // undefined vector it warns about.)
   constexpr __mmask16 all = 0xffff;
+#pragma GCC unroll 16
   for (int j = 0; j < 16; j += 2) {
     t[j] = _mm512_mask_unpacklo_ps(r[j], all, r[j], r[j + 1]);
     t[j + 1] = _mm512_mask_unpackhi_ps(r[j], all, r[j], r[j + 1]);
   }
+#pragma GCC unroll 16
   for (int j = 0; j < 16; j += 4) {
     r[j] = _mm512_mask_shuffle_ps(t[j], all, t[j], t[j + 2], 0x44);
     r[j + 1] = _mm512_mask_shuffle_ps(t[j], all, t[j], t[j + 2], 0xee);
     r[j + 2] = _mm512_mask_shuffle_ps(t[j + 1], all, t[j + 1], t[j + 3], 0x44);
     r[j + 3] = _mm512_mask_shuffle_ps(t[j + 1], all, t[j + 1], t[j + 3], 0xee);
   }
+#pragma GCC unroll 16
   for (int j = 0; j < 16; j += 8) {
+#pragma GCC unroll 16
     for (int q = 0; q < 4; ++q) {
       t[j + q] = _mm512_mask_shuffle_f32x4(r[j + q], all, r[j + q], r[j + q + 4], 0x88);
       t[j + q + 4] = _mm512_mask_shuffle_f32x4(r[j + q], all, r[j + q], r[j + q + 4], 0xdd);
     }
   }
+#pragma GCC unroll 16
   for (int q = 0; q < 8; ++q) {
     r[q] = _mm512_mask_shuffle_f32x4(t[q], all, t[q], t[q + 8], 0x88);
     r[q + 8] = _mm512_mask_shuffle_f32x4(t[q], all, t[q], t[q + 8], 0xdd);
   }
-  for (int c = 0; c < nc; ++c) {
+#pragma GCC unroll 16
+  for (int c = 0; c < 16; ++c) {
+    if (c >= nc) break;
     const __m512 v = bias ? _mm512_add_ps(r[c], _mm512_set1_ps(bias[c])) : r[c];
     _mm512_mask_storeu_ps(y + c * ldy, mp, v);
   }
