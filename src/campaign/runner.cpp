@@ -309,8 +309,10 @@ constexpr int kDefaultBatch = 1;
 // new threads each spin a million pauses before they sleep.
 class TrialThreads {
  public:
-  // job(w) on workers 0..n-1; returns when all are done, rethrowing the first exception.
-  void run(int n, const std::function<void(int)>& job) {
+  // job(w) on workers 0..n-1, and alongside() (if given) on the calling thread meanwhile;
+  // returns when all are done, rethrowing the first exception (the workers' first).
+  void run(int n, const std::function<void(int)>& job,
+           const std::function<void()>& alongside = nullptr) {
     std::lock_guard<std::mutex> one_job(run_mutex_);
     std::unique_lock<std::mutex> lock(m_);
     while (static_cast<int>(threads_.size()) < n) {
@@ -323,11 +325,22 @@ class TrialThreads {
     errors_.assign(static_cast<size_t>(n), nullptr);
     ++generation_;
     wake_.notify_all();
+    std::exception_ptr alongside_error;
+    if (alongside) {
+      lock.unlock();
+      try {
+        alongside();
+      } catch (...) {
+        alongside_error = std::current_exception();
+      }
+      lock.lock();
+    }
     done_.wait(lock, [this] { return running_ == 0; });
     job_ = nullptr;
     for (auto& e : errors_) {
       if (e) std::rethrow_exception(e);
     }
+    if (alongside_error) std::rethrow_exception(alongside_error);
   }
 
  private:
@@ -400,6 +413,87 @@ std::vector<TrialRecord> run_trials_on(const Executor& exec, const GoldenCache& 
   return out;
 }
 
+// The first `count` trials of `trials` (all on `golden`'s input), `batch` at a time, on
+// `workers` trial threads, each record handed to `take` on the calling thread in trial order
+// as soon as it and those before it are done: the workers never wait for the records to be
+// stored or for each other, but at the end of the input. (Chunks of about a second of trials,
+// each ending with the workers waiting for its slowest trial and for its records to be
+// stored, cost ResNet-50 at 2 threads about 3% of its time, 0.13 of 4.7 s.) A Ctrl-C: the
+// workers take no more trials, `take` gets every record finished before the first unfinished
+// one, and Interrupted is thrown; an exception from `take` stops the workers too.
+void stream_trials(const Executor& exec, const GoldenCache& golden, const TrialPlan& plan,
+                   const CampaignInputs& inputs, Recompute recompute,
+                   const std::vector<Trial>& trials, size_t count, int workers, size_t batch,
+                   const std::function<void(const TrialRecord&)>& take) {
+  auto run_at = [&](size_t i) {
+    return run_trial_batch(exec, golden, plan,
+                           std::span<const Trial>(trials.data() + i, std::min(batch, count - i)),
+                           inputs, recompute);
+  };
+  if (workers <= 1 || count <= batch) {
+    for (size_t i = 0; i < count; i += batch) {
+      check_interrupt();
+      for (const TrialRecord& rec : run_at(i)) take(rec);
+    }
+    return;
+  }
+  std::vector<TrialRecord> out(count);
+  std::vector<char> ready(count, 0);
+  std::mutex m;
+  std::condition_variable cv;
+  int running = workers;
+  std::atomic<size_t> next{0};
+  std::atomic<bool> stop{false};
+  auto job = [&](int) {
+    struct Leave {  // however the worker leaves: one fewer running, the taker told
+      std::mutex& m;
+      std::condition_variable& cv;
+      int& running;
+      ~Leave() {
+        {
+          std::lock_guard<std::mutex> l(m);
+          --running;
+        }
+        cv.notify_all();
+      }
+    } leave{m, cv, running};
+    try {
+      for (size_t i = next.fetch_add(batch); i < count && !stop && interrupt_signal() == 0;
+           i = next.fetch_add(batch)) {
+        std::vector<TrialRecord> recs = run_at(i);
+        {
+          std::lock_guard<std::mutex> l(m);
+          for (size_t k = 0; k < recs.size(); ++k) {
+            out[i + k] = std::move(recs[k]);
+            ready[i + k] = 1;
+          }
+        }
+        cv.notify_all();
+      }
+    } catch (...) {
+      stop = true;  // the other workers too: the campaign ends with this error
+      throw;
+    }
+  };
+  auto alongside = [&] {
+    try {
+      for (size_t i = 0; i < count; ++i) {
+        {
+          std::unique_lock<std::mutex> l(m);
+          cv.wait(l, [&] { return ready[i] != 0 || running == 0; });
+          if (ready[i] == 0) return;  // the workers stopped before trial i
+        }
+        take(out[i]);
+      }
+    } catch (...) {
+      stop = true;
+      throw;
+    }
+  };
+  trial_threads().run(workers, job, alongside);
+  check_interrupt();
+}
+
 // One trial thread per compute thread. Measured at 2 threads (bench/campaign_vs_pytorch.py
 // --workers, README "Performance"), side by side vs one at a time with both threads on its
 // kernels: ResNet-50 69.0 vs 66.7 trials/s (downstream), 71.4 vs 58.8 (cone); MobileNetV2
@@ -443,9 +537,6 @@ std::vector<bool> trials_to_skip(const TrialPlan& plan, const TrialStore* store,
   if (o.max_trials >= 0) todo = std::min(todo, o.max_trials);
   return done;
 }
-
-// Seconds of trials per chunk of one input's trials (run_trials).
-constexpr double kChunkSeconds = 1.0;
 
 int64_t trial_block(const TrialPlan& plan) {
   return std::clamp<int64_t>(50 * plan.inputs(), 2000, 200000);
@@ -496,53 +587,35 @@ RunSummary run_trials(Executor& exec, const TrialPlan& plan, const CampaignInput
         sum.golden_seconds +=
             std::chrono::duration<double>(std::chrono::steady_clock::now() - golden_start).count();
         if (workers <= 0) workers = default_workers();
-        // Trials of this input in chunks, each chunk's trials side by side on the workers.
+        // Trials of this input side by side on the workers, each record stored as it comes.
         const size_t here = static_cast<size_t>(
             std::min<int64_t>(static_cast<int64_t>(trials.size()), todo - sum.ran));
-        // A chunk ends with the workers waiting for its slowest trial and for the records to
-        // be stored; chunks of about a second of trials (at the rate measured so far) keep
-        // that small and the progress line and Ctrl-C prompt. Measured at 2 threads against
-        // chunks of 32 trials: MobileNetV2 (1,500 trials) 485 -> 507 trials/s, ResNet-50
-        // (500 trials) 105 -> 106.5.
-        const size_t min_chunk = static_cast<size_t>(16 * workers) * batch;
-        size_t chunk = min_chunk;
-        for (size_t c0 = 0; c0 < here; c0 += chunk) {
-          check_interrupt();
-          const double elapsed =
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-          if (sum.ran > 0 && elapsed > 0) {
-            const double rate = static_cast<double>(sum.ran) / elapsed;
-            chunk = std::clamp(static_cast<size_t>(rate * kChunkSeconds), min_chunk,
-                               std::max(min_chunk, size_t{4096}));
-          }
-          std::vector<TrialRecord> recs =
-              run_trials_on(exec, golden, plan, inputs, o.recompute, trials, c0,
-                            std::min(here, c0 + chunk), workers, batch);
-          for (TrialRecord& rec : recs) {
-            Outcome oc = outcome_from_name(rec.outcome);
-            ++sum.outcomes[static_cast<int>(oc)];
-            sdc += oc == Outcome::kSdc1 || oc == Outcome::kSdc5 ? 1 : 0;
-            sum.flops += rec.flops;
-            ++sum.ran;
-            if (on_trial) on_trial(rec);
-            if (store) {
-              store->add(rec);
-              auto now = std::chrono::steady_clock::now();
-              if (static_cast<int64_t>(store->pending()) >= o.commit_trials ||
-                  now - last_commit >= std::chrono::duration<double>(o.commit_seconds)) {
-                store->commit();
-                last_commit = now;
+        stream_trials(
+            exec, golden, plan, inputs, o.recompute, trials, here, workers, batch,
+            [&](const TrialRecord& rec) {
+              Outcome oc = outcome_from_name(rec.outcome);
+              ++sum.outcomes[static_cast<int>(oc)];
+              sdc += oc == Outcome::kSdc1 || oc == Outcome::kSdc5 ? 1 : 0;
+              sum.flops += rec.flops;
+              ++sum.ran;
+              if (on_trial) on_trial(rec);
+              if (store) {
+                store->add(rec);
+                auto now = std::chrono::steady_clock::now();
+                if (static_cast<int64_t>(store->pending()) >= o.commit_trials ||
+                    now - last_commit >= std::chrono::duration<double>(o.commit_seconds)) {
+                  store->commit();
+                  last_commit = now;
+                }
               }
-            }
-            Interval ci = wilson_interval(sdc, sum.ran);
-            double per_trial = sum.flops / static_cast<double>(sum.ran);
-            progress.set_label(fmt::format(
-                "campaign  SDC {:.2f}% [{:.2f}, {:.2f}]  recomputed {:.1f}% of a forward",
-                100.0 * static_cast<double>(sdc) / static_cast<double>(sum.ran), 100 * ci.low,
-                100 * ci.high, 100 * per_trial / std::max(golden.forward_flops(), 1.0)));
-            progress.advance(1);
-          }
-        }
+              Interval ci = wilson_interval(sdc, sum.ran);
+              double per_trial = sum.flops / static_cast<double>(sum.ran);
+              progress.set_label(fmt::format(
+                  "campaign  SDC {:.2f}% [{:.2f}, {:.2f}]  recomputed {:.1f}% of a forward",
+                  100.0 * static_cast<double>(sdc) / static_cast<double>(sum.ran), 100 * ci.low,
+                  100 * ci.high, 100 * per_trial / std::max(golden.forward_flops(), 1.0)));
+              progress.advance(1);
+            });
       }
     }
   } catch (const Interrupted&) {
