@@ -20,6 +20,11 @@ at::Tensor depthwise_window(const at::Tensor& x, const at::Tensor& w, const at::
                             const std::vector<int64_t>& strides,
                             const std::vector<int64_t>& dilations);
 
+// Whether depthwise_window takes its vector kernel for a 3x3 kernel (AVX-512, strides 1 or 2,
+// no dilation); else a scalar loop (both the same bits).
+bool depthwise_vector_geometry(const std::vector<int64_t>& strides,
+                               const std::vector<int64_t>& dilations);
+
 // Whether depthwise_window applies: float, no gradients wanted, x contiguous N x G x H x W,
 // w G x 1 x KH x KW.
 bool depthwise_window_applies(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,

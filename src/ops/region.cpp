@@ -1,5 +1,6 @@
 // Boxes and the shared parts of windowed recompute (Region): element-wise ops and sliding
 // windows.
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -241,6 +242,43 @@ at::Tensor window_input(const WindowInput& x, const Window& w, const Box& out, i
     inner.hi[2 + j] = before + len;
   }
   at::Tensor t = at::empty(shape, x.base.options());
+  if (spatial == 2 && t.scalar_type() == at::kFloat && x.base.is_contiguous()) {
+    // Plane by plane, row by row: the border, then the read rows of the input (ATen's fill_
+    // of each strided border strip and a copy per row through copy_into cost more than the
+    // window's depthwise convolution: 40 of 58 us for 960 channels at 7 x 7); the patch, if
+    // any, over them after.
+    const auto v = static_cast<float>(pad_value);
+    const int64_t h = shape[2], wd = shape[3];
+    const int64_t r0 = inner.lo[2], r1 = inner.hi[2], c0 = inner.lo[3], c1 = inner.hi[3];
+    const int64_t ih = x.base.size(2), iw = x.base.size(3), channels = x.base.size(1);
+    const std::optional<std::pair<Box, Box>> o = x.overlap(read);
+    const bool base_needed = !o || o->first.volume() != read.volume();
+    const float* in = x.base.data_ptr<float>();
+    float* p = t.data_ptr<float>();
+    for (int64_t b = 0; b < shape[0]; ++b) {
+      for (int64_t c = 0; c < shape[1]; ++c, p += h * wd) {
+        const float* src = in + ((read.lo[0] + b) * channels + read.lo[1] + c) * ih * iw +
+                           read.lo[2] * iw + read.lo[3];
+        std::fill(p, p + r0 * wd, v);
+        for (int64_t r = r0; r < r1; ++r, src += iw) {
+          float* row = p + r * wd;
+          for (int64_t k = 0; k < c0; ++k) row[k] = v;
+          if (base_needed) std::memcpy(row + c0, src, sizeof(float) * (c1 - c0));
+          for (int64_t k = c1; k < wd; ++k) row[k] = v;
+        }
+        std::fill(p + r1 * wd, p + h * wd, v);
+      }
+    }
+    if (o) {
+      Box at = o->first;  // the overlap in t: past the padding before the read rows and columns
+      for (size_t d = 0; d < at.lo.size(); ++d) {
+        at.lo[d] += inner.lo[d];
+        at.hi[d] += inner.lo[d];
+      }
+      copy_into(at.of(t), o->second.of(x.patch));
+    }
+    return t;
+  }
   for (size_t j = 0; j < spatial; ++j) {
     const auto dim = static_cast<int64_t>(2 + j);
     if (inner.lo[2 + j] > 0) t.narrow(dim, 0, inner.lo[2 + j]).fill_(pad_value);
