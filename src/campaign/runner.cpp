@@ -437,8 +437,7 @@ void stream_trials(const Executor& exec, const GoldenCache& golden, const TrialP
     }
     return;
   }
-  std::vector<TrialRecord> out(count);
-  std::vector<char> ready(count, 0);
+  std::map<size_t, TrialRecord> done;  // finished, not yet taken (few: the workers' lead)
   std::mutex m;
   std::condition_variable cv;
   int running = workers;
@@ -463,10 +462,7 @@ void stream_trials(const Executor& exec, const GoldenCache& golden, const TrialP
         std::vector<TrialRecord> recs = run_at(i);
         {
           std::lock_guard<std::mutex> l(m);
-          for (size_t k = 0; k < recs.size(); ++k) {
-            out[i + k] = std::move(recs[k]);
-            ready[i + k] = 1;
-          }
+          for (size_t k = 0; k < recs.size(); ++k) done.emplace(i + k, std::move(recs[k]));
         }
         cv.notify_all();
       }
@@ -478,12 +474,16 @@ void stream_trials(const Executor& exec, const GoldenCache& golden, const TrialP
   auto alongside = [&] {
     try {
       for (size_t i = 0; i < count; ++i) {
+        TrialRecord rec;
         {
           std::unique_lock<std::mutex> l(m);
-          cv.wait(l, [&] { return ready[i] != 0 || running == 0; });
-          if (ready[i] == 0) return;  // the workers stopped before trial i
+          auto here = [&] { return !done.empty() && done.begin()->first == i; };
+          cv.wait(l, [&] { return here() || running == 0; });
+          if (!here()) return;  // the workers stopped before trial i
+          rec = std::move(done.begin()->second);
+          done.erase(done.begin());
         }
-        take(out[i]);
+        take(rec);
       }
     } catch (...) {
       stop = true;
