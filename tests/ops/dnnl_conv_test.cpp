@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <random>
@@ -109,12 +110,15 @@ TEST(DnnlConv, DepthwiseWindowsGiveTheWholeLayersBits) {
     ASSERT_TRUE(whole.has_value());
     const at::Tensor padded = at::constant_pad_nd(x, {pad, pad, pad, pad}, 0.0);
     const int64_t out = whole->size(2), span = (l.kernel - 1) * l.dilation + 1;
-    // Output boxes: a corner, the far corner, the middle, a whole row; channels c0..c1.
+    // Output boxes: a corner, the far corner, the middle, a whole row, and a block of up to
+    // 11 x 17 (the vector kernel's 8-row blocks and a second vector of columns); channels
+    // c0..c1.
     const std::vector<std::array<int64_t, 6>> boxes{
         {0, 3, 0, 3, 0, 1},
         {out - 2, out, out - 4, out, l.channels - 2, l.channels},
         {out / 3, out / 3 + 5, out / 4, out / 4 + 6, l.channels / 2, l.channels / 2 + 7},
-        {out / 2, out / 2 + 1, 0, out, 3, 4}};
+        {out / 2, out / 2 + 1, 0, out, 3, 4},
+        {0, std::min<int64_t>(out, 11), 0, std::min<int64_t>(out, 17), 1, 4}};
     for (const auto& [r0, r1, c0, c1, g0, g1] : boxes) {
       const int64_t rows = r1 - r0, cols = c1 - c0;
       const at::Tensor in = padded.narrow(1, g0, g1 - g0)
