@@ -270,12 +270,12 @@ at::Tensor window_input(const WindowInput& x, const Window& w, const Box& out, i
       }
     }
     if (o) {
-      Box at = o->first;  // the overlap in t: past the padding before the read rows and columns
-      for (size_t d = 0; d < at.lo.size(); ++d) {
-        at.lo[d] += inner.lo[d];
-        at.hi[d] += inner.lo[d];
+      Box in_t = o->first;  // the overlap in t: past the padding before the read box
+      for (size_t d = 0; d < in_t.lo.size(); ++d) {
+        in_t.lo[d] += inner.lo[d];
+        in_t.hi[d] += inner.lo[d];
       }
-      copy_into(at.of(t), o->second.of(x.patch));
+      copy_into(in_t.of(t), o->second.of(x.patch));
     }
     return t;
   }
