@@ -418,7 +418,8 @@ std::vector<TrialRecord> run_trials_on(const Executor& exec, const GoldenCache& 
 // as soon as it and those before it are done: the workers never wait for the records to be
 // stored or for each other, but at the end of the input. (Chunks of about a second of trials,
 // each ending with the workers waiting for its slowest trial and for its records to be
-// stored, cost ResNet-50 at 2 threads about 3% of its time, 0.13 of 4.7 s.) A Ctrl-C: the
+// stored, cost ResNet-50 at 2 threads about 3% of its time by per-step timers, 0.13 of
+// 4.7 s; the gain itself was within this machine's noise.) A Ctrl-C: the
 // workers take no more trials, `take` gets every record finished before the first unfinished
 // one, and Interrupted is thrown; an exception from `take` stops the workers too.
 void stream_trials(const Executor& exec, const GoldenCache& golden, const TrialPlan& plan,

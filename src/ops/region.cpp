@@ -21,6 +21,12 @@ int64_t Box::volume() const {
   return v;
 }
 
+std::vector<int64_t> Box::shape() const {
+  std::vector<int64_t> s(lo.size());
+  for (size_t d = 0; d < lo.size(); ++d) s[d] = hi[d] - lo[d];
+  return s;
+}
+
 void Box::unite(const Box& o) {
   FG_ASSERT(o.lo.size() == lo.size(), "boxes of different ranks");
   for (size_t d = 0; d < lo.size(); ++d) {

@@ -62,7 +62,8 @@ struct Box {
   std::vector<int64_t> lo, hi;
   static Box whole(at::IntArrayRef shape);
   int64_t volume() const;
-  void unite(const Box& other);  // the smallest box holding both
+  std::vector<int64_t> shape() const;  // hi - lo per dim
+  void unite(const Box& other);        // the smallest box holding both
   // The part of a tensor of this box's rank.
   at::Tensor of(const at::Tensor& t) const;
 };
