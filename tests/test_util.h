@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 
 #include "faultgraph/ir/graph.h"
@@ -17,11 +18,22 @@ inline std::string env_or(const char* name, const std::string& fallback) {
   return v ? v : fallback;
 }
 
+// The reference data of one kind ("ops", "models", "faults", "train") that
+// scripts/make_reference.py writes. CTest sets FG_REFDATA_DIR and makes the data first (its
+// refdata.* fixtures); run by hand, the binaries use the default cache. Where it is missing,
+// this throws, so that the test fails naming the fix (gtest reports the exception) instead
+// of reading an empty model (a test that edited its first node crashed).
 inline std::filesystem::path refdata(const std::string& sub) {
-  // CTest sets FG_REFDATA_DIR; run by hand, the binaries use the default cache.
-  return std::filesystem::path(
-             env_or("FG_REFDATA_DIR", env_or("HOME", "") + "/.cache/faultgraph/refdata")) /
-         sub;
+  const auto dir = std::filesystem::path(env_or(
+                       "FG_REFDATA_DIR", env_or("HOME", "") + "/.cache/faultgraph/refdata")) /
+                   sub;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec) || std::filesystem::is_empty(dir, ec))
+    throw std::runtime_error(dir.string() +
+                             ": reference data missing; run scripts/test once (CTest makes it), "
+                             "or /usr/bin/python3 scripts/make_reference.py " +
+                             sub + " " + dir.string());
+  return dir;
 }
 
 // max |a - b| / max |b|, the relative error the acceptance criteria use.

@@ -10,6 +10,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <vector>
 
 #include "faultgraph/core/error.h"
@@ -29,7 +30,10 @@ std::string read_bytes(const std::filesystem::path& p) {
 
 onnx::ModelProto conv_model() {
   onnx::ModelProto m;
-  EXPECT_TRUE(m.ParseFromString(read_bytes(test::refdata("ops") / "conv_basic.onnx")));
+  const auto path = test::refdata("ops") / "conv_basic.onnx";
+  // Thrown, not EXPECTed: the callers edit the model's first node.
+  if (!m.ParseFromString(read_bytes(path)) || m.graph().node_size() == 0)
+    throw std::runtime_error(path.string() + ": not the reference Conv model; run scripts/test");
   return m;
 }
 
