@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "ops/common.h"
 #include "ops/dnnl_conv.h"
 #include "ops/pointwise_conv.h"
 #include "weight_cycle.h"
@@ -55,5 +56,37 @@ int main(int argc, char** argv) {
     }
   }
   fmt::print("worst ratio {:.2f} (oneDNN's time over faultgraph's)\n", worst);
+
+  // The choice between faultgraph's two kernels by number of positions (pointwise_conv's
+  // kBest): output channels across the vector lanes against positions across them, on a
+  // layer's plain 1x1 weights and on the 4608-row weights of a 3 x 3 layer's im2col, cold;
+  // positions in a 1 x P row, as a batch of windows side by side meets them.
+  const bool avx512 = fg::ops::has_avx512();
+  const auto channels_kernel =
+      avx512 ? fg::ops::PointwiseKernel::kChannels : fg::ops::PointwiseKernel::kAvx2Channels;
+  const auto positions_kernel =
+      avx512 ? fg::ops::PointwiseKernel::kPositions : fg::ops::PointwiseKernel::kAvx2;
+  fmt::print("\nkernels by positions ({}), cold\n", avx512 ? "AVX-512" : "AVX2");
+  fmt::print("{:<18} {:>9} {:>14} {:>14} {:>7}\n", "weights", "positions", "channels us",
+             "positions us", "ratio");
+  for (const int64_t cin : {512, 4608}) {
+    const int64_t cout = 512;
+    const auto count =
+        static_cast<size_t>(std::max(1.0, 96e6 / (4.0 * static_cast<double>(cin * cout))));
+    std::vector<at::Tensor> ws;
+    for (size_t i = 0; i < count; ++i) ws.push_back(at::randn({cout, cin, 1, 1}));
+    for (const int64_t p : {9, 49, 98, 196, 392, 784}) {
+      const at::Tensor x = at::randn({1, cin, 1, p});
+      const at::Tensor none;
+      const double ch = fg::bench::per_call(ws, false, seconds, [&](const at::Tensor& w) {
+        fg::ops::pointwise_conv(x, w, none, channels_kernel);
+      });
+      const double pos = fg::bench::per_call(ws, false, seconds, [&](const at::Tensor& w) {
+        fg::ops::pointwise_conv(x, w, none, positions_kernel);
+      });
+      fmt::print("{:<18} {:>9} {:>14.1f} {:>14.1f} {:>7.2f}\n", fmt::format("{}->{}", cin, cout),
+                 p, ch * 1e6, pos * 1e6, pos / ch);
+    }
+  }
   return 0;
 }

@@ -732,17 +732,42 @@ struct Executor::Slot {
     return exact;
   }
 
+  // A window to compute at a step: the box of the output that the changed inputs reach, the
+  // box computed (the reach, or a shape shown to give the whole kernel's bits), the inputs.
+  struct WindowJob {
+    Box reach;
+    Box computed;
+    std::vector<WindowInput> ins;
+  };
+  enum class Windowed { kWhole, kMasked, kJob };
+
   // Computes only the box of the output that the changed input boxes can reach, when the op
   // declares a Region and that box is small; false: the outputs are to be computed whole.
   bool window(const Plan::Step& step) {
+    WindowJob job;
+    switch (plan_window(step, job)) {
+      case Windowed::kWhole:
+        return false;
+      case Windowed::kMasked:
+        return true;
+      case Windowed::kJob:
+        break;
+    }
+    take_window(step, job, step.region->compute(job.ins, job.computed));
+    return true;
+  }
+
+  // What window() does at `step`: compute it whole (kWhole), nothing (the reach is empty:
+  // masked there, counted), or the window `job` describes (kJob: take_window takes its values).
+  Windowed plan_window(const Plan::Step& step, WindowJob& job) {
     std::optional<Box> reach = reach_of(step);
-    if (!reach) return false;
+    if (!reach) return Windowed::kWhole;
     const Node& n = ex.graph_.node(step.node);
     const ValueId v = n.outputs[0];
     const at::Tensor& golden_out = cache.values_[v];
     if (reach->volume() == 0) {
       ++r.nodes_masked;
-      return true;
+      return Windowed::kMasked;
     }
     // The box computed: the reach, or (a window that may sum in another order than the
     // whole kernel) the first of the reach and the reach stretched over one whole spatial
@@ -794,24 +819,34 @@ struct Executor::Slot {
         break;
       }
     }
-    if (!computed) return false;
-    std::vector<WindowInput> ins(n.inputs.size());
+    if (!computed) return Windowed::kWhole;
+    job.ins.resize(n.inputs.size());
     for (size_t i = 0; i < n.inputs.size(); ++i) {
       ValueId in = n.inputs[i];
-      if (in != kNoValue) ins[i] = {values[in], patches[in].box, patches[in].data};
-      if (edge_at(n, i)) ins[i] = {edge->value, {}, {}};
+      if (in != kNoValue) job.ins[i] = {values[in], patches[in].box, patches[in].data};
+      if (edge_at(n, i)) job.ins[i] = {edge->value, {}, {}};
     }
-    at::Tensor faulty = step.region->compute(ins, *computed);
-    r.flops += step.flops * share_of(*computed, v);
-    for (size_t d = 2; d < reach->lo.size(); ++d) {
+    job.reach = std::move(*reach);
+    job.computed = std::move(*computed);
+    return Windowed::kJob;
+  }
+
+  // The values of `job`'s computed box (`faulty`) as the step's output: a patch over the
+  // golden value, or nothing where they came out bit-identical to it (masked there).
+  void take_window(const Plan::Step& step, const WindowJob& job, at::Tensor faulty) {
+    const Node& n = ex.graph_.node(step.node);
+    const ValueId v = n.outputs[0];
+    const Box& reach = job.reach;
+    r.flops += step.flops * share_of(job.computed, v);
+    for (size_t d = 2; d < reach.lo.size(); ++d) {
       const auto dim = static_cast<int64_t>(d);
-      faulty = faulty.narrow(dim, reach->lo[d] - computed->lo[d], reach->hi[d] - reach->lo[d]);
+      faulty = faulty.narrow(dim, reach.lo[d] - job.computed.lo[d], reach.hi[d] - reach.lo[d]);
     }
     // The first difference ends the scan and the whole window is the changed box: scanning
     // for a tighter one cost more than it saved (measured: no smaller windows downstream).
-    if (!changed_box_of(faulty, reach->of(golden_out), nullptr, false)) {
+    if (!changed_box_of(faulty, reach.of(cache.values_[v]), nullptr, false)) {
       ++r.nodes_masked;
-      return true;
+      return;
     }
     note_non_finite(n, faulty, v);
     Patch p;
@@ -819,7 +854,6 @@ struct Executor::Slot {
     p.box = reach;
     patches[v] = std::move(p);
     boxes[v] = reach;
-    return true;
   }
 
   // Output i of step's node, computed whole. Returns whether it differs from the golden one.
@@ -1114,13 +1148,49 @@ std::vector<RerunResult> Executor::rerun_batch(const GoldenCache& cache,
       if (s->touches(graph_.node(step.node)) && !s->window(step)) s->run_whole(step);
     }
   }
-  // In step: every variant that reaches a node whole joins its batch; masked ones drop out.
-  std::vector<Slot*> group;
+  // In step: every variant that reaches a node whole joins its batch; the windows of those
+  // that window it are computed in one call where the op can (Region::compute_many: the
+  // weights read once for all); masked ones drop out.
+  std::vector<Slot*> group, windowed;
+  std::vector<Slot::WindowJob> jobs;
   for (size_t i = 0; i < plan.steps.size(); ++i) {
     const Plan::Step& step = plan.steps[i];
     group.clear();
+    windowed.clear();
+    jobs.clear();
     for (auto& s : slots) {
-      if (s->touches(graph_.node(step.node)) && !s->window(step)) group.push_back(s.get());
+      if (!s->touches(graph_.node(step.node))) continue;
+      Slot::WindowJob job;
+      switch (s->plan_window(step, job)) {
+        case Slot::Windowed::kWhole:
+          group.push_back(s.get());
+          break;
+        case Slot::Windowed::kMasked:
+          break;
+        case Slot::Windowed::kJob:
+          windowed.push_back(s.get());
+          jobs.push_back(std::move(job));
+          break;
+      }
+    }
+    if (jobs.size() > 1 && step.region->compute_many) {
+      std::vector<const std::vector<WindowInput>*> ins;
+      std::vector<Box> boxes;
+      for (const Slot::WindowJob& job : jobs) {
+        ins.push_back(&job.ins);
+        boxes.push_back(job.computed);
+      }
+      std::vector<at::Tensor> ys = step.region->compute_many(ins, boxes);
+      FG_ASSERT(ys.size() == jobs.size(), "node '", graph_.node(step.node).name, "': ", jobs.size(),
+                " windows gave ", ys.size());
+      for (size_t j = 0; j < jobs.size(); ++j) {
+        ++windowed[j]->r.nodes_batched;
+        windowed[j]->take_window(step, jobs[j], std::move(ys[j]));
+      }
+    } else {
+      for (size_t j = 0; j < jobs.size(); ++j)
+        windowed[j]->take_window(step, jobs[j],
+                                 step.region->compute(jobs[j].ins, jobs[j].computed));
     }
     if (Slot::run_batched(plan, i, group)) continue;
     for (Slot* s : group) s->run_whole(step);

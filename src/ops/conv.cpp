@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <limits>
 
 #include "ops/common.h"
 #include "ops/depthwise_window.h"
@@ -279,6 +281,18 @@ bool pointwise_geometry(const ConvParams& p) {
   return true;
 }
 
+// The box of the input that window `want` of a 1x1 convolution reads (all `channels`).
+Box pointwise_input(const ConvParams& p, const Box& want, int64_t channels) {
+  Box ib = want;
+  ib.lo[1] = 0;
+  ib.hi[1] = channels;
+  for (size_t j = 0; j < 2; ++j) {
+    ib.lo[2 + j] = want.lo[2 + j] * p.window.strides[j];
+    ib.hi[2 + j] = (want.hi[2 + j] - 1) * p.window.strides[j] + 1;
+  }
+  return ib;
+}
+
 // The input positions a strided 1x1 convolution reads (position i reads i x stride).
 at::Tensor strided_positions(const at::Tensor& x, const Window& w) {
   at::Tensor s = x;
@@ -410,6 +424,49 @@ Box rounded_box(const Box& want, const Shape& out, int64_t groups, int64_t cout_
   return b;
 }
 
+// Region::compute_many of the exact convolution kernels: where every window is of one sample
+// and reads the same, unpatched weight and bias (a trial whose fault changed them reaches the
+// whole layer, which it never windows), `many` computes them in one call on the output
+// channels all of them want, given those channels' weight and bias; each window is then cut
+// to its own channels. Else, or where `many` declines, each window on its own (`one`).
+using Windows = std::vector<const std::vector<WindowInput>*>;
+using OneWindow = std::function<at::Tensor(const std::vector<WindowInput>&, const Box&)>;
+using ManyWindows = std::function<std::optional<std::vector<at::Tensor>>(
+    const Windows&, const std::vector<Box>&, const at::Tensor&, const at::Tensor&)>;
+std::vector<at::Tensor> windows_together(const Windows& in, const std::vector<Box>& want,
+                                         const OneWindow& one, const ManyWindows& many) {
+  bool shared = !in.empty();
+  int64_t c0 = std::numeric_limits<int64_t>::max(), c1 = 0;
+  for (size_t i = 0; shared && i < in.size(); ++i) {
+    const std::vector<WindowInput>& x = *in[i];
+    const std::vector<WindowInput>& x0 = *in[0];
+    shared = want[i].hi[0] - want[i].lo[0] == 1 && !x[1].box && x[1].base.is_same(x0[1].base) &&
+             x.size() == x0.size() &&
+             (x.size() < 3 || (!x[2].box && x[2].base.is_same(x0[2].base)));
+    c0 = std::min(c0, want[i].lo[1]);
+    c1 = std::max(c1, want[i].hi[1]);
+  }
+  std::optional<std::vector<at::Tensor>> ys;
+  if (shared) {
+    const std::vector<WindowInput>& x0 = *in[0];
+    const at::Tensor w = x0[1].base.narrow(0, c0, c1 - c0);
+    const at::Tensor bias =
+        x0.size() > 2 && x0[2].defined() ? x0[2].base.narrow(0, c0, c1 - c0) : at::Tensor();
+    ys = many(in, want, w, bias);
+  }
+  if (!ys) {
+    ys.emplace();
+    for (size_t i = 0; i < in.size(); ++i) ys->push_back(one(*in[i], want[i]));
+    return *ys;
+  }
+  for (size_t i = 0; i < in.size(); ++i) {
+    at::Tensor& y = (*ys)[i];
+    if (want[i].lo[1] != c0 || want[i].hi[1] != c1)
+      y = y.narrow(1, want[i].lo[1] - c0, want[i].hi[1] - want[i].lo[1]);
+  }
+  return *ys;
+}
+
 // A change in a box of the input reaches the output positions whose windows read it, in the
 // output channels of the groups it belongs to; a weight or bias change reaches everything.
 std::optional<Region> region(const OpContext& ctx) {
@@ -504,20 +561,28 @@ std::optional<Region> region(const OpContext& ctx) {
       unpadded.pad_begin = unpadded.pad_end = zero;
       return window_convolve(x, w, bias, unpadded, zero, 1);
     };
+    r.compute_many = [p, one = r.compute](const Windows& in, const std::vector<Box>& want) {
+      return windows_together(
+          in, want, one,
+          [&p](const Windows& ins, const std::vector<Box>& wants, const at::Tensor& w,
+               const at::Tensor& bias) {
+            std::vector<at::Tensor> xs;
+            std::vector<std::pair<int64_t, int64_t>> sizes;
+            for (size_t i = 0; i < ins.size(); ++i) {
+              const WindowInput& x = (*ins[i])[0];
+              xs.push_back(window_input(x, p.window, wants[i], 0, x.size(1), 0.0));
+              sizes.emplace_back(wants[i].hi[2] - wants[i].lo[2], wants[i].hi[3] - wants[i].lo[3]);
+            }
+            return im2col_conv_many(xs, w, bias, p.window.strides, p.window.dilations, sizes);
+          });
+    };
     return r;
   }
   if (pointwise_geometry(p) && x.dtype == DType::kFloat32 && wt.dtype == DType::kFloat32) {
     // pointwise_conv on the window's positions and output channels: the whole layer's
     // kernel and sums, exact by construction (no rounded sizes, no checks).
     r.compute = [p](const std::vector<WindowInput>& in, const Box& want) {
-      Box ib = want;
-      ib.lo[1] = 0;
-      ib.hi[1] = in[0].size(1);
-      for (size_t j = 0; j < 2; ++j) {
-        ib.lo[2 + j] = want.lo[2 + j] * p.window.strides[j];
-        ib.hi[2 + j] = (want.hi[2 + j] - 1) * p.window.strides[j] + 1;
-      }
-      const at::Tensor x = in[0].part(ib);
+      const at::Tensor x = in[0].part(pointwise_input(p, want, in[0].size(1)));
       const int64_t c0 = want.lo[1], c = want.hi[1] - want.lo[1];
       at::Tensor w = in[1].base.narrow(0, c0, c);
       at::Tensor bias =
@@ -526,6 +591,18 @@ std::optional<Region> region(const OpContext& ctx) {
       if (pointwise_conv_applies(x, w, bias))
         return pointwise_conv(strided_positions(x, p.window), w, bias);
       return window_convolve(x.contiguous(), w, bias, p.window, {0, 0}, 1);
+    };
+    r.compute_many = [p, one = r.compute](const Windows& in, const std::vector<Box>& want) {
+      return windows_together(
+          in, want, one,
+          [&p](const Windows& ins, const std::vector<Box>& wants, const at::Tensor& w,
+               const at::Tensor& bias) {
+            std::vector<at::Tensor> xs;
+            for (size_t i = 0; i < ins.size(); ++i)
+              xs.push_back(strided_positions(
+                  (*ins[i])[0].part(pointwise_input(p, wants[i], (*ins[i])[0].size(1))), p.window));
+            return pointwise_conv_many(xs, w, bias);
+          });
     };
     return r;
   }

@@ -330,66 +330,54 @@ constexpr std::array<ChannelTile, sizeof...(NP)> channel_tiles(
 constexpr std::array<ChannelTile, kPositionTile> kChannelTiles =
     channel_tiles(std::make_integer_sequence<int, kPositionTile>{});
 
-// The channel tile on AVX2 with FMA: the 32 output channels as 4 vectors of 8 (the zero-padded
-// tiled weights: lanes past the layer's channels compute 0 into sums that nobody reads) by NP
-// <= 3 positions, 12 accumulators. The same fused multiply-adds per element as tile_channels,
-// so the same bits. Faster on Zen 1 than the AVX2 position tiles up to 14 x 14 positions
-// (pointwise_conv says by how much), whose 16 lanes a window leaves part empty (3 x 3: 9).
-constexpr int kPositionTileAvx2 = 3;
+// The channel tile on AVX2 with FMA: 16 output channels (2 vectors of 8; their weights
+// wt[i * 16 + c], zero-padded past the layer's channels, whose sums nobody reads) by NP <= 6
+// positions x[0 .. NP) of input channels k0 .. k1 (ldx apart), into the partial sums
+// acc[j * lds + c] as tile_channels: 12 accumulators, 2 weight vectors and a broadcast, 15 of
+// the 16 registers. The same fused multiply-adds per element as tile_channels, so the same
+// bits. run_channels_avx2 says why this shape.
+constexpr int kChannelTileAvx2 = 16;
+constexpr int kPositionTileAvx2 = 6;
 template <int NP>
-__attribute__((target("avx2,fma"))) void tile_channels_avx2(
-    const float* x, int64_t ldx, const float* wt, int64_t ldw, int64_t k0, int64_t k1,
-    int /*channels*/, float* acc, int64_t lds, const float* /*next*/, const float* /*next_end*/) {
-#define FG_ZERO(j) __m256 c##j##0, c##j##1, c##j##2, c##j##3;
-  // clang-format off
-  FG_ZERO(0) FG_ZERO(1) FG_ZERO(2)
-#undef FG_ZERO
-#define FG_INIT(j)                                                 \
-  if constexpr (NP > j) {                                          \
-    if (k0 > 0) {                                                  \
-      c##j##0 = _mm256_loadu_ps(acc + j * lds);                    \
-      c##j##1 = _mm256_loadu_ps(acc + j * lds + 8);                \
-      c##j##2 = _mm256_loadu_ps(acc + j * lds + 16);               \
-      c##j##3 = _mm256_loadu_ps(acc + j * lds + 24);               \
-    } else {                                                       \
-      c##j##0 = c##j##1 = c##j##2 = c##j##3 = _mm256_setzero_ps(); \
-    }                                                              \
+__attribute__((target("avx2,fma"))) void tile_channels_avx2(const float* x, int64_t ldx,
+                                                            const float* wt, int64_t k0, int64_t k1,
+                                                            float* acc, int64_t lds,
+                                                            const float* next) {
+  __m256 c[NP][2];  // NOLINT(*-avoid-c-arrays): std::array drops __m256's alignment attribute
+#pragma GCC unroll 8
+  for (int j = 0; j < NP; ++j) {
+    if (k0 > 0) {
+      c[j][0] = _mm256_loadu_ps(acc + j * lds);
+      c[j][1] = _mm256_loadu_ps(acc + j * lds + 8);
+    } else {
+      c[j][0] = c[j][1] = _mm256_setzero_ps();
+    }
   }
-  FG_INIT(0) FG_INIT(1) FG_INIT(2)
-#undef FG_INIT
   for (int64_t i = k0; i < k1; ++i) {
-    // clang-format on
-    const float* wi = wt + i * ldw;
+    const float* wi = wt + i * kChannelTileAvx2;
+    if (next != nullptr) {
+      _mm_prefetch(reinterpret_cast<const char*>(next + (i - k0) * kChannelTileAvx2), _MM_HINT_T0);
+    }
     const __m256 w0 = _mm256_loadu_ps(wi), w1 = _mm256_loadu_ps(wi + 8);
-    const __m256 w2 = _mm256_loadu_ps(wi + 16), w3 = _mm256_loadu_ps(wi + 24);
     const float* xi = x + i * ldx;
-#define FG_POS(j)                                  \
-  if constexpr (NP > j) {                          \
-    const __m256 xb = _mm256_broadcast_ss(xi + j); \
-    c##j##0 = _mm256_fmadd_ps(w0, xb, c##j##0);    \
-    c##j##1 = _mm256_fmadd_ps(w1, xb, c##j##1);    \
-    c##j##2 = _mm256_fmadd_ps(w2, xb, c##j##2);    \
-    c##j##3 = _mm256_fmadd_ps(w3, xb, c##j##3);    \
+#pragma GCC unroll 8
+    for (int j = 0; j < NP; ++j) {
+      const __m256 xb = _mm256_broadcast_ss(xi + j);
+      c[j][0] = _mm256_fmadd_ps(w0, xb, c[j][0]);
+      c[j][1] = _mm256_fmadd_ps(w1, xb, c[j][1]);
+    }
   }
-    // clang-format off
-    FG_POS(0) FG_POS(1) FG_POS(2)
-    // clang-format on
-#undef FG_POS
+#pragma GCC unroll 8
+  for (int j = 0; j < NP; ++j) {
+    _mm256_storeu_ps(acc + j * lds, c[j][0]);
+    _mm256_storeu_ps(acc + j * lds + 8, c[j][1]);
   }
-#define FG_OUT(j)                                  \
-  if constexpr (NP > j) {                          \
-    _mm256_storeu_ps(acc + j * lds, c##j##0);      \
-    _mm256_storeu_ps(acc + j * lds + 8, c##j##1);  \
-    _mm256_storeu_ps(acc + j * lds + 16, c##j##2); \
-    _mm256_storeu_ps(acc + j * lds + 24, c##j##3); \
-  }
-  // clang-format off
-  FG_OUT(0) FG_OUT(1) FG_OUT(2)
-  // clang-format on
-#undef FG_OUT
 }
-constexpr std::array<ChannelTile, kPositionTileAvx2> kChannelTilesAvx2 = {
-    &tile_channels_avx2<1>, &tile_channels_avx2<2>, &tile_channels_avx2<3>};
+using ChannelTileAvx2 = void (*)(const float*, int64_t, const float*, int64_t, int64_t, float*,
+                                 int64_t, const float*);
+constexpr std::array<ChannelTileAvx2, kPositionTileAvx2> kChannelTilesAvx2 = {
+    &tile_channels_avx2<1>, &tile_channels_avx2<2>, &tile_channels_avx2<3>,
+    &tile_channels_avx2<4>, &tile_channels_avx2<5>, &tile_channels_avx2<6>};
 
 // The weights laid out for tile_channels: per tile of 32 output channels, Cin x 32,
 // zero-padded. A tile's weights are contiguous: read with a stride of Cout floats, a
@@ -404,6 +392,18 @@ at::Tensor tiled_weight(const at::Tensor& w) {
     at::Tensor t = at::zeros({tiles * kChannelTile, cin}, w.options());
     t.narrow(0, 0, cout).copy_(w.reshape({cout, cin}));
     return t.reshape({tiles, kChannelTile, cin}).transpose(1, 2).contiguous();
+  });
+}
+
+// The weights laid out for tile_channels_avx2: per tile of 16 output channels, Cin x 16,
+// zero-padded.
+at::Tensor tiled_weight_avx2(const at::Tensor& w) {
+  return tiled_weights.get(w, 1, [&] {
+    const int64_t cout = w.size(0), cin = w.size(1);
+    const int64_t tiles = (cout + kChannelTileAvx2 - 1) / kChannelTileAvx2;
+    at::Tensor t = at::zeros({tiles * kChannelTileAvx2, cin}, w.options());
+    t.narrow(0, 0, cout).copy_(w.reshape({cout, cin}));
+    return t.reshape({tiles, kChannelTileAvx2, cin}).transpose(1, 2).contiguous();
   });
 }
 
@@ -512,10 +512,11 @@ void run_positions(const float* px, const float* pw, const float* pb, float* py,
 // Output channels per task of the channel kernel (4 tiles of 32).
 constexpr int64_t kBlockChannels = 128;
 
+// The channel kernel on AVX-512 (tile_channels).
 void run_channels(const float* px, const float* wt, const float* pb, float* py, int64_t n,
-                  int64_t cin, int64_t cout, int64_t p, bool avx512) {
-  const int64_t most = avx512 ? kPositionTile : kPositionTileAvx2;
-  const ChannelTile* tiles = avx512 ? kChannelTiles.data() : kChannelTilesAvx2.data();
+                  int64_t cin, int64_t cout, int64_t p) {
+  const int64_t most = kPositionTile;
+  const ChannelTile* tiles = kChannelTiles.data();
   // Positions in near-equal tiles of at most 12 (49 = 10 + 10 + 10 + 10 + 9, not 4 x 12 + 1).
   const int64_t pos_tiles = (p + most - 1) / most;
   const int64_t per_tile = (p + pos_tiles - 1) / pos_tiles;
@@ -560,17 +561,76 @@ void run_channels(const float* px, const float* wt, const float* pb, float* py, 
       }
       // The sums to y, the bias added (the same rounding as tile_avx512's vector add).
       float* ys = py + s * cout * p;
-      if (avx512) {
-        for (int64_t c = c0; c < c1; c += 16) {
-          for (int64_t j = 0; j < p; j += 16) {
-            sums_to_rows(sums.data() + j * kBlockChannels + (c - c0), kBlockChannels,
-                         pb ? pb + c : nullptr, ys + c * p + j, p,
-                         static_cast<int>(std::min<int64_t>(16, c1 - c)),
-                         static_cast<int>(std::min<int64_t>(16, p - j)));
+      for (int64_t c = c0; c < c1; c += 16) {
+        for (int64_t j = 0; j < p; j += 16) {
+          sums_to_rows(sums.data() + j * kBlockChannels + (c - c0), kBlockChannels,
+                       pb ? pb + c : nullptr, ys + c * p + j, p,
+                       static_cast<int>(std::min<int64_t>(16, c1 - c)),
+                       static_cast<int>(std::min<int64_t>(16, p - j)));
+        }
+      }
+    }
+  });
+}
+
+// Input channels per block of the AVX2 channel kernel: a panel of a tile's weights (64 x 16
+// floats, 4 KB) and the block's positions (64 rows of p floats: 12.5 KB at 7 x 7) stay in a
+// 32 KB L1 cache while every position tile passes over them.
+constexpr int64_t kBlockKAvx2 = 64;
+// Position tiles per chunk: past 7 x 7, the block's positions pass by in chunks of up to 9
+// tiles (54 positions, 13.5 KB of a block), each held in the L1 cache while the tiles of 16
+// channels pass over it.
+constexpr int64_t kChunkTilesAvx2 = 9;
+
+// The channel kernel on AVX2 (tile_channels_avx2), wt laid out by tiled_weight_avx2: per block
+// of input channels, each tile of 16 output channels passes over all positions with its panel
+// of weights held in the L1 cache, so each weight is read from memory once per call. (Tiles of
+// 32 channels by 3 positions, every tile's weights passing by for each position tile as in
+// run_channels, waited on the L2 cache: on a Zen 3 core ResNet-50's 7 x 7 layers ran at 35
+// GFLOP/s, 0.75-0.85x oneDNN; its campaigns spent 63% of their time in that tile.)
+void run_channels_avx2(const float* px, const float* wt, const float* pb, float* py, int64_t n,
+                       int64_t cin, int64_t cout, int64_t p) {
+  // Positions in near-equal tiles of at most 6 (49: 9 tiles of 5 or 6).
+  const int64_t pos_tiles = (p + kPositionTileAvx2 - 1) / kPositionTileAvx2;
+  const int64_t chan_blocks = (cout + kBlockChannels - 1) / kBlockChannels;
+  const int64_t block_channels = whole_tiles(cout, chan_blocks, kChannelTileAvx2);
+  const int64_t tasks = chan_blocks * n;
+  fg::parallel_for(0, tasks, grain_for(kBlockChannels * p * cin), [&](int64_t t0, int64_t t1) {
+    std::vector<float> sums(static_cast<size_t>(p * kBlockChannels));
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t cb = t / n, s = t % n;
+      const int64_t c0 = cb * block_channels, c1 = std::min(cout, c0 + block_channels);
+      const float* xs = px + s * cin * p;
+      for (int64_t k0 = 0; k0 < cin; k0 += kBlockKAvx2) {
+        const int64_t k1 = std::min(cin, k0 + kBlockKAvx2);
+        for (int64_t q0 = 0; q0 < pos_tiles; q0 += kChunkTilesAvx2) {
+          const int64_t q1 = std::min(pos_tiles, q0 + kChunkTilesAvx2);
+          for (int64_t c = c0; c < c1; c += kChannelTileAvx2) {
+            const float* panel = wt + c * cin;
+            // The first position tile fetches the panel that comes next into the L1 cache,
+            // a line an input channel: the next tile's, else the block's first tile's (the
+            // next chunk's, or the next block of input channels'). A panel is 4 KB apart from
+            // the next, which the hardware prefetcher does not guess: a window of a few
+            // positions, which uses each weight a few times, waited on every panel.
+            const float* next = nullptr;
+            if (c + kChannelTileAvx2 < c1) {
+              next = wt + (c + kChannelTileAvx2) * cin + k0 * kChannelTileAvx2;
+            } else if (q1 < pos_tiles) {
+              next = wt + c0 * cin + k0 * kChannelTileAvx2;
+            } else if (k1 < cin) {
+              next = wt + c0 * cin + k1 * kChannelTileAvx2;
+            }
+            for (int64_t q = q0; q < q1; ++q) {
+              const int64_t p0 = q * p / pos_tiles, np = (q + 1) * p / pos_tiles - p0;
+              kChannelTilesAvx2[static_cast<size_t>(np - 1)](
+                  xs + p0, p, panel, k0, k1, sums.data() + p0 * kBlockChannels + (c - c0),
+                  kBlockChannels, q == q0 ? next : nullptr);
+            }
           }
         }
-        continue;
       }
+      // The sums to y, the bias added (the same rounding as tile_avx512's vector add).
+      float* ys = py + s * cout * p;
       for (int64_t c = c0; c < c1; ++c) {
         const float* col = sums.data() + (c - c0);
         float* yr = ys + c * p;
@@ -646,13 +706,16 @@ at::Tensor pointwise_conv(const at::Tensor& x_in, const at::Tensor& w_in, const 
   const double pl = avx512 ? position_lanes(p) : position_lanes_avx2(p), cl = channel_lanes(cout);
   const bool best_channels =
       avx512 ? (pl < 0.85 && cl > pl + 0.05) || ((pl < 0.95 || p < 64) && cl >= 0.9)
-             : (p <= 196 && cl >= 0.9) || (pl < 0.85 && cl > pl + 0.05);
+             : (p <= 784 && cl >= 0.9) || (pl < 0.85 && cl > pl + 0.05);
   const bool channels = (avx512 || avx2) && (kernel == PointwiseKernel::kChannels ||
                                              kernel == PointwiseKernel::kAvx2Channels ||
                                              (kernel == PointwiseKernel::kBest && best_channels));
-  if (channels) {
+  if (channels && avx512) {
     const at::Tensor wt = tiled_weight(w);
-    run_channels(px, wt.data_ptr<float>(), pb, py, n, cin, cout, p, avx512);
+    run_channels(px, wt.data_ptr<float>(), pb, py, n, cin, cout, p);
+  } else if (channels) {
+    const at::Tensor wt = tiled_weight_avx2(w);
+    run_channels_avx2(px, wt.data_ptr<float>(), pb, py, n, cin, cout, p);
   } else {
     run_positions(px, pw, pb, py, n, cin, cout, p, isa);
   }
@@ -752,6 +815,58 @@ std::optional<at::Tensor> im2col_conv(const at::Tensor& x, const at::Tensor& w,
   return pointwise_conv(
       im2col_impl::im2col(x, w.size(2), w.size(3), strides, pad_begin, dilations, oh, ow), wv,
       bias);
+}
+
+std::optional<std::vector<at::Tensor>> pointwise_conv_many(const std::vector<at::Tensor>& xs,
+                                                           const at::Tensor& w,
+                                                           const at::Tensor& bias) {
+  if (xs.empty()) return std::vector<at::Tensor>{};
+  int64_t total = 0;
+  for (const at::Tensor& x : xs) {
+    if (!pointwise_conv_applies(x, w, bias) || x.size(0) != 1) return std::nullopt;
+    total += x.size(2) * x.size(3);
+  }
+  const int64_t cin = w.size(1), cout = w.size(0);
+  // The inputs' positions side by side: one sample of 1 x total positions.
+  at::Tensor joined = at::empty({1, cin, 1, total}, xs[0].options());
+  int64_t off = 0;
+  for (const at::Tensor& x : xs) {
+    const int64_t h = x.size(2), wd = x.size(3);
+    joined.narrow(3, off, h * wd).view({1, cin, h, wd}).copy_(x);
+    off += h * wd;
+  }
+  const at::Tensor y = pointwise_conv(joined, w, bias);
+  std::vector<at::Tensor> out;
+  off = 0;
+  for (const at::Tensor& x : xs) {
+    const int64_t h = x.size(2), wd = x.size(3);
+    out.push_back(y.narrow(3, off, h * wd).reshape({1, cout, h, wd}).contiguous());
+    off += h * wd;
+  }
+  return out;
+}
+
+std::optional<std::vector<at::Tensor>> im2col_conv_many(
+    const std::vector<at::Tensor>& xs, const at::Tensor& w, const at::Tensor& bias,
+    at::IntArrayRef strides, at::IntArrayRef dilations,
+    const std::vector<std::pair<int64_t, int64_t>>& out) {
+  const bool grads =
+      at::GradMode::is_enabled() && (w.requires_grad() || (bias.defined() && bias.requires_grad()));
+  if (grads || xs.size() != out.size() || w.scalar_type() != at::kFloat || w.dim() != 4 ||
+      strides.size() != 2 || dilations.size() != 2)
+    return std::nullopt;
+  std::vector<at::Tensor> cols;
+  const std::array<int64_t, 2> zero{0, 0};
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const at::Tensor& x = xs[i];
+    if (x.scalar_type() != at::kFloat || x.dim() != 4 || x.size(1) != w.size(1) ||
+        x.requires_grad() || out[i].first < 0 || out[i].second < 0)
+      return std::nullopt;
+    cols.push_back(im2col_impl::im2col(x, w.size(2), w.size(3), strides, zero, dilations,
+                                       out[i].first, out[i].second));
+  }
+  const at::Tensor wv = w.reshape({w.size(0), w.size(1) * w.size(2) * w.size(3), 1, 1});
+  return pointwise_conv_many(cols, wv, bias);
 }
 
 }  // namespace fg::ops

@@ -4,6 +4,8 @@
 #include <ATen/ATen.h>
 
 #include <optional>
+#include <utility>
+#include <vector>
 
 namespace fg::ops {
 
@@ -41,5 +43,24 @@ std::optional<at::Tensor> im2col_conv(const at::Tensor& x, const at::Tensor& w,
                                       const at::Tensor& bias, at::IntArrayRef strides,
                                       at::IntArrayRef pad_begin, at::IntArrayRef dilations,
                                       int64_t oh, int64_t ow);
+
+// pointwise_conv of several inputs (each 1 x Cin x H_i x W_i, any strides) with one weight:
+// their positions side by side as one GEMM, so that the weights pass through the caches once
+// for all of them (a campaign's windows of one layer, one per trial: a window of a 7 x 7
+// layer uses each weight a few times, so alone it ran at the speed the weights stream from
+// memory). Each output (1 x Cout x H_i x W_i) has the bits pointwise_conv gives its input
+// alone: every element is the same chain of fused multiply-adds, whatever the positions
+// beside it. nullopt where pointwise_conv_applies does not hold for one of them.
+std::optional<std::vector<at::Tensor>> pointwise_conv_many(const std::vector<at::Tensor>& xs,
+                                                           const at::Tensor& w,
+                                                           const at::Tensor& bias);
+
+// im2col_conv of several inputs with one weight, as pointwise_conv_many: xs[i] (1 x C x H_i x
+// W_i) the input of window i with its padding applied (pad_begin 0), out[i] its output size
+// (rows, columns). Each output has the bits im2col_conv gives that window alone.
+std::optional<std::vector<at::Tensor>> im2col_conv_many(
+    const std::vector<at::Tensor>& xs, const at::Tensor& w, const at::Tensor& bias,
+    at::IntArrayRef strides, at::IntArrayRef dilations,
+    const std::vector<std::pair<int64_t, int64_t>>& out);
 
 }  // namespace fg::ops

@@ -301,6 +301,47 @@ TEST(Executor, BatchedVariantsOfEverySizeGiveTheBitsOfOneAtATime) {
   }
 }
 
+// Batched windows: variants that each window a convolution (3 x 3 on faultgraph's im2col
+// kernel, then 1 x 1) compute their windows in one call (Region::compute_many), each with the
+// bits its fault gives alone; faults at the borders and inside give windows of other shapes.
+TEST(Executor, BatchedWindowsGiveTheBitsOfOneAtATime) {
+  at::manual_seed(21);
+  Graph g;
+  ValueId x = g.add_input("x", DType::kFloat32, {1, 16, 7, 7});
+  ValueId w1 = g.add_initializer("w1", at::randn({24, 16, 3, 3}));
+  ValueId b1 = g.add_initializer("b1", at::randn({24}));
+  ValueId w2 = g.add_initializer("w2", at::randn({8, 24, 1, 1}));
+  NodeId c1 = g.add_node("c1", OpKind::kConv, {x, w1, b1}, {"y1"}, pads1());
+  NodeId r = g.add_node("r", OpKind::kRelu, {g.node(c1).outputs[0]}, {"y2"});
+  NodeId c2 = g.add_node("c2", OpKind::kConv, {g.node(r).outputs[0], w2}, {"y3"});
+  g.add_output(g.node(c2).outputs[0]);
+  ExecOptions every_window;
+  every_window.min_window_saving = 0;
+  Executor exec(g, every_window);
+  GoldenCache golden = exec.run_cached({at::randn({1, 16, 7, 7})});
+  std::vector<ValueFault> faults;
+  // (channel, row, column) of the input: corners, edges, inside; bit 26 divides a value
+  // near 1 by 256 (finite outputs: a trial whose outputs turn non-finite runs again alone).
+  const int64_t at[][3] = {{0, 0, 0}, {3, 6, 6}, {5, 3, 3}, {15, 0, 4}, {7, 2, 6}, {9, 4, 1}};
+  for (const auto& e : at) {
+    ValueFault f;
+    f.value = x;
+    f.elements = {(e[0] * 7 + e[1]) * 7 + e[2]};
+    f.spec.bits = {26};
+    faults.push_back(f);
+  }
+  std::vector<RerunResult> together = exec.rerun_batch(golden, faults, Recompute::kCone);
+  ASSERT_EQ(together.size(), faults.size());
+  for (size_t i = 0; i < faults.size(); ++i) {
+    RerunResult alone = exec.rerun(golden, faults[i], Recompute::kCone);
+    EXPECT_FALSE(alone.masked);
+    EXPECT_TRUE(bitwise_equal(together[i].outputs[0], alone.outputs[0])) << "variant " << i;
+    EXPECT_EQ(together[i].flops, alone.flops) << "variant " << i;
+    // Both convolutions windowed, together with the other variants.
+    EXPECT_GE(together[i].nodes_batched, 2) << "variant " << i;
+  }
+}
+
 TEST(BitwiseEqual, DistinguishesSignedZeroAndNanPayloads) {
   at::Tensor a = at::zeros({3});
   at::Tensor b = a.clone();

@@ -9,6 +9,8 @@
 
 #include <cstring>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "test_util.h"
 
@@ -163,6 +165,70 @@ TEST(Im2colConv, IsThePointwiseKernelOnTheUnfoldedInput) {
         << g.cin << " x " << g.h << " x " << g.w << ", kernel " << g.kh << " x " << g.kw
         << ", stride " << g.sh << " x " << g.sw << ", dilation " << g.dh << " x " << g.dw
         << ", pad " << g.ph << " x " << g.pw << " -> " << g.oh << " x " << g.ow;
+  }
+}
+
+// Windows of several trials side by side in one GEMM (a batch of a campaign's trials at one
+// layer): each gets the bits it gets alone, whatever the windows beside it and their number
+// (which moves the kernel between the channel and the position tiles).
+TEST(PointwiseConv, ManyWindowsTogetherGiveEachItsOwnBits) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(9);
+  auto pick = [&](int64_t n) { return at::randint(n, {1}, gen).item<int64_t>(); };
+  for (const Layer& l : kLayers) {
+    const auto [x, w, b] = make(l, l.h * 7 + l.cout);
+    for (const int count : {1, 2, 5, 13}) {
+      std::vector<at::Tensor> xs;
+      for (int i = 0; i < count; ++i) {
+        const int64_t s = pick(l.n), r0 = pick(l.h), c0 = pick(l.w);
+        xs.push_back(
+            x.narrow(0, s, 1).narrow(2, r0, 1 + pick(l.h - r0)).narrow(3, c0, 1 + pick(l.w - c0)));
+      }
+      const std::optional<std::vector<at::Tensor>> got = pointwise_conv_many(xs, w, b);
+      ASSERT_TRUE(got.has_value());
+      ASSERT_EQ(got->size(), xs.size());
+      for (size_t i = 0; i < xs.size(); ++i) {
+        EXPECT_TRUE(bits_equal((*got)[i], pointwise_conv(xs[i], w, b)))
+            << l.cin << " -> " << l.cout << ", window " << i << " of " << count;
+      }
+    }
+  }
+  // A sample of two is not a window: declined, as are weights the kernel does not take.
+  const auto [x, w, b] = make(kLayers[1], 1);
+  EXPECT_FALSE(pointwise_conv_many({x}, w, b).has_value());
+  EXPECT_FALSE(pointwise_conv_many({x.narrow(0, 0, 1)}, w.to(at::kDouble), b).has_value());
+}
+
+TEST(Im2colConv, ManyWindowsTogetherGiveEachItsOwnBits) {
+  at::manual_seed(12);
+  // A 3 x 3 layer (ResNet-50's 7 x 7 stage, few channels) and a strided, dilated 2 x 3 one.
+  struct Case {
+    int64_t cin, h, w, cout, kh, kw, s, d;
+  };
+  for (const Case& c : {Case{40, 9, 9, 70, 3, 3, 1, 1}, Case{6, 12, 14, 9, 2, 3, 2, 2}}) {
+    const at::Tensor x = at::randn({1, c.cin, c.h, c.w});
+    const at::Tensor w = at::randn({c.cout, c.cin, c.kh, c.kw});
+    const at::Tensor b = at::randn({c.cout});
+    std::vector<at::Tensor> xs;
+    std::vector<std::pair<int64_t, int64_t>> out;
+    const int64_t span_h = (c.kh - 1) * c.d + 1, span_w = (c.kw - 1) * c.d + 1;
+    for (int64_t oh = 1; oh <= 3; ++oh) {
+      for (int64_t ow = 1; ow <= 4; ++ow) {
+        // The input that an oh x ow window at (oh - 1, ow - 1) reads, unpadded.
+        const int64_t rows = (oh - 1) * c.s + span_h, cols = (ow - 1) * c.s + span_w;
+        xs.push_back(x.narrow(2, oh - 1, rows).narrow(3, ow - 1, cols));
+        out.emplace_back(oh, ow);
+      }
+    }
+    const std::optional<std::vector<at::Tensor>> got =
+        im2col_conv_many(xs, w, b, {c.s, c.s}, {c.d, c.d}, out);
+    ASSERT_TRUE(got.has_value());
+    ASSERT_EQ(got->size(), xs.size());
+    for (size_t i = 0; i < xs.size(); ++i) {
+      const std::optional<at::Tensor> alone =
+          im2col_conv(xs[i], w, b, {c.s, c.s}, {0, 0}, {c.d, c.d}, out[i].first, out[i].second);
+      ASSERT_TRUE(alone.has_value());
+      EXPECT_TRUE(bits_equal((*got)[i], *alone)) << "window " << i << ", " << c.kh << " x " << c.kw;
+    }
   }
 }
 

@@ -262,8 +262,9 @@ Command add_campaign(CLI::App& app) {
       ->check(number_from(0, 256));
   run->add_option("--batch", a->batch,
                   "batched fault variants: trials of one input rerun together, stacked along "
-                  "the batch dim where their changes reach a layer whole; the same results at "
-                  "any batch (1: one at a time; 0: the default, 1)")
+                  "the batch dim where their changes reach a layer whole, their windows of a "
+                  "convolution in one call where they window it; the same results at any "
+                  "batch (1: one at a time; 0: the default, 1)")
       ->check(number_from(0, 1024));
   CLI::App* plan = cmd->add_subcommand(
       "plan", "Population, trials per stratum (Leveugle) and the estimated run time");

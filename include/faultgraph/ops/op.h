@@ -112,6 +112,12 @@ struct Region {
   // (windows of one shape sum alike, so the executor checks each shape once). Unset: only
   // the once-per-layer check.
   std::function<std::vector<int64_t>(const Box& out)> computed_shape;
+  // Several windows at once, window i from its own inputs in[i] (a batch of trials at one
+  // node): the values compute(*in[i], out[i]) gives, bit for bit, in one kernel call that
+  // reads the weights once for all (exact regions only). Unset: one window at a time.
+  std::function<std::vector<at::Tensor>(const std::vector<const std::vector<WindowInput>*>& in,
+                                        const std::vector<Box>& out)>
+      compute_many;
 };
 
 struct OpDef {
