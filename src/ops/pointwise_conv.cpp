@@ -1,8 +1,9 @@
 // 1x1 convolutions on faultgraph's own kernel: see ops/pointwise_conv.h. A GEMM per sample,
 // y (Cout x P) = w (Cout x Cin) x (Cin x P) over the P = H x W positions, in tiles of 6
 // output channels by up to 64 positions (24 AVX-512 accumulators), or of 32 output channels
-// by up to 12 positions where positions would leave lanes empty (6 by 16 positions on AVX2
-// where the CPU has no AVX-512), over blocks of 128 input channels; every output element is one
+// by up to 12 positions where positions would leave lanes empty (on AVX2, where the CPU has no
+// AVX-512: 6 by 16 positions, or 16 channels by up to 6 positions), over blocks of input
+// channels; every output element is one
 // chain of fused multiply-adds over the input channels in order, so the kernel, the tiling, the
 // batch and the threads never change its bits.
 #include "ops/pointwise_conv.h"
@@ -573,6 +574,41 @@ void run_channels(const float* px, const float* wt, const float* pb, float* py, 
   });
 }
 
+// 8 x 8 partial sums of the AVX2 channel tiles to the output: y[c * ldy + j] = s[j * lds + c]
+// (+ bias[c]) for channels and positions c, j < 8, transposed in registers (element by element,
+// a strided read each, the copy took 5% of a ResNet-50 campaign on a Zen 3 core). The bias
+// is added as tile_avx512 adds it: one rounding, the same bits.
+__attribute__((target("avx2,fma"))) void sums_to_rows_avx2(const float* s, int64_t lds,
+                                                           const float* bias, float* y,
+                                                           int64_t ldy) {
+  __m256 r[8];  // NOLINT(*-avoid-c-arrays): std::array drops __m256's alignment attribute
+  __m256 t[8];  // NOLINT(*-avoid-c-arrays)
+#pragma GCC unroll 8
+  for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(s + j * lds);
+#pragma GCC unroll 8
+  for (int j = 0; j < 8; j += 2) {
+    t[j] = _mm256_unpacklo_ps(r[j], r[j + 1]);
+    t[j + 1] = _mm256_unpackhi_ps(r[j], r[j + 1]);
+  }
+#pragma GCC unroll 8
+  for (int j = 0; j < 8; j += 4) {
+    r[j] = _mm256_shuffle_ps(t[j], t[j + 2], 0x44);
+    r[j + 1] = _mm256_shuffle_ps(t[j], t[j + 2], 0xee);
+    r[j + 2] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0x44);
+    r[j + 3] = _mm256_shuffle_ps(t[j + 1], t[j + 3], 0xee);
+  }
+#pragma GCC unroll 8
+  for (int q = 0; q < 4; ++q) {
+    t[q] = _mm256_permute2f128_ps(r[q], r[q + 4], 0x20);
+    t[q + 4] = _mm256_permute2f128_ps(r[q], r[q + 4], 0x31);
+  }
+#pragma GCC unroll 8
+  for (int c = 0; c < 8; ++c) {
+    const __m256 v = bias ? _mm256_add_ps(t[c], _mm256_set1_ps(bias[c])) : t[c];
+    _mm256_storeu_ps(y + c * ldy, v);
+  }
+}
+
 // Input channels per block of the AVX2 channel kernel: a panel of a tile's weights (64 x 16
 // floats, 4 KB) and the block's positions (64 rows of p floats: 12.5 KB at 7 x 7) stay in a
 // 32 KB L1 cache while every position tile passes over them.
@@ -629,14 +665,24 @@ void run_channels_avx2(const float* px, const float* wt, const float* pb, float*
           }
         }
       }
-      // The sums to y, the bias added (the same rounding as tile_avx512's vector add).
+      // The sums to y, the bias added (the same rounding as tile_avx512's vector add): 8 x 8
+      // blocks transposed in registers, the edges element by element.
       float* ys = py + s * cout * p;
+      const int64_t p8 = p / 8 * 8;
       for (int64_t c = c0; c < c1; ++c) {
         const float* col = sums.data() + (c - c0);
         float* yr = ys + c * p;
-        for (int64_t j = 0; j < p; ++j) {
+        // Channels of a whole block of 8 take only the positions past the blocks.
+        const int64_t from = c0 + (c - c0) / 8 * 8 + 8 <= c1 ? p8 : 0;
+        for (int64_t j = from; j < p; ++j) {
           const float v = col[j * kBlockChannels];
           yr[j] = pb ? v + pb[c] : v;
+        }
+      }
+      for (int64_t c = c0; c + 8 <= c1; c += 8) {
+        for (int64_t j = 0; j < p8; j += 8) {
+          sums_to_rows_avx2(sums.data() + j * kBlockChannels + (c - c0), kBlockChannels,
+                            pb ? pb + c : nullptr, ys + c * p + j, p);
         }
       }
     }
@@ -644,7 +690,7 @@ void run_channels_avx2(const float* px, const float* wt, const float* pb, float*
 }
 
 // The share of vector lanes a kernel fills: positions across lanes (tiles of 16), or output
-// channels across lanes (tiles of 32).
+// channels across lanes (tiles of `tile`: 32 on AVX-512, 16 on AVX2).
 double position_lanes(int64_t p) {
   return static_cast<double>(p) / static_cast<double>(16 * ((p + 15) / 16));
 }
@@ -654,9 +700,8 @@ double position_lanes_avx2(int64_t p) {
   const int64_t lanes = 16 * (p / 16) + (last == 0 ? 0 : last <= 8 ? 8 : 16);
   return static_cast<double>(p) / static_cast<double>(lanes);
 }
-double channel_lanes(int64_t cout) {
-  return static_cast<double>(cout) /
-         static_cast<double>(kChannelTile * ((cout + kChannelTile - 1) / kChannelTile));
+double channel_lanes(int64_t cout, int64_t tile) {
+  return static_cast<double>(cout) / static_cast<double>(tile * ((cout + tile - 1) / tile));
 }
 
 }  // namespace
@@ -698,12 +743,16 @@ at::Tensor pointwise_conv(const at::Tensor& x_in, const at::Tensor& w_in, const 
   // 1x1 shapes: 4 x 4 positions 58 vs 97 us, 6 x 7 129 vs 158, 10 x 10 277 vs 324; 8 x 8 and
   // 12 x 12 even; ResNet-50 campaign 79 -> 86 trials/s, MobileNetV2 and InceptionV3 within
   // noise).
-  // On AVX2 (Zen 1, 1 thread, batch 1) the channel tiles, 4 vectors by 3 positions, ran
+  // On AVX2 (Zen 1, 1 thread, batch 1) the channel tiles, then 4 vectors by 3 positions, ran
   // ResNet-50's whole 7 x 7 and 14 x 14 1x1 layers at 32-37 GFLOP/s, 0.85-1.04x oneDNN, where
   // the 6 x 16 position tiles ran 24-30 (a 7 x 7 layer is 3 parts of 16 and one of 1; a
-  // 3 x 3 window fills 9 of 16 lanes); so they take every shape up to 14 x 14 whose channel
-  // tiles are nearly full, and, past it, shapes whose position tiles would be under 85% full.
-  const double pl = avx512 ? position_lanes(p) : position_lanes_avx2(p), cl = channel_lanes(cout);
+  // 3 x 3 window fills 9 of 16 lanes). On a Zen 3 core the channel tiles of 2 vectors by 6
+  // positions (run_channels_avx2) beat the position tiles from 9 to 784 positions in a row
+  // (bench/pointwise_bench, cold: 1.1-1.6x on 512 and 4608 input channels; even at 784), so
+  // they take every shape up to 28 x 28 whose channel tiles are nearly full, and, past it,
+  // shapes whose position tiles would be under 85% full.
+  const double pl = avx512 ? position_lanes(p) : position_lanes_avx2(p);
+  const double cl = channel_lanes(cout, avx512 ? kChannelTile : kChannelTileAvx2);
   const bool best_channels =
       avx512 ? (pl < 0.85 && cl > pl + 0.05) || ((pl < 0.95 || p < 64) && cl >= 0.9)
              : (p <= 784 && cl >= 0.9) || (pl < 0.85 && cl > pl + 0.05);
