@@ -302,7 +302,8 @@ std::vector<TrialRecord> run_trial_batch(const Executor& exec, const GoldenCache
 // Batches also compute their windows of a 1x1 or im2col convolution in one GEMM, reading the
 // weights once (Region::compute_many); on a Zen 3 core (AVX2), whose tiles are bound by their
 // multiply-adds, ResNet-50 at 1 thread ran 25.1-28.9 trials/s at batch 8 against 27.6-30.2
-// at batch 1, so 1 stays the default.
+// at batch 1, and 28.7-30.3 at batch 4 against 30.8-34.1 (alternating), so 1 stays the
+// default.
 constexpr int kDefaultBatch = 1;
 
 // Trial threads that live as long as the process, each running its kernels single-threaded.

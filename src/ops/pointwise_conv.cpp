@@ -623,7 +623,11 @@ constexpr int64_t kChunkTilesAvx2 = 9;
 // of weights held in the L1 cache, so each weight is read from memory once per call. (Tiles of
 // 32 channels by 3 positions, every tile's weights passing by for each position tile as in
 // run_channels, waited on the L2 cache: on a Zen 3 core ResNet-50's 7 x 7 layers ran at 35
-// GFLOP/s, 0.75-0.85x oneDNN; its campaigns spent 63% of their time in that tile.)
+// GFLOP/s, 0.75-0.85x oneDNN; its campaigns spent 63% of their time in that tile. Tiles of 32
+// channels by 3 positions in this loop, whose broadcasts feed 4 multiply-adds instead of 2, ran
+// 60-73 GFLOP/s against 48-55 with every operand in the L1 cache, but a ResNet-50 campaign's
+// windows, a few positions each, went slower: 28.5-30.3 against 30.3-33.1 trials/s, 1 thread,
+// three alternating pairs.)
 void run_channels_avx2(const float* px, const float* wt, const float* pb, float* py, int64_t n,
                        int64_t cin, int64_t cout, int64_t p) {
   // Positions in near-equal tiles of at most 6 (49: 9 tiles of 5 or 6).
