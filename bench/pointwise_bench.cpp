@@ -84,8 +84,8 @@ int main(int argc, char** argv) {
       const double pos = fg::bench::per_call(ws, false, seconds, [&](const at::Tensor& w) {
         fg::ops::pointwise_conv(x, w, none, positions_kernel);
       });
-      fmt::print("{:<18} {:>9} {:>14.1f} {:>14.1f} {:>7.2f}\n", fmt::format("{}->{}", cin, cout),
-                 p, ch * 1e6, pos * 1e6, pos / ch);
+      fmt::print("{:<18} {:>9} {:>14.1f} {:>14.1f} {:>7.2f}\n", fmt::format("{}->{}", cin, cout), p,
+                 ch * 1e6, pos * 1e6, pos / ch);
     }
   }
   return 0;
