@@ -26,8 +26,12 @@ Kernel prepare(const OpContext& ctx) {
     c10::optional<at::Scalar> l, h;
     if (lo) l = *lo;
     if (hi) h = *hi;
+    const double fl = lo ? *lo : -std::numeric_limits<double>::infinity();
+    const double fh = hi ? *hi : std::numeric_limits<double>::infinity();
     if (!lo && !hi) {
       a.out[0] = x;
+    } else if (clamp_float_applies(x, fl, fh)) {
+      a.out[0] = clamp_float(x, static_cast<float>(fl), static_cast<float>(fh), a.may_overwrite(0));
     } else if (a.may_overwrite(0) && x.is_contiguous()) {
       a.out[0] = at::clamp_(x, l, h);
     } else {

@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <limits>
 
+#include "core/parallel.h"
 #include "faultgraph/core/sizes.h"
 
 namespace fg::ops {
@@ -261,6 +263,32 @@ Kernel binary_kernel(at::Tensor (*f)(const at::Tensor&, const at::Tensor&),
     }
     a.out[0] = f(x, y);
   };
+}
+
+namespace {
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"),
+               optimize("vect-cost-model=dynamic"))) void
+clamp_span(const float* x, float* y, int64_t n, float lo, float hi) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = lo > x[i] ? lo : x[i];
+    y[i] = hi < v ? hi : v;
+  }
+}
+}  // namespace
+
+bool clamp_float_applies(const at::Tensor& x, double lo, double hi) {
+  return x.scalar_type() == at::kFloat && x.is_contiguous() && x.device().is_cpu() &&
+         !(at::GradMode::is_enabled() && x.requires_grad()) && !std::isnan(lo) && !std::isnan(hi);
+}
+
+at::Tensor clamp_float(const at::Tensor& x, float lo, float hi, bool in_place) {
+  at::Tensor y = in_place ? x : at::empty_like(x);
+  const float* src = x.data_ptr<float>();
+  float* dst = y.data_ptr<float>();
+  fg::parallel_for(0, x.numel(), 32768, [&](int64_t begin, int64_t end) {
+    clamp_span(src + begin, dst + begin, end - begin, lo, hi);
+  });
+  return y;
 }
 
 Kernel unary_kernel(at::Tensor (*f)(const at::Tensor&), at::Tensor& (*f_)(at::Tensor&)) {

@@ -1,12 +1,23 @@
 // Relu: max(x, 0), in place when the input dies here.
+#include <limits>
+
 #include "ops/common.h"
 
 namespace fg::ops {
 namespace {
 namespace relu_op {
 Kernel prepare(const OpContext&) {
-  return unary_kernel([](const at::Tensor& x) { return at::relu(x); },
-                      [](at::Tensor& x) -> at::Tensor& { return at::relu_(x); });
+  return [](KernelArgs& a) {
+    const at::Tensor& x = a.in[0];
+    const double inf = std::numeric_limits<double>::infinity();
+    if (clamp_float_applies(x, 0.0, inf)) {
+      a.out[0] = clamp_float(x, 0.0F, std::numeric_limits<float>::infinity(), a.may_overwrite(0));
+    } else if (a.may_overwrite(0) && x.is_contiguous()) {
+      a.out[0] = at::relu_(a.in[0]);
+    } else {
+      a.out[0] = at::relu(x);
+    }
+  };
 }
 }  // namespace relu_op
 }  // namespace

@@ -597,3 +597,48 @@ TEST(CopyInto, SameAsATensCopy) {
 }
 }  // namespace
 }  // namespace fg
+
+namespace fg {
+namespace {
+// Clip and Relu on faultgraph's own float kernel: ATen's clamp and relu bit for bit on every
+// input, NaN (kept), -0 (kept), infinities and subnormals included, at sizes that end inside
+// a vector and in the executor's in-place path (the input dies at the node) alike.
+TEST(ClampKernel, SameBitsAsATenOnEveryInput) {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> uni(-8.0F, 8.0F);
+  const float specials[] = {std::numeric_limits<float>::quiet_NaN(),
+                            -std::numeric_limits<float>::quiet_NaN(),
+                            std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(),
+                            0.0F,
+                            -0.0F,
+                            std::numeric_limits<float>::denorm_min(),
+                            -std::numeric_limits<float>::denorm_min(),
+                            6.0F,
+                            std::nextafter(6.0F, 7.0F)};
+  for (const int64_t n : {1, 7, 8, 23, 1000}) {
+    at::Tensor x = at::empty({1, n});
+    float* px = x.data_ptr<float>();
+    for (int64_t i = 0; i < n; ++i) px[i] = i % 3 == 0 ? specials[i / 3 % 10] : uni(rng);
+    for (const bool relu : {false, true}) {
+      Graph g;
+      g.opset = 13;
+      ValueId in = g.add_input("x", DType::kFloat32, {1, n});
+      // An Identity first: the Clip's input is then a value that dies there (in place).
+      ValueId mid = g.node(g.add_node("id", OpKind::kIdentity, {in}, {"m"})).outputs[0];
+      NodeId node =
+          relu ? g.add_node("r", OpKind::kRelu, {mid}, {"y"})
+               : g.add_node("c", OpKind::kClip,
+                            {mid, g.add_initializer("lo", at::scalar_tensor(0.0F)),
+                             g.add_initializer("hi", at::scalar_tensor(6.0F))},
+                            {"y"});
+      g.add_output(g.node(node).outputs[0]);
+      at::Tensor want = relu ? at::relu(x) : at::clamp(x, 0.0, 6.0);
+      at::Tensor y = Executor(g).run({x.clone()}).at(0).contiguous();
+      ASSERT_EQ(std::memcmp(y.data_ptr(), want.data_ptr(), static_cast<size_t>(n) * 4), 0)
+          << (relu ? "Relu" : "Clip") << " at size " << n;
+    }
+  }
+}
+}  // namespace
+}  // namespace fg
