@@ -7,15 +7,14 @@ namespace fg::ops {
 namespace {
 namespace relu_op {
 Kernel prepare(const OpContext&) {
-  return [](KernelArgs& a) {
-    const at::Tensor& x = a.in[0];
-    const double inf = std::numeric_limits<double>::infinity();
-    if (clamp_float_applies(x, 0.0, inf)) {
-      a.out[0] = clamp_float(x, 0.0F, std::numeric_limits<float>::infinity(), a.may_overwrite(0));
-    } else if (a.may_overwrite(0) && x.is_contiguous()) {
-      a.out[0] = at::relu_(a.in[0]);
+  Kernel aten = unary_kernel([](const at::Tensor& x) { return at::relu(x); },
+                             [](at::Tensor& x) -> at::Tensor& { return at::relu_(x); });
+  return [aten](KernelArgs& a) {
+    const float inf = std::numeric_limits<float>::infinity();
+    if (clamp_float_applies(a.in[0], 0.0, inf)) {
+      a.out[0] = clamp_float(a.in[0], 0.0F, inf, a.may_overwrite(0));
     } else {
-      a.out[0] = at::relu(x);
+      aten(a);
     }
   };
 }

@@ -626,12 +626,11 @@ TEST(ClampKernel, SameBitsAsATenOnEveryInput) {
       ValueId in = g.add_input("x", DType::kFloat32, {1, n});
       // An Identity first: the Clip's input is then a value that dies there (in place).
       ValueId mid = g.node(g.add_node("id", OpKind::kIdentity, {in}, {"m"})).outputs[0];
-      NodeId node =
-          relu ? g.add_node("r", OpKind::kRelu, {mid}, {"y"})
-               : g.add_node("c", OpKind::kClip,
-                            {mid, g.add_initializer("lo", at::scalar_tensor(0.0F)),
-                             g.add_initializer("hi", at::scalar_tensor(6.0F))},
-                            {"y"});
+      NodeId node = relu ? g.add_node("r", OpKind::kRelu, {mid}, {"y"})
+                         : g.add_node("c", OpKind::kClip,
+                                      {mid, g.add_initializer("lo", at::scalar_tensor(0.0F)),
+                                       g.add_initializer("hi", at::scalar_tensor(6.0F))},
+                                      {"y"});
       g.add_output(g.node(node).outputs[0]);
       at::Tensor want = relu ? at::relu(x) : at::clamp(x, 0.0, 6.0);
       at::Tensor y = Executor(g).run({x.clone()}).at(0).contiguous();
