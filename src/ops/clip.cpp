@@ -21,18 +21,23 @@ Kernel prepare(const OpContext& ctx) {
       (i == 1 ? lo : hi) = v;
     }
   }
-  return [lo, hi](KernelArgs& a) {
+  // The bounds for clamp_float: none is -inf / +inf.
+  const double fl = lo ? *lo : -std::numeric_limits<double>::infinity();
+  const double fh = hi ? *hi : std::numeric_limits<double>::infinity();
+  return [lo, hi, fl, fh](KernelArgs& a) {
     at::Tensor& x = a.in[0];
+    if (!lo && !hi) {
+      a.out[0] = x;
+      return;
+    }
+    if (clamp_float_applies(x, fl, fh)) {
+      a.out[0] = clamp_float(x, static_cast<float>(fl), static_cast<float>(fh), a.may_overwrite(0));
+      return;
+    }
     c10::optional<at::Scalar> l, h;
     if (lo) l = *lo;
     if (hi) h = *hi;
-    const double fl = lo ? *lo : -std::numeric_limits<double>::infinity();
-    const double fh = hi ? *hi : std::numeric_limits<double>::infinity();
-    if (!lo && !hi) {
-      a.out[0] = x;
-    } else if (clamp_float_applies(x, fl, fh)) {
-      a.out[0] = clamp_float(x, static_cast<float>(fl), static_cast<float>(fh), a.may_overwrite(0));
-    } else if (a.may_overwrite(0) && x.is_contiguous()) {
+    if (a.may_overwrite(0) && x.is_contiguous()) {
       a.out[0] = at::clamp_(x, l, h);
     } else {
       a.out[0] = at::clamp(x, l, h);
