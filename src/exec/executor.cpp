@@ -31,6 +31,10 @@ struct Executor::Plan {
     std::optional<Region> region;  // windowed recompute, when the op declares it
     // Batched fault variants: the inputs indexed by sample (ops/per_sample_inputs).
     std::optional<uint64_t> sample_inputs;
+    // Fused in a faulty rerun (Slot::fuse): the steps (indices into `steps`) that read this
+    // step's output and only it, one after another, each a per-element op whose output is
+    // read by the next alone (Conv -> BatchNormalization -> Relu or Clip; Add -> Relu).
+    std::vector<size_t> chain;
   };
   std::vector<TensorInfo> info;
   // Nodes computed from constants only, evaluated once while planning (topological order).
@@ -245,7 +249,8 @@ Executor::Plan& Executor::plan_for(const std::vector<at::Tensor>& inputs) {
                       {},
                       node_flops(graph_, n, plan->info),
                       std::nullopt,
-                      std::nullopt};
+                      std::nullopt,
+                      {}};
     call_kernel(graph_, n, folded.kernel, args);
     plan->folded.push_back(std::move(folded));
     for (size_t i = 0; i < outs.size(); ++i) {
@@ -288,7 +293,8 @@ Executor::Plan& Executor::plan_for(const std::vector<at::Tensor>& inputs) {
                     {},
                     node_flops(graph_, n, plan->info),
                     prepare_region(graph_, n, plan->info, options_.training),
-                    prepare_sample_inputs(graph_, n, plan->info, options_.training)};
+                    prepare_sample_inputs(graph_, n, plan->info, options_.training),
+                    {}};
     plan->forward_flops += step.flops;
     for (size_t i = 0; i < n.inputs.size() && i < 64; ++i) {
       ValueId v = n.inputs[i];
@@ -307,6 +313,31 @@ Executor::Plan& Executor::plan_for(const std::vector<at::Tensor>& inputs) {
       }
     }
     plan->steps.push_back(std::move(step));
+  }
+  // Chains: from each step, the per-element steps after it that nothing else reads from.
+  {
+    const std::vector<std::vector<NodeId>> consumers = graph_.consumers();
+    std::vector<int64_t> step_of(graph_.nodes().size(), -1);
+    for (size_t s = 0; s < plan->steps.size(); ++s)
+      step_of[static_cast<size_t>(plan->steps[s].node)] = static_cast<int64_t>(s);
+    for (Plan::Step& step : plan->steps) {
+      for (const Node* n = &graph_.node(step.node); n->outputs.size() == 1;) {
+        const ValueId v = n->outputs[0];
+        if (pinned[v] || consumers[v].size() != 1) break;
+        const Node& c = graph_.node(consumers[v][0]);
+        const int64_t cs = step_of[static_cast<size_t>(c.id)];
+        if (cs < 0 || c.outputs.size() != 1 || c.inputs.empty() || c.inputs[0] != v) break;
+        if (c.op != OpKind::kBatchNormalization && c.op != OpKind::kRelu && c.op != OpKind::kClip)
+          break;
+        const Plan::Step& next = plan->steps[static_cast<size_t>(cs)];
+        const TensorInfo &in = plan->info[v], &out = plan->info[c.outputs[0]];
+        if (!next.region || !next.region->exact || !in.shape_known() || out.shape != in.shape ||
+            out.dtype != in.dtype)
+          break;
+        step.chain.push_back(static_cast<size_t>(cs));
+        n = &c;
+      }
+    }
   }
   plan->batch_inexact = std::make_unique<std::atomic<bool>[]>(plan->steps.size());
   plan->batch_exact_sizes = std::make_unique<std::atomic<uint64_t>[]>(plan->steps.size());
@@ -753,8 +784,64 @@ struct Executor::Slot {
       case Windowed::kJob:
         break;
     }
-    take_window(step, job, step.region->compute(job.ins, job.computed));
+    at::Tensor y = step.region->compute(job.ins, job.computed);
+    const Plan::Step& last = fuse(step, y, &job.computed);
+    take_window(step, job, std::move(y), &last);
     return true;
+  }
+
+  // Runs `head`'s chain (Plan::Step::chain) on `y`, head's output computed whole (computed:
+  // nullptr) or its window `*computed`, as far as this rerun allows: every later value of
+  // the chain is read by the next step alone, so only the last one needs to be kept, which
+  // spares each step in between its window's bookkeeping, its scan against the golden
+  // value, and (where `y` is nobody else's: in place) its allocation. The steps are per-
+  // element and exact, so the last value's bits are those that step by step gives. Returns
+  // the last step run (head when none), `y` then its output; each step run counts as
+  // recomputed, its FLOPs added. Not while tracking the first non-finite node (a rerun that
+  // needs it runs step by step), nor past a step whose other inputs or output this rerun
+  // changed (a weight fault, an input edge's fault).
+  const Plan::Step& fuse(const Plan::Step& head, at::Tensor& y, const Box* computed) {
+    if (track_non_finite || head.chain.empty() || !y.defined()) return head;
+    const Plan& plan = *static_cast<const Plan*>(cache.plan_);
+    const Plan::Step* last = &head;
+    for (const size_t index : head.chain) {
+      const Plan::Step& c = plan.steps[index];
+      const Node& cn = ex.graph_.node(c.node);
+      const ValueId out = cn.outputs[0];
+      bool stop = boxes[out].has_value() || patches[out].box.has_value();
+      for (size_t i = 0; i < cn.inputs.size() && !stop; ++i) {
+        stop = edge_at(cn, i) || (i > 0 && cn.inputs[i] != kNoValue && boxes[cn.inputs[i]]);
+      }
+      if (stop) break;
+      const at::Tensor& golden_in = cache.values_[cn.inputs[0]];
+      // BatchNormalization over a window of some channels reads those channels' terms:
+      // its region's computation. Else the kernel itself, in place where it may.
+      if (computed && cn.op == OpKind::kBatchNormalization &&
+          (computed->lo[1] != 0 || computed->hi[1] != golden_in.size(1))) {
+        std::vector<WindowInput> ins(cn.inputs.size());
+        ins[0] = {golden_in, *computed, y};
+        for (size_t i = 1; i < cn.inputs.size(); ++i) {
+          if (cn.inputs[i] != kNoValue) ins[i].base = values[cn.inputs[i]];
+        }
+        y = c.region->compute(ins, *computed);
+      } else {
+        std::vector<at::Tensor> ins(cn.inputs.size()), outs(1);
+        // Nobody else's: a contiguous tensor whose storage no other tensor shares (not a
+        // view of a golden value or of an input).
+        const bool own = y.is_contiguous() && y.storage().use_count() == 1;
+        ins[0] = std::move(y);
+        for (size_t i = 1; i < cn.inputs.size(); ++i) {
+          if (cn.inputs[i] != kNoValue) ins[i] = values[cn.inputs[i]];
+        }
+        KernelArgs args{ins, outs, own ? uint64_t{1} : uint64_t{0}, cache.first_sample_};
+        call_kernel(ex.graph_, cn, c.kernel, args);
+        y = std::move(outs[0]);
+      }
+      r.flops += computed ? c.flops * share_of(*computed, out) : c.flops;
+      ++r.nodes_recomputed;
+      last = &c;
+    }
+    return *last;
   }
 
   // What window() does at `step`: compute it whole (kWhole), nothing (the reach is empty:
@@ -831,13 +918,15 @@ struct Executor::Slot {
     return Windowed::kJob;
   }
 
-  // The values of `job`'s computed box (`faulty`) as the step's output: a patch over the
-  // golden value, or nothing where they came out bit-identical to it (masked there).
-  void take_window(const Plan::Step& step, const WindowJob& job, at::Tensor faulty) {
-    const Node& n = ex.graph_.node(step.node);
+  // The values of `job`'s computed box (`faulty`) as the step's output (or, after a chain,
+  // the output of its last step `out_step`): a patch over the golden value, or nothing
+  // where they came out bit-identical to it (masked there).
+  void take_window(const Plan::Step& step, const WindowJob& job, at::Tensor faulty,
+                   const Plan::Step* out_step = nullptr) {
+    r.flops += step.flops * share_of(job.computed, ex.graph_.node(step.node).outputs[0]);
+    const Node& n = ex.graph_.node(out_step ? out_step->node : step.node);
     const ValueId v = n.outputs[0];
     const Box& reach = job.reach;
-    r.flops += step.flops * share_of(job.computed, v);
     for (size_t d = 2; d < reach.lo.size(); ++d) {
       const auto dim = static_cast<int64_t>(d);
       faulty = faulty.narrow(dim, reach.lo[d] - job.computed.lo[d], reach.hi[d] - reach.lo[d]);
@@ -857,7 +946,10 @@ struct Executor::Slot {
   }
 
   // Output i of step's node, computed whole. Returns whether it differs from the golden one.
-  bool take(const Plan::Step& step, size_t i, const at::Tensor& out) {
+  // `reach_step`: the step whose changed inputs bound the change (a chain's head, whose
+  // output the chain's steps map to the same box); by default `step`.
+  bool take(const Plan::Step& step, size_t i, const at::Tensor& out,
+            const Plan::Step* reach_step = nullptr) {
     const Node& n = ex.graph_.node(step.node);
     const ValueId v = n.outputs[i];
     if (boxes[v]) return false;  // a value replaced by the caller stays as given
@@ -866,7 +958,7 @@ struct Executor::Slot {
     if (!windows) {
       // Only windows need the box; else "changed" is all (memcmp stops at a difference).
       if (!bitwise_equal(out, golden)) b = Box::whole(out.sizes());
-    } else if (std::optional<Box> reach = reach_of(step)) {
+    } else if (std::optional<Box> reach = reach_of(reach_step ? *reach_step : step)) {
       // Nothing outside the reach can differ (the same kernel on the same inputs there), so
       // only the reach is scanned, up to its first difference, as in window().
       b = changed_box_of(out, golden, &*reach, false);
@@ -888,7 +980,13 @@ struct Executor::Slot {
     call_kernel(ex.graph_, n, step.kernel, args);
     r.flops += step.flops;
     bool any_changed = false;
-    for (size_t i = 0; i < outs.size(); ++i) any_changed = take(step, i, outs[i]) || any_changed;
+    if (outs.size() == 1 && !step.chain.empty()) {
+      // A kernel's output may alias an input (a view, a pass-through): fuse() then copies.
+      const Plan::Step& last = fuse(step, outs[0], nullptr);
+      any_changed = take(last, 0, outs[0], &step);
+    } else {
+      for (size_t i = 0; i < outs.size(); ++i) any_changed = take(step, i, outs[i]) || any_changed;
+    }
     if (!any_changed) ++r.nodes_masked;
   }
 
@@ -964,7 +1062,9 @@ bool Executor::Slot::run_batched(const Plan& plan, size_t step_index,
     Slot& s = *group[static_cast<size_t>(j)];
     s.r.flops += step.flops;  // a golden slot is the batch's overhead, not the trial's
     ++s.r.nodes_batched;
-    if (!s.take(step, 0, outs[0].narrow(0, j + first, 1))) ++s.r.nodes_masked;
+    at::Tensor y = outs[0].narrow(0, j + first, 1);
+    const Plan::Step& last = s.fuse(step, y, nullptr);
+    if (!s.take(last, 0, y, &step)) ++s.r.nodes_masked;
   }
   return true;
 }
@@ -1185,12 +1285,15 @@ std::vector<RerunResult> Executor::rerun_batch(const GoldenCache& cache,
                 " windows gave ", ys.size());
       for (size_t j = 0; j < jobs.size(); ++j) {
         ++windowed[j]->r.nodes_batched;
-        windowed[j]->take_window(step, jobs[j], std::move(ys[j]));
+        const Plan::Step& last = windowed[j]->fuse(step, ys[j], &jobs[j].computed);
+        windowed[j]->take_window(step, jobs[j], std::move(ys[j]), &last);
       }
     } else {
-      for (size_t j = 0; j < jobs.size(); ++j)
-        windowed[j]->take_window(step, jobs[j],
-                                 step.region->compute(jobs[j].ins, jobs[j].computed));
+      for (size_t j = 0; j < jobs.size(); ++j) {
+        at::Tensor y = step.region->compute(jobs[j].ins, jobs[j].computed);
+        const Plan::Step& last = windowed[j]->fuse(step, y, &jobs[j].computed);
+        windowed[j]->take_window(step, jobs[j], std::move(y), &last);
+      }
     }
     if (Slot::run_batched(plan, i, group)) continue;
     for (Slot* s : group) s->run_whole(step);

@@ -65,6 +65,19 @@ affine_planes(const float* __restrict x, float* __restrict y, int64_t i0, int64_
   }
 }
 
+// The same in place (x overwritten): a separate loop, since x and y of the one above are
+// declared not to alias.
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"),
+               optimize("vect-cost-model=dynamic"))) void
+affine_planes_in_place(float* x, int64_t i0, int64_t i1, int64_t plane, int64_t channels,
+                       const float* alpha, const float* beta) {
+  for (int64_t i = i0; i < i1; ++i) {
+    const float a = alpha[i % channels], b = beta[i % channels];
+    float* xs = x + i * plane;
+    for (int64_t j = 0; j < plane; ++j) xs[j] = std::fma(xs[j], a, b);
+  }
+}
+
 void affine_terms(const float* scale, const float* bias, const float* mean, const float* var,
                   int64_t channels, float eps, float* alpha, float* beta) {
   for (int64_t c = 0; c < channels; ++c) {
@@ -132,9 +145,10 @@ class AffineTerms {
   std::shared_ptr<const Terms> terms_;  // the last parameters seen
 };
 
-// Channels [c0, c0 + x.size(1)) of the layer, x being those channels of its input.
+// Channels [c0, c0 + x.size(1)) of the layer, x being those channels of its input;
+// `in_place`: a contiguous input may be overwritten with the output.
 at::Tensor batch_norm_float(const at::Tensor& input, const std::vector<at::Tensor>& params,
-                            int64_t c0, double eps, AffineTerms& cache) {
+                            int64_t c0, double eps, AffineTerms& cache, bool in_place = false) {
   at::Tensor x = input.contiguous();
   const int64_t n = x.size(0), channels = x.size(1);
   const int64_t plane = n * channels == 0 ? 0 : x.numel() / (n * channels);
@@ -142,10 +156,17 @@ at::Tensor batch_norm_float(const at::Tensor& input, const std::vector<at::Tenso
       cache.get(params, static_cast<float>(eps));
   const float* alpha = terms->alpha.data() + c0;
   const float* beta = terms->beta.data() + c0;
+  const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(plane, 1));
+  if (in_place && x.is_same(input)) {
+    float* data = x.data_ptr<float>();
+    fg::parallel_for(0, n * channels, grain, [&](int64_t begin, int64_t end) {
+      affine_planes_in_place(data, begin, end, plane, channels, alpha, beta);
+    });
+    return x;
+  }
   at::Tensor y = at::empty_like(x);
   const float* src = x.data_ptr<float>();
   float* dst = y.data_ptr<float>();
-  const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(plane, 1));
   fg::parallel_for(0, n * channels, grain, [&](int64_t begin, int64_t end) {
     affine_planes(src, dst, begin, end, plane, channels, alpha, beta);
   });
@@ -160,7 +181,7 @@ Kernel prepare(const OpContext& ctx) {
   auto terms = std::make_shared<AffineTerms>();
   return [eps, momentum, training, extra, terms](KernelArgs& a) {
     if (!training && float_params(a.in[0], a.in, 0)) {
-      a.out[0] = batch_norm_float(a.in[0], a.in, 0, eps, *terms);
+      a.out[0] = batch_norm_float(a.in[0], a.in, 0, eps, *terms, a.may_overwrite(0));
     } else {
       // Contiguous: ATen's strided path computes ((x - mean) * invstd) * weight + bias.
       a.out[0] = at::batch_norm(a.in[0].contiguous(), a.in[1], a.in[2], a.in[3], a.in[4], training,

@@ -309,6 +309,73 @@ TEST(Cone, StridedOneByOneConvWindowsGiveTheWholeLayersBits) {
   }
 }
 
+// Chains of per-element steps after a step (Conv -> BatchNormalization -> Relu or Clip,
+// Add -> Relu; Executor::Plan::Step::chain) run fused in a cone or downstream rerun: in
+// place on the head's window or whole output, only the last value kept. They give the bits
+// of a full forward, step by step, bit for bit: faults before each head, in a chain's middle
+// (the chain then starts after it), on a BatchNormalization's parameters (which stops the
+// chain there), a depthwise window's few channels (BatchNormalization over some channels),
+// and a value with two consumers (where a chain ends); masking the same.
+TEST(Cone, FusedChainsGiveTheStepByStepBits) {
+  at::manual_seed(21);
+  Graph g;
+  ValueId x = g.add_input("x", DType::kFloat32, {1, 8, 10, 10});
+  auto bn = [&](const std::string& name, ValueId in, int64_t c) {
+    std::vector<ValueId> ins{in};
+    for (const char* p : {"scale", "shift", "mean", "var"}) {
+      at::Tensor t = std::string(p) == "var" ? at::rand({c}) + 0.5 : at::randn({c});
+      ins.push_back(g.add_initializer(name + "." + p, t));
+    }
+    return g.node(g.add_node(name, OpKind::kBatchNormalization, ins, {name + "_out"})).outputs[0];
+  };
+  auto relu = [&](const std::string& name, ValueId in) {
+    return g.node(g.add_node(name, OpKind::kRelu, {in}, {name + "_out"})).outputs[0];
+  };
+  ValueId w1 = g.add_initializer("w1", at::randn({16, 8, 1, 1}) / 3);
+  ValueId a = g.node(g.add_node("c1", OpKind::kConv, {x, w1}, {"c1_out"})).outputs[0];
+  ValueId r1 = relu("r1", bn("bn1", a, 16));
+  ValueId wd = g.add_initializer("wd", at::randn({16, 1, 3, 3}) / 3);
+  Attrs dw = ints("pads", {1, 1, 1, 1});
+  dw.set("group", int64_t{16});
+  ValueId d = g.node(g.add_node("dw", OpKind::kConv, {r1, wd}, {"dw_out"}, dw)).outputs[0];
+  ValueId lo = g.add_initializer("lo", at::zeros({}));
+  ValueId hi = g.add_initializer("hi", at::full({}, 6.0));
+  ValueId k = g.node(g.add_node("clip", OpKind::kClip, {bn("bn2", d, 16), lo, hi}, {"clip_out"}))
+                  .outputs[0];
+  ValueId w3 = g.add_initializer("w3", at::randn({16, 16, 1, 1}) / 4);
+  ValueId e = g.node(g.add_node("c3", OpKind::kConv, {k, w3}, {"c3_out"})).outputs[0];
+  ValueId s =
+      g.node(g.add_node("add", OpKind::kAdd, {bn("bn3", e, 16), r1}, {"add_out"})).outputs[0];
+  g.add_output(relu("r2", s));
+  ExecOptions every_window;
+  every_window.min_window_saving = 0;
+  Executor exec(g, every_window);
+  GoldenCache golden = exec.run_cached({at::randn({1, 8, 10, 10})});
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(5);
+  int masked = 0, windowed = 0;
+  for (const char* target :
+       {"x", "c1_out", "bn1_out", "r1_out", "dw_out", "bn2.scale", "c3_out", "add_out"}) {
+    const ValueId v = *g.find_value(target);
+    for (int i = 0; i < 30; ++i) {
+      ValueFault f;
+      f.value = v;
+      f.elements = {at::randint(golden.value(v).numel(), {1}, gen).item<int64_t>()};
+      f.spec.bits = {std::vector<int>{30, 26, 22, 3, 31}[static_cast<size_t>(i % 5)]};
+      RerunResult full = exec.rerun(golden, f, Recompute::kFull);
+      for (Recompute mode : {Recompute::kDownstream, Recompute::kCone}) {
+        RerunResult r = exec.rerun(golden, f, mode);
+        ASSERT_EQ(r.masked, full.masked) << target << " trial " << i;
+        ASSERT_TRUE(bitwise_equal(r.outputs[0], full.outputs[0]))
+            << target << " trial " << i << (mode == Recompute::kCone ? " cone" : " downstream");
+        if (mode == Recompute::kCone) windowed += r.flops < 0.5 * full.flops ? 1 : 0;
+      }
+      masked += full.masked ? 1 : 0;
+    }
+  }
+  EXPECT_GT(masked, 0);
+  EXPECT_GT(windowed, 0);
+}
+
 // Transformers: the built-in vit's token-wise ops (Transpose, Reshape splitting and merging
 // heads, LayerNormalization, MatMul rows and columns, Softmax rows) keep a fault in one
 // token's rows until attention mixes the tokens; the cone rerun equals the downstream one.

@@ -360,6 +360,20 @@ TEST(BatchNormKernel, FusedMultiplyAddsPerChannel) {
   }
   at::Tensor aten = at::batch_norm(x, scale, bias, mean, var, false, 0.1, 1e-5, false);
   EXPECT_TRUE(at::allclose(y, aten, 1e-6, 1e-6));
+  // After a Relu whose output nothing else reads, the plain run lets the kernel overwrite
+  // its input (the in-place loop): the same bits as the relu's output normalized apart.
+  Graph g2;
+  std::vector<ValueId> ins2{g2.add_input("x", DType::kFloat32, {2, c, 7, 9})};
+  NodeId r = g2.add_node("relu", OpKind::kRelu, {ins2[0]}, {"r"});
+  ins2[0] = g2.node(r).outputs[0];
+  for (auto [name, t] : {std::pair{"scale", scale}, {"bias", bias}, {"mean", mean}, {"var", var}})
+    ins2.push_back(g2.add_initializer(name, t));
+  g2.add_output(g2.node(g2.add_node("bn", OpKind::kBatchNormalization, ins2, {"y"})).outputs[0]);
+  ExecOptions in_place;
+  in_place.in_place = true;
+  const at::Tensor y2 = Executor(g2, in_place).run({x}).at(0);
+  const at::Tensor apart = Executor(g).run({at::relu(x)}).at(0);
+  EXPECT_TRUE(bitwise_equal(y2, apart));
 }
 
 // The kernel keeps alpha and beta between calls; parameters changed in place (a new version)
