@@ -826,9 +826,8 @@ struct Executor::Slot {
         y = c.region->compute(ins, *computed);
       } else {
         std::vector<at::Tensor> ins(cn.inputs.size()), outs(1);
-        // Nobody else's: a contiguous tensor whose storage no other tensor shares (not a
-        // view of a golden value or of an input).
-        const bool own = y.is_contiguous() && y.storage().use_count() == 1;
+        // Nobody else's (not a golden value, an input passed through, or a view of one).
+        const bool own = sole_owner(y);
         ins[0] = std::move(y);
         for (size_t i = 1; i < cn.inputs.size(); ++i) {
           if (cn.inputs[i] != kNoValue) ins[i] = values[cn.inputs[i]];

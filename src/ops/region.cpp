@@ -175,12 +175,11 @@ std::optional<Region> elementwise_region(const OpContext& ctx, Kernel kernel, bo
       xs[i] = in[i].part(part);
     }
     // A part copied (the patch covers some of it) is this call's own: the kernel may write
-    // its output there instead of allocating another (a view of a golden value or of a
-    // patch shares its storage and is never overwritten).
+    // its output there instead of allocating another. A golden value, a patch or a view of
+    // either is never overwritten: it has another handle or shares its storage.
     uint64_t own = 0;
     for (size_t i = 0; i < xs.size() && i < 64; ++i) {
-      if (xs[i].defined() && xs[i].is_contiguous() && xs[i].storage().use_count() == 1)
-        own |= uint64_t{1} << i;
+      if (sole_owner(xs[i])) own |= uint64_t{1} << i;
     }
     std::vector<at::Tensor> outs(1);
     KernelArgs a{xs, outs, own};

@@ -376,6 +376,41 @@ TEST(Cone, FusedChainsGiveTheStepByStepBits) {
   EXPECT_GT(windowed, 0);
 }
 
+// A window's kernel may write into a part it copied, never into a value or a patch that
+// others read: here `a`'s patch is exactly each Add's window (the patch itself, not a
+// copy), and the second Add reads `a` after the first ran.
+TEST(Cone, WindowsNeverOverwriteWhatOthersRead) {
+  at::manual_seed(3);
+  Graph g;
+  ValueId x = g.add_input("x", DType::kFloat32, {1, 4, 8, 8});
+  ValueId w = g.add_initializer("w", at::randn({4, 4, 1, 1}));
+  ValueId k = g.add_initializer("k", at::randn({1, 4, 8, 8}));
+  ValueId a = g.node(g.add_node("c", OpKind::kConv, {x, w}, {"a"})).outputs[0];
+  g.add_output(g.node(g.add_node("add", OpKind::kAdd, {a, k}, {"s"})).outputs[0]);
+  ValueId k2 = g.add_initializer("k2", at::randn({1, 4, 8, 8}));
+  g.add_output(g.node(g.add_node("add2", OpKind::kAdd, {a, k2}, {"m"})).outputs[0]);
+  ExecOptions every_window;
+  every_window.min_window_saving = 0;
+  Executor exec(g, every_window);
+  GoldenCache golden = exec.run_cached({at::randn({1, 4, 8, 8})});
+  const at::Tensor s0 = golden.outputs()[0].clone(), m0 = golden.outputs()[1].clone();
+  for (int64_t e : {0, 37, 100, 255}) {
+    ValueFault f;
+    f.value = x;
+    f.elements = {e};
+    f.spec.bits = {29};
+    RerunResult full = exec.rerun(golden, f, Recompute::kFull);
+    for (Recompute mode : {Recompute::kDownstream, Recompute::kCone}) {
+      RerunResult r = exec.rerun(golden, f, mode);
+      for (size_t o = 0; o < 2; ++o)
+        ASSERT_TRUE(bitwise_equal(r.outputs[o], full.outputs[o]))
+            << "element " << e << " output " << o;
+    }
+  }
+  EXPECT_TRUE(bitwise_equal(golden.outputs()[0], s0));
+  EXPECT_TRUE(bitwise_equal(golden.outputs()[1], m0));
+}
+
 // Transformers: the built-in vit's token-wise ops (Transpose, Reshape splitting and merging
 // heads, LayerNormalization, MatMul rows and columns, Softmax rows) keep a fault in one
 // token's rows until attention mixes the tokens; the cone rerun equals the downstream one.

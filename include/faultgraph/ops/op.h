@@ -93,6 +93,13 @@ struct WindowInput {
   int64_t size(int64_t d) const { return base.size(d); }
 };
 
+// Whether `t` is the only handle to its tensor and that tensor the only one on its storage
+// (no view of it, nor it a view of another), contiguous: a kernel given it may write its
+// output there without anyone else seeing the change.
+inline bool sole_owner(const at::Tensor& t) {
+  return t.defined() && t.use_count() == 1 && t.storage().use_count() == 1 && t.is_contiguous();
+}
+
 // Windowed ("cone") recompute of one node (DESIGN.md, executor contract item 8): which part
 // of the output a changed box of an input can reach, and a kernel for just that part.
 struct Region {
