@@ -980,7 +980,8 @@ struct Executor::Slot {
     r.flops += step.flops;
     bool any_changed = false;
     if (outs.size() == 1 && !step.chain.empty()) {
-      // A kernel's output may alias an input (a view, a pass-through): fuse() then copies.
+      // A kernel's output may alias an input (a view, a pass-through): fuse() then leaves
+      // it as it is (sole_owner) and the chain's kernels write new tensors.
       const Plan::Step& last = fuse(step, outs[0], nullptr);
       any_changed = take(last, 0, outs[0], &step);
     } else {
